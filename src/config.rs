@@ -1,0 +1,71 @@
+//! Typed settings, read once from Rocket's figment (`Rocket.toml` and
+//! `ROCKET_*` environment variables).
+
+use std::path::PathBuf;
+
+use rocket::figment::Figment;
+use serde::Deserialize;
+
+const MIB: u64 = 1024 * 1024;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct AppConfig {
+    /// The SQLite database file; created and migrated on start.
+    pub database: PathBuf,
+    /// Where bundles are kept (`bundles/`) and received (`incoming/`).
+    pub uploads_dir: PathBuf,
+    /// The largest bundle any assignment may accept, in MiB. Rocket's own
+    /// body limits are set from this, so the two can never disagree.
+    pub max_upload_mib: u64,
+    /// The size limit of a new assignment that names none, in MiB.
+    pub default_bundle_mib: u64,
+    /// At most this many entries in one bundle.
+    pub max_bundle_entries: usize,
+    /// At most this many bytes, declared uncompressed, in one bundle.
+    pub max_unpacked_mib: u64,
+    /// Create the demo course and accounts on first start (development only).
+    pub demo: bool,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            database: PathBuf::from("handin.sqlite"),
+            uploads_dir: PathBuf::from("uploads"),
+            max_upload_mib: 1024,
+            default_bundle_mib: 100,
+            max_bundle_entries: 10_000,
+            max_unpacked_mib: 4096,
+            demo: false,
+        }
+    }
+}
+
+impl AppConfig {
+    pub fn from_figment(figment: &Figment) -> Result<Self, String> {
+        let config: AppConfig = figment.extract().map_err(|e| format!("bad configuration: {e}"))?;
+        if config.default_bundle_mib > config.max_upload_mib {
+            return Err(format!(
+                "bad configuration: default_bundle_mib ({}) is larger than max_upload_mib ({})",
+                config.default_bundle_mib, config.max_upload_mib
+            ));
+        }
+        Ok(config)
+    }
+
+    pub fn max_upload_bytes(&self) -> u64 {
+        self.max_upload_mib * MIB
+    }
+
+    pub fn default_bundle_bytes(&self) -> u64 {
+        self.default_bundle_mib * MIB
+    }
+
+    pub fn bundle_limits(&self) -> crate::domain::bundle::BundleLimits {
+        crate::domain::bundle::BundleLimits {
+            max_entries: self.max_bundle_entries,
+            max_unpacked_bytes: self.max_unpacked_mib * MIB,
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! The live demo a developer gets on the first `cargo run`: COMP6248 with its
+//! two deadlines in the coming year, and one student, marker and administrator.
+
+use chrono::{Datelike, NaiveDate, NaiveTime};
+use chrono_tz::Europe::London;
+use sea_orm::{EntityTrait, PaginatorTrait};
+
+use crate::App;
+use crate::domain::deadline::local_to_utc;
+use crate::import::{self, AssignmentSpec, CourseSpec};
+use crate::models::{enrolment, user};
+
+/// The first year, from `today`, in which 20 May 16:00 is still ahead.
+pub fn demo_year(now: chrono::DateTime<chrono::Utc>) -> i32 {
+    let year = now.with_timezone(&London).year();
+    let labs_due = |y| {
+        NaiveDate::from_ymd_opt(y, 5, 20)
+            .map(|d| d.and_time(NaiveTime::from_hms_opt(16, 0, 0).unwrap_or_default()))
+            .and_then(|t| local_to_utc(t, London).ok())
+    };
+    if labs_due(year).is_some_and(|due| due > now) { year } else { year + 1 }
+}
+
+pub async fn create_if_empty(app: &App) -> Result<(), String> {
+    if user::Entity::find().count(&app.db).await.map_err(|e| e.to_string())? > 0 {
+        return Ok(());
+    }
+    let now = app.clock.now();
+    let year = demo_year(now);
+    let spec = CourseSpec {
+        code: "COMP6248".into(),
+        title: "Differentiable Programming".into(),
+        time_zone: "Europe/London".into(),
+        closure_days: vec![],
+        assignments: vec![
+            AssignmentSpec {
+                slug: "labs".into(),
+                title: "Lab exercises".into(),
+                due: format!("{year}-05-20 16:00"),
+                required_files: vec!["lab*/**/*.ipynb".into()],
+                ..AssignmentSpec::default()
+            },
+            AssignmentSpec {
+                slug: "coursework".into(),
+                title: "Coursework".into(),
+                due: format!("{year}-05-29 16:00"),
+                hard_close: Some(format!("{year}-06-05 16:00")),
+                required_files: vec!["report.pdf".into()],
+                ..AssignmentSpec::default()
+            },
+        ],
+    };
+    import::apply(&app.db, &app.config, &[spec]).await?;
+    let course = crate::models::course::find_by_code(&app.db, "COMP6248").await.map_err(|e| e.to_string())?.ok_or("demo course missing")?;
+    println!("\nDemo course COMP6248 \"Differentiable Programming\" created (deadlines in {year}). Log in at http://127.0.0.1:8000 with:");
+    for (username, name, role, course_role) in [
+        ("student", "Sam Student", user::Role::Student, enrolment::STUDENT),
+        ("marker", "Morgan Marker", user::Role::Marker, enrolment::MARKER),
+        ("admin", "Alex Admin", user::Role::Admin, enrolment::MARKER),
+    ] {
+        let password = user::generate_password();
+        let email = format!("{username}@example.ac.uk");
+        let new = user::NewUser { username, display_name: name, email: &email, role, password: &password };
+        let created = user::upsert(&app.db, new, now).await?;
+        enrolment::enrol(&app.db, created.id, course.id, course_role).await.map_err(|e| e.to_string())?;
+        println!("  {:<8} {:<8} password: {password}", role.as_str(), username);
+    }
+    println!("These passwords are shown once; delete handin.sqlite to start the demo afresh.\n");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn the_demo_uses_the_next_year_in_which_the_labs_deadline_is_ahead() {
+        assert_eq!(demo_year(Utc.with_ymd_and_hms(2026, 11, 26, 6, 0, 0).unwrap()), 2027);
+        assert_eq!(demo_year(Utc.with_ymd_and_hms(2027, 5, 20, 14, 59, 59).unwrap()), 2027);
+        assert_eq!(demo_year(Utc.with_ymd_and_hms(2027, 5, 20, 15, 0, 0).unwrap()), 2028);
+    }
+}

@@ -1,0 +1,323 @@
+//! What is inside a bundle, and whether it may be accepted.
+//!
+//! Only the zip's central directory is read: nothing is decompressed, so a
+//! zip bomb costs nothing to refuse, and the bundle is never read twice.
+
+use std::io::{Read, Seek};
+
+use globset::{GlobBuilder, GlobMatcher};
+
+/// Bounds on what a bundle may declare.
+#[derive(Debug, Clone, Copy)]
+pub struct BundleLimits {
+    pub max_entries: usize,
+    pub max_unpacked_bytes: u64,
+}
+
+impl Default for BundleLimits {
+    fn default() -> Self {
+        BundleLimits { max_entries: 10_000, max_unpacked_bytes: 2 * 1024 * 1024 * 1024 }
+    }
+}
+
+/// Why a bundle was refused, in words a student can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BundleError {
+    NotAZip(String),
+    Empty,
+    TooManyEntries { count: usize, max: usize },
+    TooLargeUnpacked { max: u64 },
+    UnsafeEntry { name: String, why: &'static str },
+    Encrypted { name: String },
+    Duplicate { name: String },
+    MissingRequired { patterns: Vec<String> },
+}
+
+impl std::fmt::Display for BundleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BundleError::NotAZip(why) => write!(
+                f,
+                "The file is not a readable zip archive ({why}). Please upload your work as one .zip file."
+            ),
+            BundleError::Empty => write!(f, "The zip archive is empty: it contains no files."),
+            BundleError::TooManyEntries { count, max } => {
+                write!(f, "The zip archive has {count} entries; at most {max} are allowed.")
+            }
+            BundleError::TooLargeUnpacked { max } => write!(
+                f,
+                "The zip archive would unpack to more than {} MiB; at most that is allowed.",
+                max / (1024 * 1024)
+            ),
+            BundleError::UnsafeEntry { name, why } => {
+                write!(f, "The entry \"{name}\" is not allowed: {why}.")
+            }
+            BundleError::Encrypted { name } => write!(
+                f,
+                "The entry \"{name}\" is encrypted; markers could not open it. Please zip it without a password."
+            ),
+            BundleError::Duplicate { name } => {
+                write!(f, "The entry \"{name}\" appears more than once in the zip archive.")
+            }
+            BundleError::MissingRequired { patterns } => write!(
+                f,
+                "Required file{} missing: {}. Nothing was stored; please add {} and upload again.",
+                if patterns.len() == 1 { " is" } else { "s are" },
+                patterns.join(", "),
+                if patterns.len() == 1 { "it" } else { "them" }
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BundleError {}
+
+/// One file inside an accepted bundle.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Entry {
+    pub path: String,
+    pub size: u64,
+}
+
+/// A required-file pattern such as `report.pdf` or `lab*/**/*.ipynb`.
+///
+/// `*` stays within one folder, `**` spans folders; matching is
+/// case-sensitive, as the brief writes it.
+pub fn compile_pattern(pattern: &str) -> Result<GlobMatcher, String> {
+    GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map(|glob| glob.compile_matcher())
+        .map_err(|e| format!("'{pattern}' is not a valid file pattern: {e}"))
+}
+
+/// Inspects a zip's central directory and returns its files, or why it is refused.
+pub fn inspect<R: Read + Seek>(
+    reader: R,
+    limits: BundleLimits,
+    required: &[String],
+) -> Result<Vec<Entry>, BundleError> {
+    let mut archive = zip::ZipArchive::new(reader).map_err(not_a_zip)?;
+    if archive.len() > limits.max_entries {
+        return Err(BundleError::TooManyEntries { count: archive.len(), max: limits.max_entries });
+    }
+    let mut entries = Vec::with_capacity(archive.len());
+    let mut unpacked: u64 = 0;
+    let mut seen = std::collections::HashSet::new();
+    for index in 0..archive.len() {
+        let file = archive.by_index_raw(index).map_err(not_a_zip)?;
+        let name = String::from_utf8_lossy(file.name_raw()).into_owned();
+        check_entry_name(&name)?;
+        if file.is_symlink() {
+            return Err(BundleError::UnsafeEntry { name, why: "it is a symbolic link" });
+        }
+        if file.encrypted() {
+            return Err(BundleError::Encrypted { name });
+        }
+        unpacked = unpacked.saturating_add(file.size());
+        if unpacked > limits.max_unpacked_bytes {
+            return Err(BundleError::TooLargeUnpacked { max: limits.max_unpacked_bytes });
+        }
+        if !seen.insert(name.clone()) {
+            return Err(BundleError::Duplicate { name });
+        }
+        if !file.is_dir() {
+            entries.push(Entry { path: name, size: file.size() });
+        }
+    }
+    if entries.is_empty() {
+        return Err(BundleError::Empty);
+    }
+    let missing = missing_required(&entries, required);
+    if !missing.is_empty() {
+        return Err(BundleError::MissingRequired { patterns: missing });
+    }
+    Ok(entries)
+}
+
+/// The required patterns that no file in `entries` matches.
+pub fn missing_required(entries: &[Entry], required: &[String]) -> Vec<String> {
+    required
+        .iter()
+        .filter(|pattern| match compile_pattern(pattern) {
+            Ok(matcher) => !entries.iter().any(|e| matcher.is_match(&e.path)),
+            // A pattern that cannot compile can only be matched literally.
+            Err(_) => !entries.iter().any(|e| &e.path == *pattern),
+        })
+        .cloned()
+        .collect()
+}
+
+/// Refuses any name that is not a plain relative path.
+///
+/// The raw name is checked, not `enclosed_name()`, which would quietly turn
+/// `/etc/passwd` into `etc/passwd`.
+fn check_entry_name(name: &str) -> Result<(), BundleError> {
+    let unsafe_entry = |why| Err(BundleError::UnsafeEntry { name: name.to_string(), why });
+    if name.is_empty() {
+        return unsafe_entry("it has no name");
+    }
+    if name.chars().any(char::is_control) {
+        return unsafe_entry("its name contains control characters");
+    }
+    if name.contains('\\') {
+        return unsafe_entry("its name contains a backslash");
+    }
+    if name.starts_with('/') {
+        return unsafe_entry("it is an absolute path");
+    }
+    let mut chars = name.chars();
+    if let (Some(letter), Some(':')) = (chars.next(), chars.next())
+        && letter.is_ascii_alphabetic()
+    {
+        return unsafe_entry("it starts with a drive letter");
+    }
+    if name.contains(':') {
+        return unsafe_entry("its name contains a colon");
+    }
+    let body = name.strip_suffix('/').unwrap_or(name);
+    for part in body.split('/') {
+        match part {
+            ".." => return unsafe_entry("it climbs out of the bundle with '..'"),
+            "" => return unsafe_entry("its path has an empty folder name"),
+            "." => return unsafe_entry("its path contains '.' as a folder"),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The zip crate's errors, cut down to what a student needs to hear.
+fn not_a_zip(error: zip::result::ZipError) -> BundleError {
+    use zip::result::ZipError;
+    BundleError::NotAZip(match error {
+        ZipError::Io(_) => "it is truncated or unreadable".to_string(),
+        ZipError::InvalidArchive(_) => "it is damaged or not a zip file".to_string(),
+        ZipError::UnsupportedArchive(what) => format!("it uses an unsupported feature: {what}"),
+        other => other.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Cursor, Write};
+    use zip::write::SimpleFileOptions;
+
+    fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for (name, body) in files {
+            writer.start_file(*name, SimpleFileOptions::default()).unwrap();
+            writer.write_all(body).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    fn check(bytes: Vec<u8>, required: &[&str]) -> Result<Vec<Entry>, BundleError> {
+        let required: Vec<String> = required.iter().map(|s| s.to_string()).collect();
+        inspect(Cursor::new(bytes), BundleLimits::default(), &required)
+    }
+
+    #[test]
+    fn a_good_bundle_lists_its_files() {
+        let entries = check(zip_of(&[("report.pdf", b"%PDF"), ("lab1/src/a.ipynb", b"{}")]), &[
+            "report.pdf",
+            "lab*/**/*.ipynb",
+        ])
+        .unwrap();
+        assert_eq!(entries, vec![
+            Entry { path: "report.pdf".into(), size: 4 },
+            Entry { path: "lab1/src/a.ipynb".into(), size: 2 }
+        ]);
+    }
+
+    #[test]
+    fn a_missing_required_file_is_named() {
+        let err = check(zip_of(&[("lab1/a.ipynb", b"{}")]), &["report.pdf", "lab*/**/*.ipynb"]).unwrap_err();
+        assert_eq!(err, BundleError::MissingRequired { patterns: vec!["report.pdf".into()] });
+        assert!(err.to_string().contains("report.pdf"));
+    }
+
+    #[test]
+    fn a_star_does_not_cross_folders() {
+        let err = check(zip_of(&[("sub/report.pdf", b"x")]), &["*.pdf"]).unwrap_err();
+        assert!(matches!(err, BundleError::MissingRequired { .. }));
+    }
+
+    #[test]
+    fn unsafe_names_are_refused_with_the_name() {
+        for name in ["../evil.txt", "a/../../evil", "/etc/passwd", "C:/win.ini", "c:evil", "a\\b.txt", "a//b", "./a", "bell\u{7}.txt"] {
+            let err = check(zip_of(&[(name, b"x")]), &[]).unwrap_err();
+            assert!(matches!(err, BundleError::UnsafeEntry { .. }), "{name} gave {err:?}");
+            assert!(err.to_string().contains("is not allowed"), "{name}");
+        }
+    }
+
+    #[test]
+    fn symlinks_are_refused() {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        writer.add_symlink("link", "/etc/passwd", SimpleFileOptions::default()).unwrap();
+        let bytes = writer.finish().unwrap().into_inner();
+        assert_eq!(check(bytes, &[]).unwrap_err(), BundleError::UnsafeEntry {
+            name: "link".into(),
+            why: "it is a symbolic link"
+        });
+    }
+
+    #[test]
+    fn not_a_zip_truncated_and_empty_are_refused() {
+        assert!(matches!(check(b"hello, world".to_vec(), &[]), Err(BundleError::NotAZip(_))));
+        assert!(matches!(check(Vec::new(), &[]), Err(BundleError::NotAZip(_))));
+        let whole = zip_of(&[("a.txt", b"some content here")]);
+        assert!(matches!(check(whole[..whole.len() / 2].to_vec(), &[]), Err(BundleError::NotAZip(_))));
+        assert_eq!(check(zip_of(&[]), &[]), Err(BundleError::Empty));
+    }
+
+    #[test]
+    fn entry_count_and_declared_size_are_bounded() {
+        let files: Vec<(String, Vec<u8>)> = (0..20).map(|i| (format!("f{i}"), vec![])).collect();
+        let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+        let limits = BundleLimits { max_entries: 10, max_unpacked_bytes: 1 << 30 };
+        assert_eq!(
+            inspect(Cursor::new(zip_of(&refs)), limits, &[]),
+            Err(BundleError::TooManyEntries { count: 20, max: 10 })
+        );
+        // A bomb: a megabyte of zeros compresses to a kilobyte but declares its size.
+        let bomb = zip_of(&[("zeros", &vec![0u8; 1 << 20])]);
+        assert!(bomb.len() < 10_000);
+        let limits = BundleLimits { max_entries: 10, max_unpacked_bytes: 1 << 19 };
+        assert_eq!(
+            inspect(Cursor::new(bomb), limits, &[]),
+            Err(BundleError::TooLargeUnpacked { max: 1 << 19 })
+        );
+    }
+
+    #[test]
+    fn duplicate_names_are_refused() {
+        // The zip writer refuses duplicates itself, so patch a second name in place.
+        let mut bytes = zip_of(&[("a.txt", b"1"), ("b.txt", b"2")]);
+        let positions: Vec<usize> = bytes.windows(5).enumerate().filter(|(_, w)| w == b"b.txt").map(|(i, _)| i).collect();
+        for i in positions {
+            bytes[i] = b'a';
+        }
+        assert_eq!(check(bytes, &[]), Err(BundleError::Duplicate { name: "a.txt".into() }));
+    }
+
+    /// Sets the "encrypted" flag of every entry, as a password-protected zip has.
+    pub(crate) fn mark_encrypted(bytes: &mut [u8]) {
+        for i in 0..bytes.len().saturating_sub(10) {
+            match &bytes[i..i + 4] {
+                [0x50, 0x4b, 0x03, 0x04] => bytes[i + 6] |= 1,
+                [0x50, 0x4b, 0x01, 0x02] => bytes[i + 8] |= 1,
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn encrypted_entries_are_refused() {
+        let mut bytes = zip_of(&[("secret.txt", b"x")]);
+        mark_encrypted(&mut bytes);
+        assert_eq!(check(bytes, &[]), Err(BundleError::Encrypted { name: "secret.txt".into() }));
+    }
+}

@@ -1,0 +1,66 @@
+//! Lengths of time as people read them: "2 h 13 min", "3 d 4 h", "45 s".
+
+use chrono::Duration;
+
+/// A duration to the precision a person needs: the two largest units.
+pub fn human(duration: Duration) -> String {
+    let total = duration.num_seconds().unsigned_abs();
+    let (days, hours, minutes, seconds) =
+        (total / 86_400, total / 3_600 % 24, total / 60 % 60, total % 60);
+    if days > 0 {
+        format!("{days} d {hours} h")
+    } else if hours > 0 {
+        format!("{hours} h {minutes} min")
+    } else if minutes > 0 {
+        format!("{minutes} min {seconds} s")
+    } else {
+        format!("{seconds} s")
+    }
+}
+
+/// "1 working day" / "3 working days".
+pub fn working_days(n: u32) -> String {
+    if n == 1 { "1 working day".to_string() } else { format!("{n} working days") }
+}
+
+/// A size as people read it: "512 B", "1.5 KiB", "100.0 MiB".
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_largest_units() {
+        assert_eq!(human(Duration::seconds(45)), "45 s");
+        assert_eq!(human(Duration::seconds(61)), "1 min 1 s");
+        assert_eq!(human(Duration::minutes(133)), "2 h 13 min");
+        assert_eq!(human(Duration::hours(76)), "3 d 4 h");
+        assert_eq!(human(Duration::minutes(-133)), "2 h 13 min");
+    }
+
+    #[test]
+    fn sizes_are_readable() {
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(100 * 1024 * 1024), "100.0 MiB");
+    }
+
+    #[test]
+    fn working_days_are_pluralised() {
+        assert_eq!(working_days(1), "1 working day");
+        assert_eq!(working_days(2), "2 working days");
+    }
+}

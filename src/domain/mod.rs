@@ -1,0 +1,9 @@
+//! Pure rules: deadlines, lateness, working days and bundle checks.
+//!
+//! Nothing in here touches HTTP, the database, the file system or the clock:
+//! every function takes the instants it needs, so each rule is unit-tested to
+//! the second.
+
+pub mod bundle;
+pub mod deadline;
+pub mod duration;

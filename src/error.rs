@@ -1,0 +1,123 @@
+//! One error type for the web layer: what the user is told, with the status
+//! that fits. Internal causes are logged, never shown.
+//!
+//! Handlers use the small constructors (`AppError::not_found(..)`); request
+//! guards use [`fail`] so the catcher can still show the guard's message.
+
+use rocket::http::Status;
+use rocket::request::{Outcome, Request};
+use rocket::response::{self, Responder};
+use rocket::serde::json::Json;
+use rocket_dyn_templates::{Template, context};
+
+#[derive(Debug, Clone)]
+pub struct AppError {
+    pub status: Status,
+    pub message: String,
+    /// Where a person should go next (e.g. back to the upload form).
+    pub back: Option<String>,
+}
+
+impl AppError {
+    pub fn new(status: Status, message: impl Into<String>) -> Self {
+        AppError { status, message: message.into(), back: None }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(Status::BadRequest, message)
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(Status::Unauthorized, "Please log in first.")
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(Status::Forbidden, message)
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(Status::NotFound, format!("No such {what}."))
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(Status::Conflict, message)
+    }
+
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::new(Status::PayloadTooLarge, message)
+    }
+
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        Self::new(Status::UnprocessableEntity, message)
+    }
+
+    /// Something broke on our side: log the cause, tell the user only that.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        rocket::error!("internal error: {cause}");
+        Self::new(
+            Status::InternalServerError,
+            "Something went wrong on our side and nothing was changed. Please try again in a moment.",
+        )
+    }
+
+    pub fn with_back(mut self, link: impl Into<String>) -> Self {
+        self.back = Some(link.into());
+        self
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.status, self.message)
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        AppError::internal(error)
+    }
+}
+
+impl From<std::io::Error> for AppError {
+    fn from(error: std::io::Error) -> Self {
+        AppError::internal(error)
+    }
+}
+
+/// API paths answer in JSON; everything else in HTML.
+pub fn is_api(request: &Request<'_>) -> bool {
+    request.uri().path().starts_with("/api/")
+}
+
+impl<'r> Responder<'r, 'static> for AppError {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        let status = self.status;
+        let mut response = if is_api(request) {
+            Json(serde_json::json!({ "message": self.message })).respond_to(request)?
+        } else {
+            Template::render(
+                "error",
+                context! {
+                    title: status.reason().unwrap_or("Error"),
+                    code: status.code,
+                    message: self.message,
+                    back: self.back,
+                },
+            )
+            .respond_to(request)?
+        };
+        response.set_status(status);
+        Ok(response)
+    }
+}
+
+/// The first failure of a request guard, kept for the catcher to show.
+pub struct GuardFailure(pub Option<AppError>);
+
+/// Fails a request guard, keeping its message for the catcher.
+pub fn fail<T>(request: &Request<'_>, error: AppError) -> Outcome<T, AppError> {
+    let status = error.status;
+    // Only the first failure is kept: it is the one that stopped the request.
+    request.local_cache(|| GuardFailure(Some(error.clone())));
+    Outcome::Error((status, error))
+}

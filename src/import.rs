@@ -1,0 +1,249 @@
+//! `handin import FILE.toml`: courses, assignments and their deadlines from a
+//! file, written as wall-clock times in each course's zone.
+//!
+//! Everything is checked before anything is written, then written in one
+//! transaction; importing the same file twice changes nothing.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde::Deserialize;
+
+use crate::config::AppConfig;
+use crate::domain::bundle::compile_pattern;
+use crate::domain::deadline::parse_local;
+use crate::models::{assignment, course};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportFile {
+    #[serde(default, rename = "course")]
+    pub courses: Vec<CourseSpec>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CourseSpec {
+    pub code: String,
+    pub title: String,
+    pub time_zone: String,
+    #[serde(default)]
+    pub closure_days: Vec<String>,
+    #[serde(default, rename = "assignment")]
+    pub assignments: Vec<AssignmentSpec>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AssignmentSpec {
+    pub slug: String,
+    pub title: String,
+    pub opens: Option<String>,
+    pub due: String,
+    pub hard_close: Option<String>,
+    #[serde(default)]
+    pub grace_minutes: u32,
+    pub max_bundle_mib: Option<u64>,
+    #[serde(default)]
+    pub required_files: Vec<String>,
+}
+
+/// What an import did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+impl std::fmt::Display for ImportReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} created, {} updated, {} unchanged", self.created, self.updated, self.unchanged)
+    }
+}
+
+/// Codes and slugs appear in URLs and file names: keep them plain.
+fn check_code(kind: &str, text: &str) -> Result<(), String> {
+    let ok = !text.is_empty()
+        && text.len() <= 40
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok { Ok(()) } else { Err(format!("{kind} '{text}' must be 1 to 40 letters, digits, '-' or '_'")) }
+}
+
+/// A course spec checked and resolved to instants.
+struct Resolved {
+    course: course::Model,
+    assignments: Vec<assignment::Model>,
+}
+
+fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String>> {
+    let mut errors = Vec::new();
+    let code = &spec.code;
+    if let Err(e) = check_code("course code", code) {
+        errors.push(e);
+    }
+    let zone: Tz = spec.time_zone.parse().unwrap_or_else(|_| {
+        errors.push(format!("{code}: '{}' is not a time zone (use a name such as Europe/London)", spec.time_zone));
+        Tz::UTC
+    });
+    let closure_days: Vec<NaiveDate> = spec
+        .closure_days
+        .iter()
+        .filter_map(|d| {
+            NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| errors.push(format!("{code}: closure day '{d}' is not a date (YYYY-MM-DD)")))
+                .ok()
+        })
+        .collect();
+    let course = course::Model {
+        id: 0,
+        code: code.clone(),
+        title: spec.title.trim().to_string(),
+        time_zone: spec.time_zone.clone(),
+        closure_days: serde_json::to_string(&closure_days).unwrap_or_else(|_| "[]".into()),
+    };
+    let mut assignments = Vec::new();
+    for a in &spec.assignments {
+        let name = format!("{code}/{}", a.slug);
+        let mut time = |field: &str, text: &str| -> Option<DateTime<Utc>> {
+            parse_local(text, zone).map_err(|e| errors.push(format!("{name}: {field}: {e}"))).ok()
+        };
+        let due = time("due", &a.due);
+        let opens = a.opens.as_deref().and_then(|t| time("opens", t));
+        let hard_close = a.hard_close.as_deref().and_then(|t| time("hard_close", t));
+        if let Err(e) = check_code("assignment slug", &a.slug) {
+            errors.push(format!("{name}: {e}"));
+        }
+        if a.title.trim().is_empty() {
+            errors.push(format!("{name}: the title is empty"));
+        }
+        if let (Some(due), Some(close)) = (due, hard_close)
+            && close < due
+        {
+            errors.push(format!("{name}: hard_close is before the deadline"));
+        }
+        if let (Some(due), Some(opens)) = (due, opens)
+            && opens > due
+        {
+            errors.push(format!("{name}: opens is after the deadline"));
+        }
+        let max_mib = a.max_bundle_mib.unwrap_or(config.default_bundle_mib);
+        if max_mib == 0 || max_mib > config.max_upload_mib {
+            errors.push(format!(
+                "{name}: max_bundle_mib must be between 1 and {} (the server's max_upload_mib)",
+                config.max_upload_mib
+            ));
+        }
+        for pattern in &a.required_files {
+            if let Err(e) = compile_pattern(pattern) {
+                errors.push(format!("{name}: {e}"));
+            }
+        }
+        if let Some(due) = due {
+            assignments.push(assignment::Model {
+                id: 0,
+                course_id: 0,
+                slug: a.slug.clone(),
+                title: a.title.trim().to_string(),
+                opens_at: opens,
+                due_at: due,
+                hard_close_at: hard_close,
+                grace_seconds: i64::from(a.grace_minutes) * 60,
+                max_bundle_bytes: (max_mib * 1024 * 1024) as i64,
+                required_files: serde_json::to_string(&a.required_files).unwrap_or_else(|_| "[]".into()),
+            });
+        }
+    }
+    if errors.is_empty() { Ok(Resolved { course, assignments }) } else { Err(errors) }
+}
+
+/// Reads and applies an import file.
+pub async fn import_file(db: &DatabaseConnection, config: &AppConfig, text: &str) -> Result<ImportReport, String> {
+    let file: ImportFile = toml::from_str(text).map_err(|e| format!("the file is not valid: {e}"))?;
+    apply(db, config, &file.courses).await
+}
+
+/// Checks every course first, then writes them all in one transaction.
+pub async fn apply(db: &DatabaseConnection, config: &AppConfig, specs: &[CourseSpec]) -> Result<ImportReport, String> {
+    let mut resolved = Vec::new();
+    let mut errors = Vec::new();
+    for spec in specs {
+        match resolve(spec, config) {
+            Ok(r) => resolved.push(r),
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(format!("nothing was imported:\n  {}", errors.join("\n  ")));
+    }
+    let txn = crate::db::begin_write(db).await.map_err(|e| e.to_string())?;
+    let mut report = ImportReport::default();
+    for r in resolved {
+        let course_id = upsert_course(&txn, r.course, &mut report).await.map_err(|e| e.to_string())?;
+        for a in r.assignments {
+            upsert_assignment(&txn, assignment::Model { course_id, ..a }, &mut report)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    txn.commit().await.map_err(|e| e.to_string())?;
+    Ok(report)
+}
+
+async fn upsert_course(
+    db: &impl sea_orm::ConnectionTrait,
+    wanted: course::Model,
+    report: &mut ImportReport,
+) -> Result<i32, sea_orm::DbErr> {
+    match course::find_by_code(db, &wanted.code).await? {
+        Some(existing) if existing == course::Model { id: existing.id, ..wanted.clone() } => {
+            report.unchanged += 1;
+            Ok(existing.id)
+        }
+        Some(existing) => {
+            let mut active: course::ActiveModel = existing.into();
+            active.title = Set(wanted.title);
+            active.time_zone = Set(wanted.time_zone);
+            active.closure_days = Set(wanted.closure_days);
+            report.updated += 1;
+            Ok(active.update(db).await?.id)
+        }
+        None => {
+            let mut active: course::ActiveModel = wanted.into();
+            active.id = sea_orm::ActiveValue::NotSet;
+            report.created += 1;
+            Ok(active.insert(db).await?.id)
+        }
+    }
+}
+
+async fn upsert_assignment(
+    db: &impl sea_orm::ConnectionTrait,
+    wanted: assignment::Model,
+    report: &mut ImportReport,
+) -> Result<(), sea_orm::DbErr> {
+    let existing = assignment::Entity::find()
+        .filter(assignment::Column::CourseId.eq(wanted.course_id))
+        .filter(assignment::Column::Slug.eq(wanted.slug.as_str()))
+        .one(db)
+        .await?;
+    match existing {
+        Some(existing) if existing == assignment::Model { id: existing.id, ..wanted.clone() } => {
+            report.unchanged += 1;
+        }
+        Some(existing) => {
+            let mut active: assignment::ActiveModel = wanted.into();
+            active.id = sea_orm::ActiveValue::Unchanged(existing.id);
+            // Every field is Set, so every field is written.
+            active.reset_all().update(db).await?;
+            report.updated += 1;
+        }
+        None => {
+            let mut active: assignment::ActiveModel = wanted.into();
+            active.id = sea_orm::ActiveValue::NotSet;
+            active.insert(db).await?;
+            report.created += 1;
+        }
+    }
+    Ok(())
+}

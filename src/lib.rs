@@ -1,0 +1,90 @@
+//! handin: lab and coursework handin, timestamped, hashed, and judged
+//! against each student's deadline.
+//!
+//! [`rocket`] is the one place the web app is assembled; `main.rs` is the
+//! command line around it.
+
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod import;
+pub mod models;
+pub mod storage;
+pub mod web;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use rocket::fairing::AdHoc;
+use rocket::figment::Figment;
+use rocket::{Build, Rocket};
+use rocket_dyn_templates::Template;
+use sea_orm::DatabaseConnection;
+
+use clock::{SharedClock, SystemClock};
+use config::AppConfig;
+use storage::Uploads;
+
+/// Everything a request handler needs, managed by Rocket as one state.
+pub struct App {
+    pub db: DatabaseConnection,
+    pub uploads: Uploads,
+    pub config: AppConfig,
+    pub clock: SharedClock,
+}
+
+/// Opens the database and the uploads folder, and cleans up after a crash.
+pub async fn open(config: AppConfig, clock: SharedClock) -> Result<App, String> {
+    let db = db::connect(&config.database)
+        .await
+        .map_err(|e| format!("cannot open the database {}: {e}", config.database.display()))?;
+    let uploads = Uploads::open(&config.uploads_dir)
+        .map_err(|e| format!("cannot open the uploads folder {}: {e}", config.uploads_dir.display()))?;
+    let recorded: HashSet<String> = models::submission::stored_paths(&db).await.map_err(|e| e.to_string())?.into_iter().collect();
+    let removed = uploads.clean_orphans(&recorded).map_err(|e| format!("cannot clean the uploads folder: {e}"))?;
+    for path in removed {
+        rocket::warn!("removed an unfinished upload left by an earlier run: {}", path.display());
+    }
+    Ok(App { db, uploads, config, clock })
+}
+
+/// The app on the system clock, configured from `Rocket.toml` and `ROCKET_*`.
+pub fn rocket() -> Rocket<Build> {
+    build(rocket::Config::figment(), Arc::new(SystemClock))
+}
+
+/// The app with a given configuration and clock (tests set both).
+pub fn build(figment: Figment, clock: SharedClock) -> Rocket<Build> {
+    // Rocket's body limits follow the largest bundle allowed, so the two can
+    // never disagree; the form may carry a little more than the file.
+    let ceiling = AppConfig::from_figment(&figment).map(|c| c.max_upload_bytes()).unwrap_or(0);
+    let figment = figment
+        .merge(("limits.file", ceiling))
+        .merge(("limits.file/zip", ceiling))
+        .merge(("limits.data-form", ceiling + 1024 * 1024));
+    let rocket = rocket::custom(figment)
+        .attach(Template::fairing())
+        .attach(AdHoc::try_on_ignite("handin storage", move |rocket| async move {
+            match start(&rocket, clock).await {
+                Ok(app) => Ok(rocket.manage(app)),
+                Err(e) => {
+                    rocket::error!("{e}");
+                    Err(rocket)
+                }
+            }
+        }));
+    web::mount(rocket)
+}
+
+async fn start(rocket: &Rocket<Build>, clock: SharedClock) -> Result<App, String> {
+    let config = AppConfig::from_figment(rocket.figment())?;
+    let app = open(config, clock).await?;
+    // The demo is for a developer's first `cargo run`, never production.
+    if app.config.demo && rocket.figment().profile() == rocket::Config::DEBUG_PROFILE {
+        demo::create_if_empty(&app).await?;
+    }
+    Ok(app)
+}

@@ -1,0 +1,144 @@
+//! The `handin` command: serves the app by default, and administers it.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use handin::clock::{Clock, SystemClock};
+use handin::config::AppConfig;
+use handin::models::{api_token, course, enrolment, user};
+
+#[derive(Parser)]
+#[command(name = "handin", version, about = "Lab and coursework handin: timestamped, hashed, judged against each student's deadline.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web app and API (the default).
+    Serve,
+    /// Create or update courses, assignments and deadlines from a TOML file.
+    Import { file: std::path::PathBuf },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Print a new API token for a user.
+    Token { username: String },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user (or update an existing one). The password is read from
+    /// stdin; with no stdin, one is generated and printed.
+    Add {
+        username: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// Enrol the user in this course (as a student, or as a marker for markers and admins).
+        #[arg(long)]
+        course: Option<String>,
+    },
+}
+
+#[rocket::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve().await,
+        Command::Import { file } => import(&file).await,
+        Command::User { command: UserCommand::Add { username, role, name, email, course } } => {
+            add_user(&username, &role, name, email, course).await
+        }
+        Command::Token { username } => token(&username).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("handin: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> Result<(), String> {
+    handin::rocket().launch().await.map(|_| ()).map_err(|e| e.to_string())
+}
+
+async fn open() -> Result<handin::App, String> {
+    let config = AppConfig::from_figment(&rocket::Config::figment())?;
+    handin::open(config, Arc::new(SystemClock)).await
+}
+
+async fn import(file: &std::path::Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let app = open().await?;
+    let report = handin::import::import_file(&app.db, &app.config, &text).await?;
+    println!("Imported {}: {report}.", file.display());
+    Ok(())
+}
+
+async fn add_user(
+    username: &str,
+    role: &str,
+    name: Option<String>,
+    email: Option<String>,
+    course_code: Option<String>,
+) -> Result<(), String> {
+    let role = user::Role::parse(role)?;
+    user::check_username(username)?;
+    let app = open().await?;
+    let course = match &course_code {
+        Some(code) => Some(
+            course::find_by_code(&app.db, code)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("there is no course {code}; import it first"))?,
+        ),
+        None => None,
+    };
+    let stdin = std::io::stdin();
+    let typed = if stdin.is_terminal() {
+        None
+    } else {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line).map_err(|e| e.to_string())?;
+        Some(line.trim_end_matches(['\r', '\n']).to_string()).filter(|p| !p.is_empty())
+    };
+    let generated = typed.is_none();
+    let password = typed.unwrap_or_else(user::generate_password);
+    let display_name = name.unwrap_or_else(|| username.to_string());
+    let email = email.unwrap_or_default();
+    let new = user::NewUser { username, display_name: &display_name, email: &email, role, password: &password };
+    let saved = user::upsert(&app.db, new, SystemClock.now()).await?;
+    if let Some(course) = course {
+        let course_role = if role == user::Role::Student { enrolment::STUDENT } else { enrolment::MARKER };
+        enrolment::enrol(&app.db, saved.id, course.id, course_role).await.map_err(|e| e.to_string())?;
+        println!("{username} ({}) is enrolled in {} as {course_role}.", role.as_str(), course.code);
+    } else {
+        println!("{username} ({}) is saved.", role.as_str());
+    }
+    if generated {
+        println!("password: {password}");
+    }
+    Ok(())
+}
+
+async fn token(username: &str) -> Result<(), String> {
+    let app = open().await?;
+    let user = user::find_by_username(&app.db, username)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("there is no user {username}"))?;
+    let token = api_token::issue(&app.db, user.id, SystemClock.now()).await.map_err(|e| e.to_string())?;
+    println!("{token}");
+    Ok(())
+}

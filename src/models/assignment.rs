@@ -1,0 +1,77 @@
+//! Assignments: what is due, when, and what a bundle must contain.
+
+use chrono::Duration;
+use sea_orm::entity::prelude::*;
+use sea_orm::{QueryFilter, QueryOrder};
+
+use super::course;
+use crate::domain::deadline::DeadlineRule;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "assignments")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub course_id: i32,
+    pub slug: String,
+    pub title: String,
+    pub opens_at: Option<DateTimeUtc>,
+    pub due_at: DateTimeUtc,
+    pub hard_close_at: Option<DateTimeUtc>,
+    pub grace_seconds: i64,
+    pub max_bundle_bytes: i64,
+    /// JSON list of patterns such as `report.pdf` or `lab*/**/*.ipynb`.
+    pub required_files: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    pub fn required_files(&self) -> Vec<String> {
+        serde_json::from_str(&self.required_files).unwrap_or_default()
+    }
+
+    pub fn max_bundle_bytes(&self) -> u64 {
+        self.max_bundle_bytes.max(0) as u64
+    }
+
+    /// The deadline rule for one student, given their extension (if any).
+    pub fn rule(&self, course: &course::Model, extension: Option<DateTimeUtc>) -> DeadlineRule {
+        DeadlineRule {
+            due: self.due_at,
+            grace: Duration::seconds(self.grace_seconds),
+            hard_close: self.hard_close_at,
+            extension,
+            zone: course.zone(),
+            closure_days: course.closure_days(),
+        }
+    }
+}
+
+/// An assignment with its course, found by the codes in a URL.
+pub async fn find_by_codes(
+    db: &impl ConnectionTrait,
+    course_code: &str,
+    slug: &str,
+) -> Result<Option<(course::Model, Model)>, DbErr> {
+    let Some(course) = course::find_by_code(db, course_code).await? else {
+        return Ok(None);
+    };
+    let assignment = Entity::find()
+        .filter(Column::CourseId.eq(course.id))
+        .filter(Column::Slug.eq(slug))
+        .one(db)
+        .await?;
+    Ok(assignment.map(|a| (course, a)))
+}
+
+pub async fn of_courses(db: &impl ConnectionTrait, course_ids: &[i32]) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::CourseId.is_in(course_ids.iter().copied()))
+        .order_by_asc(Column::DueAt)
+        .all(db)
+        .await
+}

@@ -1,0 +1,60 @@
+//! Who takes or marks which course.
+
+use sea_orm::entity::prelude::*;
+use sea_orm::{ActiveValue::Set, QueryFilter};
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "enrolments")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub user_id: i32,
+    pub course_id: i32,
+    /// `student` or `marker`.
+    pub role: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+pub const STUDENT: &str = "student";
+pub const MARKER: &str = "marker";
+
+/// Enrols a user (or changes their role in the course).
+pub async fn enrol(db: &impl ConnectionTrait, user_id: i32, course_id: i32, role: &str) -> Result<(), DbErr> {
+    let existing = Entity::find()
+        .filter(Column::UserId.eq(user_id))
+        .filter(Column::CourseId.eq(course_id))
+        .one(db)
+        .await?;
+    match existing {
+        Some(row) if row.role == role => {}
+        Some(row) => {
+            let mut active: ActiveModel = row.into();
+            active.role = Set(role.to_string());
+            active.update(db).await?;
+        }
+        None => {
+            ActiveModel {
+                user_id: Set(user_id),
+                course_id: Set(course_id),
+                role: Set(role.to_string()),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The user's enrolments, optionally in one role only.
+pub async fn of_user(db: &impl ConnectionTrait, user_id: i32, role: Option<&str>) -> Result<Vec<Model>, DbErr> {
+    let mut query = Entity::find().filter(Column::UserId.eq(user_id));
+    if let Some(role) = role {
+        query = query.filter(Column::Role.eq(role));
+    }
+    query.all(db).await
+}

@@ -1,0 +1,12 @@
+//! SeaORM entities and the queries that belong to each, one file per aggregate.
+
+pub mod access;
+pub mod api_token;
+pub mod assignment;
+pub mod course;
+pub mod enrolment;
+pub mod extension;
+pub mod overview;
+pub mod receipt;
+pub mod submission;
+pub mod user;

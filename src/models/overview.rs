@@ -1,0 +1,143 @@
+//! Each assignment as a person sees it: its deadline in local time, the time
+//! left, and (for a student) their effective deadline and status, judged now.
+
+use chrono::{DateTime, Utc};
+use sea_orm::entity::prelude::*;
+use serde::Serialize;
+
+use super::access::{self, CourseRole};
+use super::{assignment, course, extension, submission, user};
+use crate::domain::deadline::format_local;
+use crate::domain::duration;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AssignmentView {
+    pub course: String,
+    pub course_title: String,
+    pub slug: String,
+    pub title: String,
+    pub time_zone: String,
+    /// RFC 3339 with the course zone's offset.
+    pub due: String,
+    pub due_local: String,
+    pub opens: Option<String>,
+    pub hard_close: Option<String>,
+    pub hard_close_local: Option<String>,
+    pub grace_seconds: i64,
+    pub max_bundle_bytes: u64,
+    pub max_bundle_text: String,
+    pub required_files: Vec<String>,
+    /// `student`, `marker` or `admin`: how the caller sees this course.
+    pub role: &'static str,
+    /// The caller's own deadline (students only).
+    pub effective_deadline: Option<String>,
+    pub effective_deadline_local: Option<String>,
+    pub has_extension: bool,
+    /// `not_submitted`, `on_time`, `late` or `extension` (students only).
+    pub status: Option<&'static str>,
+    pub status_text: Option<String>,
+    pub late_by_seconds: Option<i64>,
+    pub latest_attempt: Option<i32>,
+    pub latest_submission_id: Option<i32>,
+    /// "2 h 13 min left" or "deadline passed 1 d 2 h ago", against the caller's deadline.
+    pub time_left: String,
+    pub deadline_passed: bool,
+    /// Whether the caller could hand in now (students only).
+    pub accepting_uploads: bool,
+}
+
+fn role_name(role: CourseRole) -> &'static str {
+    match role {
+        CourseRole::Student => "student",
+        CourseRole::Marker => "marker",
+        CourseRole::Admin => "admin",
+    }
+}
+
+/// One assignment as seen by `role`; `student_state` is the student's
+/// extension and latest attempt, when the caller is that student.
+pub fn build(
+    course: &course::Model,
+    assignment: &assignment::Model,
+    role: CourseRole,
+    student_state: Option<(Option<DateTimeUtc>, Option<submission::Model>)>,
+    now: DateTime<Utc>,
+) -> AssignmentView {
+    let zone = course.zone();
+    let (extension, latest) = student_state.clone().unwrap_or((None, None));
+    let rule = assignment.rule(course, extension);
+    let effective = rule.effective_deadline();
+    let passed = now > effective;
+    let time_left = if passed {
+        format!("deadline passed {} ago", duration::human(now - effective))
+    } else {
+        format!("{} left", duration::human(effective - now))
+    };
+    let is_student = student_state.is_some();
+    let standing = latest.as_ref().map(|s| rule.judge(s.received_at));
+    let opened = assignment.opens_at.is_none_or(|opens| now >= opens);
+    AssignmentView {
+        course: course.code.clone(),
+        course_title: course.title.clone(),
+        slug: assignment.slug.clone(),
+        title: assignment.title.clone(),
+        time_zone: course.time_zone.clone(),
+        due: assignment.due_at.with_timezone(&zone).to_rfc3339(),
+        due_local: format_local(assignment.due_at, zone),
+        opens: assignment.opens_at.map(|t| t.with_timezone(&zone).to_rfc3339()),
+        hard_close: assignment.hard_close_at.map(|t| t.with_timezone(&zone).to_rfc3339()),
+        hard_close_local: rule.closes_at().map(|t| format_local(t, zone)),
+        grace_seconds: assignment.grace_seconds,
+        max_bundle_bytes: assignment.max_bundle_bytes(),
+        max_bundle_text: duration::bytes(assignment.max_bundle_bytes()),
+        required_files: assignment.required_files(),
+        role: role_name(role),
+        effective_deadline: is_student.then(|| effective.with_timezone(&zone).to_rfc3339()),
+        effective_deadline_local: is_student.then(|| format_local(effective, zone)),
+        has_extension: is_student && rule.has_extension(),
+        status: is_student.then(|| standing.as_ref().map(|s| s.code()).unwrap_or("not_submitted")),
+        status_text: is_student.then(|| match &standing {
+            Some(s) => format!("attempt {} received {}", latest.as_ref().map(|l| l.attempt).unwrap_or(0), s.describe(zone)),
+            None if passed => "not submitted, and the deadline has passed".to_string(),
+            None => "not submitted yet".to_string(),
+        }),
+        late_by_seconds: standing.as_ref().map(|s| s.late_by_seconds()),
+        latest_attempt: latest.as_ref().map(|s| s.attempt),
+        latest_submission_id: latest.as_ref().map(|s| s.id),
+        time_left,
+        deadline_passed: passed,
+        accepting_uploads: is_student && opened && rule.accepts_upload_at(now),
+    }
+}
+
+/// The state of one student at one assignment: their extension and latest attempt.
+pub async fn student_state(
+    db: &impl ConnectionTrait,
+    assignment_id: i32,
+    student_id: i32,
+) -> Result<(Option<DateTimeUtc>, Option<submission::Model>), DbErr> {
+    Ok((
+        extension::until_for(db, assignment_id, student_id).await?,
+        submission::latest(db, assignment_id, student_id).await?,
+    ))
+}
+
+/// Every assignment the user can see, soonest deadline first.
+pub async fn for_user(db: &impl ConnectionTrait, who: &user::Model, now: DateTime<Utc>) -> Result<Vec<AssignmentView>, DbErr> {
+    let visible = access::visible_courses(db, who).await?;
+    let ids: Vec<i32> = visible.iter().map(|(id, _)| *id).collect();
+    let courses = course::Entity::find().filter(course::Column::Id.is_in(ids.clone())).all(db).await?;
+    let mut views = Vec::new();
+    for assignment in assignment::of_courses(db, &ids).await? {
+        let Some(course) = courses.iter().find(|c| c.id == assignment.course_id) else { continue };
+        let Some((_, role)) = visible.iter().find(|(id, _)| *id == course.id) else { continue };
+        let state = match role {
+            CourseRole::Student => Some(student_state(db, assignment.id, who.id).await?),
+            _ => None,
+        };
+        views.push(build(course, &assignment, *role, state, now));
+    }
+    Ok(views)
+}
+
+use sea_orm::QueryFilter;

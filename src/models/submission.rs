@@ -1,0 +1,113 @@
+//! Submissions: every attempt kept, with its hash, size, files and the
+//! server's receive time. Lateness is never stored; it is judged when shown.
+
+use sea_orm::entity::prelude::*;
+use sea_orm::{ActiveValue::Set, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::domain::bundle::Entry;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "submissions")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub assignment_id: i32,
+    pub student_id: i32,
+    pub attempt: i32,
+    pub received_at: DateTimeUtc,
+    pub upload_started_at: DateTimeUtc,
+    pub sha256: String,
+    pub size: i64,
+    /// The file name as the student's browser sent it: for display only.
+    pub original_name: String,
+    /// Relative to the uploads folder, chosen by the server.
+    #[sea_orm(unique)]
+    pub stored_path: String,
+    /// JSON list of the files inside.
+    pub entries: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    pub fn entries(&self) -> Vec<Entry> {
+        serde_json::from_str(&self.entries).unwrap_or_default()
+    }
+}
+
+/// A bundle that has been kept on disk and awaits its row.
+pub struct NewSubmission {
+    pub assignment_id: i32,
+    pub student_id: i32,
+    pub received_at: DateTimeUtc,
+    pub upload_started_at: DateTimeUtc,
+    pub sha256: String,
+    pub size: u64,
+    pub original_name: String,
+    pub stored_path: String,
+    pub entries: Vec<Entry>,
+}
+
+/// Records a submission with the next attempt number.
+///
+/// The read of the last attempt and the insert happen in one IMMEDIATE
+/// transaction: two racing uploads from one student queue on the write
+/// lock, so their attempts are distinct and gapless.
+pub async fn record(db: &DatabaseConnection, new: NewSubmission) -> Result<Model, DbErr> {
+    let txn = crate::db::begin_write(db).await?;
+    let last: Option<i32> = Entity::find()
+        .select_only()
+        .column_as(Column::Attempt.max(), "last")
+        .filter(Column::AssignmentId.eq(new.assignment_id))
+        .filter(Column::StudentId.eq(new.student_id))
+        .into_tuple::<Option<i32>>()
+        .one(&txn)
+        .await?
+        .flatten();
+    let entries = serde_json::to_string(&new.entries).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let row = ActiveModel {
+        assignment_id: Set(new.assignment_id),
+        student_id: Set(new.student_id),
+        attempt: Set(last.unwrap_or(0) + 1),
+        received_at: Set(new.received_at),
+        upload_started_at: Set(new.upload_started_at),
+        sha256: Set(new.sha256),
+        size: Set(new.size as i64),
+        original_name: Set(new.original_name),
+        stored_path: Set(new.stored_path),
+        entries: Set(entries),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Every attempt of a student at an assignment, newest first.
+pub async fn attempts(db: &impl ConnectionTrait, assignment_id: i32, student_id: i32) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::AssignmentId.eq(assignment_id))
+        .filter(Column::StudentId.eq(student_id))
+        .order_by_desc(Column::Attempt)
+        .all(db)
+        .await
+}
+
+/// The attempt that counts: the latest.
+pub async fn latest(db: &impl ConnectionTrait, assignment_id: i32, student_id: i32) -> Result<Option<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::AssignmentId.eq(assignment_id))
+        .filter(Column::StudentId.eq(student_id))
+        .order_by_desc(Column::Attempt)
+        .one(db)
+        .await
+}
+
+/// Every stored path (for cleaning orphans at start).
+pub async fn stored_paths(db: &impl ConnectionTrait) -> Result<Vec<String>, DbErr> {
+    Entity::find().select_only().column(Column::StoredPath).into_tuple::<String>().all(db).await
+}

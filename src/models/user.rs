@@ -1,0 +1,147 @@
+//! People: students, markers and administrators, with argon2 password hashes.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::Argon2;
+use sea_orm::entity::prelude::*;
+use sea_orm::{ActiveValue::Set, QueryFilter};
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
+#[sea_orm(table_name = "users")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    #[sea_orm(unique)]
+    pub username: String,
+    pub display_name: String,
+    pub email: String,
+    pub role: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+/// What a person may do across the whole system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Student,
+    Marker,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(text: &str) -> Result<Role, String> {
+        match text {
+            "student" => Ok(Role::Student),
+            "marker" => Ok(Role::Marker),
+            "admin" => Ok(Role::Admin),
+            other => Err(format!("unknown role '{other}': use student, marker or admin")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Student => "student",
+            Role::Marker => "marker",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl Model {
+    pub fn role(&self) -> Role {
+        // Only valid roles are ever written; anything else gets least privilege.
+        Role::parse(&self.role).unwrap_or(Role::Student)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role() == Role::Admin
+    }
+}
+
+pub async fn find_by_username(db: &impl ConnectionTrait, username: &str) -> Result<Option<Model>, DbErr> {
+    Entity::find().filter(Column::Username.eq(username)).one(db).await
+}
+
+/// Usernames are short and plain: they appear in file names and URLs.
+pub fn check_username(username: &str) -> Result<(), String> {
+    let ok = !username.is_empty()
+        && username.len() <= 64
+        && username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{username}' is not a valid username: use 1 to 64 letters, digits, '.', '_' or '-'"
+        ))
+    }
+}
+
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| format!("could not hash the password: {e}"))
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+/// A password for someone to type once: 16 characters from an unambiguous alphabet.
+pub fn generate_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    (0..16).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+}
+
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub email: &'a str,
+    pub role: Role,
+    pub password: &'a str,
+}
+
+/// Creates a user, or updates name, email, role and password of an existing one.
+pub async fn upsert(db: &impl ConnectionTrait, new: NewUser<'_>, now: DateTimeUtc) -> Result<Model, String> {
+    check_username(new.username)?;
+    if new.password.chars().count() < 8 {
+        return Err("the password must have at least 8 characters".into());
+    }
+    let password_hash = hash_password(new.password)?;
+    let existing = find_by_username(db, new.username).await.map_err(|e| e.to_string())?;
+    let result = match existing {
+        Some(user) => {
+            let mut active: ActiveModel = user.into();
+            active.display_name = Set(new.display_name.to_string());
+            active.email = Set(new.email.to_string());
+            active.role = Set(new.role.as_str().to_string());
+            active.password_hash = Set(password_hash);
+            active.update(db).await
+        }
+        None => {
+            ActiveModel {
+                username: Set(new.username.to_string()),
+                display_name: Set(new.display_name.to_string()),
+                email: Set(new.email.to_string()),
+                role: Set(new.role.as_str().to_string()),
+                password_hash: Set(password_hash),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(db)
+            .await
+        }
+    };
+    result.map_err(|e| e.to_string())
+}

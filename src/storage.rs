@@ -1,0 +1,174 @@
+//! The uploads folder: bundles are streamed into `incoming/` while they are
+//! hashed, fsynced, and renamed into `bundles/` under a name the server
+//! chose. Nothing is ever overwritten; a file in `incoming/` is never a
+//! submission, so whatever is left there after a crash is deleted at start.
+
+use std::collections::HashSet;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use rocket::tokio::fs::{self, File};
+use rocket::tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use sha2::{Digest, Sha256};
+
+const INCOMING: &str = "incoming";
+const BUNDLES: &str = "bundles";
+const CHUNK: usize = 256 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Uploads {
+    root: PathBuf,
+}
+
+/// A bundle received in full, hashed, and fsynced, but not yet kept.
+/// Dropping it deletes the file: a refused bundle leaves nothing behind.
+#[derive(Debug)]
+pub struct Received {
+    path: PathBuf,
+    pub sha256: String,
+    pub size: u64,
+}
+
+#[derive(Debug)]
+pub enum ReceiveError {
+    /// The stream went past the limit; nothing was kept.
+    TooLarge { limit: u64 },
+    Io(io::Error),
+}
+
+impl From<io::Error> for ReceiveError {
+    fn from(error: io::Error) -> Self {
+        ReceiveError::Io(error)
+    }
+}
+
+impl Uploads {
+    /// Opens (and creates, if needed) the uploads folder.
+    pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
+        let uploads = Uploads { root: root.into() };
+        std::fs::create_dir_all(uploads.root.join(INCOMING))?;
+        std::fs::create_dir_all(uploads.root.join(BUNDLES))?;
+        Ok(uploads)
+    }
+
+    /// The absolute place of a kept bundle, from its stored (relative) path.
+    pub fn path_of(&self, stored_path: &str) -> PathBuf {
+        self.root.join(stored_path)
+    }
+
+    /// Streams `body` into a new file in `incoming/`, hashing as it goes:
+    /// memory stays flat whatever the size, and the bytes are read once.
+    pub async fn receive(
+        &self,
+        mut body: impl AsyncRead + Unpin,
+        limit: u64,
+    ) -> Result<Received, ReceiveError> {
+        let path = self.root.join(INCOMING).join(format!("{}.part", random_name()));
+        let mut file = fs::OpenOptions::new().write(true).create_new(true).open(&path).await?;
+        // From here on, dropping `received` removes the file, whatever happens.
+        let mut received = Received { path, sha256: String::new(), size: 0 };
+        let mut hasher = Sha256::new();
+        let mut buffer = vec![0u8; CHUNK];
+        loop {
+            let n = body.read(&mut buffer).await?;
+            if n == 0 {
+                break;
+            }
+            received.size += n as u64;
+            if received.size > limit {
+                return Err(ReceiveError::TooLarge { limit });
+            }
+            hasher.update(&buffer[..n]);
+            file.write_all(&buffer[..n]).await?;
+        }
+        file.sync_all().await?;
+        received.sha256 = hex::encode(hasher.finalize());
+        Ok(received)
+    }
+
+    /// Moves a received bundle into `bundles/` under a fresh name, durably
+    /// (the rename is fsynced through the folder). Returns the stored path,
+    /// relative to the uploads folder, as the database keeps it.
+    pub async fn keep(&self, received: Received) -> io::Result<String> {
+        let stored = format!("{BUNDLES}/{}.zip", random_name());
+        let target = self.root.join(&stored);
+        // A hard link fails rather than replace an existing file; with 128
+        // random bits a clash is not expected, but nothing may be overwritten.
+        fs::hard_link(&received.path, &target).await?;
+        let dir = File::open(self.root.join(BUNDLES)).await?;
+        dir.sync_all().await?;
+        drop(received); // removes the incoming name; the bundle lives on under `target`
+        Ok(stored)
+    }
+
+    /// Removes a kept bundle whose database row could not be written.
+    pub async fn discard(&self, stored_path: &str) {
+        if let Err(e) = fs::remove_file(self.path_of(stored_path)).await {
+            rocket::error!("could not remove unrecorded bundle {stored_path}: {e}");
+        }
+    }
+
+    /// Cleans up after a crash: every file in `incoming/`, and every bundle
+    /// that no submission row names (a crash between rename and insert).
+    /// Returns the removed paths. Run at start, before any upload is taken.
+    pub fn clean_orphans(&self, recorded: &HashSet<String>) -> io::Result<Vec<PathBuf>> {
+        let mut removed = Vec::new();
+        for entry in std::fs::read_dir(self.root.join(INCOMING))? {
+            let path = entry?.path();
+            std::fs::remove_file(&path)?;
+            removed.push(path);
+        }
+        for entry in std::fs::read_dir(self.root.join(BUNDLES))? {
+            let entry = entry?;
+            let stored = format!("{BUNDLES}/{}", entry.file_name().to_string_lossy());
+            if !recorded.contains(&stored) {
+                std::fs::remove_file(entry.path())?;
+                removed.push(entry.path());
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Every file under the uploads folder (for checks that nothing leaked).
+    pub fn files(&self) -> io::Result<Vec<PathBuf>> {
+        let mut files = Vec::new();
+        for dir in [INCOMING, BUNDLES] {
+            for entry in std::fs::read_dir(self.root.join(dir))? {
+                files.push(entry?.path());
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+}
+
+impl Received {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Received {
+    fn drop(&mut self) {
+        // Best effort: a file left behind is removed at the next start.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn random_name() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+/// SHA-256 of a file, streamed (for verification and tests).
+pub fn sha256_file(path: &Path) -> io::Result<String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; CHUNK];
+    loop {
+        match file.read(&mut buffer)? {
+            0 => return Ok(hex::encode(hasher.finalize())),
+            n => hasher.update(&buffer[..n]),
+        }
+    }
+}

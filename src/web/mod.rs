@@ -1,0 +1,46 @@
+//! HTTP: routes per actor, the guards that say who is asking, and the
+//! catchers that turn every failure into a page or a JSON message.
+
+pub mod api;
+pub mod auth;
+pub mod pages;
+pub mod session;
+pub mod upload;
+
+use rocket::http::Status;
+use rocket::response::Redirect;
+use rocket::{Build, Either, Request, Rocket, catch, catchers};
+
+use crate::error::{AppError, GuardFailure, is_api};
+
+pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
+    rocket
+        .mount("/", auth::routes())
+        .mount("/", pages::routes())
+        .mount("/api/v1", api::routes())
+        .register("/", catchers![default_catcher])
+}
+
+/// Pages send people who are not logged in to the login page; everything
+/// else shows the guard's own message, or a plain one for the status.
+#[catch(default)]
+fn default_catcher(status: Status, request: &Request<'_>) -> Either<Redirect, AppError> {
+    if status == Status::Unauthorized && !is_api(request) {
+        let next = request.uri().path().to_string();
+        return Either::Left(Redirect::to(format!("/login?next={}", rocket::http::RawStr::new(&next).percent_encode())));
+    }
+    let kept = request.local_cache(|| GuardFailure(None)).0.clone();
+    Either::Right(kept.unwrap_or_else(|| AppError::new(status, default_message(status))))
+}
+
+fn default_message(status: Status) -> String {
+    match status.code {
+        400 => "The request could not be understood.".into(),
+        401 => "Please authenticate first.".into(),
+        403 => "You are not allowed to do that.".into(),
+        404 => "There is nothing here.".into(),
+        413 => "That is larger than handin accepts. Nothing was stored.".into(),
+        422 => "The form was incomplete or malformed. Nothing was changed.".into(),
+        _ => format!("{status}."),
+    }
+}

@@ -1,0 +1,163 @@
+//! Who is asking: a logged-in browser (private session cookie, with a CSRF
+//! token for every state-changing form) or a script (`Authorization: Bearer`).
+//!
+//! API paths accept only tokens and pages only cookies, so a browser's
+//! cookie can never drive the API without a CSRF token.
+
+use chrono::{DateTime, Utc};
+use rocket::http::{Cookie, CookieJar, SameSite};
+use rocket::request::{FromRequest, Outcome, Request};
+use serde::{Deserialize, Serialize};
+
+use crate::App;
+use crate::error::{AppError, fail, is_api};
+use crate::models::{api_token, user};
+
+const SESSION_COOKIE: &str = "handin_session";
+const LOGIN_COOKIE: &str = "handin_login";
+/// A session lasts a working day; then the student logs in again.
+const SESSION_HOURS: i64 = 12;
+
+#[derive(Serialize, Deserialize)]
+struct SessionCookie {
+    user_id: i32,
+    csrf: String,
+    issued: i64,
+}
+
+pub fn random_token() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+/// Compares secrets without stopping at the first difference.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn private_cookie(name: &'static str, value: String) -> Cookie<'static> {
+    Cookie::build((name, value)).http_only(true).same_site(SameSite::Strict).path("/").build()
+}
+
+pub fn start_session(cookies: &CookieJar<'_>, user_id: i32, now: DateTime<Utc>) {
+    let session = SessionCookie { user_id, csrf: random_token(), issued: now.timestamp() };
+    let value = serde_json::to_string(&session).unwrap_or_default();
+    cookies.add_private(private_cookie(SESSION_COOKIE, value));
+    cookies.remove_private(LOGIN_COOKIE);
+}
+
+pub fn end_session(cookies: &CookieJar<'_>) {
+    cookies.remove_private(SESSION_COOKIE);
+}
+
+/// A token for the login form, kept in its own private cookie: login is a
+/// state-changing form too (login CSRF would log a student into an attacker's
+/// account, where their work would then be handed in).
+pub fn login_csrf(cookies: &CookieJar<'_>) -> String {
+    if let Some(existing) = cookies.get_private(LOGIN_COOKIE) {
+        return existing.value().to_string();
+    }
+    let token = random_token();
+    cookies.add_private(private_cookie(LOGIN_COOKIE, token.clone()));
+    token
+}
+
+pub fn check_login_csrf(cookies: &CookieJar<'_>, sent: &str) -> bool {
+    cookies.get_private(LOGIN_COOKIE).is_some_and(|c| same_secret(c.value(), sent))
+}
+
+#[derive(Debug, Clone)]
+enum Via {
+    Session { csrf: String },
+    Token,
+}
+
+/// The authenticated user behind a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: user::Model,
+    via: Via,
+}
+
+impl Caller {
+    /// The token a page puts in its forms (empty for API callers).
+    pub fn csrf(&self) -> &str {
+        match &self.via {
+            Via::Session { csrf } => csrf,
+            Via::Token => "",
+        }
+    }
+
+    /// Every state-changing form from a browser must carry the session's token.
+    pub fn check_csrf(&self, sent: &str) -> Result<(), AppError> {
+        match &self.via {
+            Via::Token => Ok(()),
+            Via::Session { csrf } if same_secret(csrf, sent) => Ok(()),
+            Via::Session { .. } => Err(AppError::forbidden(
+                "This form has expired or did not come from handin (its security token is missing or wrong). \
+                 Nothing was changed. Please reload the page and try again.",
+            )),
+        }
+    }
+
+    /// What every page template needs to know about who is looking.
+    pub fn view(&self) -> serde_json::Value {
+        serde_json::json!({
+            "username": self.user.username,
+            "name": self.user.display_name,
+            "role": self.user.role,
+            "csrf": self.csrf(),
+        })
+    }
+}
+
+async fn from_session(request: &Request<'_>, app: &App) -> Result<Caller, AppError> {
+    let cookies = request.cookies();
+    let session: SessionCookie = cookies
+        .get_private(SESSION_COOKIE)
+        .and_then(|c| serde_json::from_str(c.value()).ok())
+        .ok_or_else(AppError::unauthorized)?;
+    let age = app.clock.now().timestamp() - session.issued;
+    if !(0..SESSION_HOURS * 3600).contains(&age) {
+        end_session(cookies);
+        return Err(AppError::unauthorized());
+    }
+    let user = user::Entity::find_by_id(session.user_id).one(&app.db).await?.ok_or_else(AppError::unauthorized)?;
+    Ok(Caller { user, via: Via::Session { csrf: session.csrf } })
+}
+
+async fn from_token(request: &Request<'_>, app: &App) -> Result<Caller, AppError> {
+    let header = request.headers().get_one("Authorization").unwrap_or_default();
+    let Some(token) = header.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()) else {
+        return Err(AppError::new(
+            rocket::http::Status::Unauthorized,
+            "Send an API token as 'Authorization: Bearer TOKEN' (an administrator makes one with `handin token USERNAME`).",
+        ));
+    };
+    let user = api_token::user_of(&app.db, token)
+        .await?
+        .ok_or_else(|| AppError::new(rocket::http::Status::Unauthorized, "The API token is not valid."))?;
+    Ok(Caller { user, via: Via::Token })
+}
+
+use sea_orm::EntityTrait;
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Caller {
+    type Error = AppError;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AppError> {
+        let Some(app) = request.rocket().state::<App>() else {
+            return fail(request, AppError::internal("application state missing"));
+        };
+        // Several guards of one request may ask; the database is asked once.
+        let result = request
+            .local_cache_async(async {
+                if is_api(request) { from_token(request, app).await } else { from_session(request, app).await }
+            })
+            .await;
+        match result {
+            Ok(caller) => Outcome::Success(caller.clone()),
+            Err(error) => fail(request, error.clone()),
+        }
+    }
+}
