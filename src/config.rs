@@ -44,7 +44,9 @@ impl Default for AppConfig {
 
 impl AppConfig {
     pub fn from_figment(figment: &Figment) -> Result<Self, String> {
-        let config: AppConfig = figment.extract().map_err(|e| format!("bad configuration: {e}"))?;
+        let config: AppConfig = figment
+            .extract()
+            .map_err(|e| format!("bad configuration: {e}"))?;
         if config.default_bundle_mib > config.max_upload_mib {
             return Err(format!(
                 "bad configuration: default_bundle_mib ({}) is larger than max_upload_mib ({})",

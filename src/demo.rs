@@ -18,11 +18,20 @@ pub fn demo_year(now: chrono::DateTime<chrono::Utc>) -> i32 {
             .map(|d| d.and_time(NaiveTime::from_hms_opt(16, 0, 0).unwrap_or_default()))
             .and_then(|t| local_to_utc(t, London).ok())
     };
-    if labs_due(year).is_some_and(|due| due > now) { year } else { year + 1 }
+    if labs_due(year).is_some_and(|due| due > now) {
+        year
+    } else {
+        year + 1
+    }
 }
 
 pub async fn create_if_empty(app: &App) -> Result<(), String> {
-    if user::Entity::find().count(&app.db).await.map_err(|e| e.to_string())? > 0 {
+    if user::Entity::find()
+        .count(&app.db)
+        .await
+        .map_err(|e| e.to_string())?
+        > 0
+    {
         return Ok(());
     }
     let now = app.clock.now();
@@ -51,19 +60,46 @@ pub async fn create_if_empty(app: &App) -> Result<(), String> {
         ],
     };
     import::apply(&app.db, &app.config, &[spec]).await?;
-    let course = crate::models::course::find_by_code(&app.db, "COMP6248").await.map_err(|e| e.to_string())?.ok_or("demo course missing")?;
-    println!("\nDemo course COMP6248 \"Differentiable Programming\" created (deadlines in {year}). Log in at http://127.0.0.1:8000 with:");
+    let course = crate::models::course::find_by_code(&app.db, "COMP6248")
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("demo course missing")?;
+    println!(
+        "\nDemo course COMP6248 \"Differentiable Programming\" created (deadlines in {year}). Log in at http://127.0.0.1:8000 with:"
+    );
     for (username, name, role, course_role) in [
-        ("student", "Sam Student", user::Role::Student, enrolment::STUDENT),
-        ("marker", "Morgan Marker", user::Role::Marker, enrolment::MARKER),
+        (
+            "student",
+            "Sam Student",
+            user::Role::Student,
+            enrolment::STUDENT,
+        ),
+        (
+            "marker",
+            "Morgan Marker",
+            user::Role::Marker,
+            enrolment::MARKER,
+        ),
         ("admin", "Alex Admin", user::Role::Admin, enrolment::MARKER),
     ] {
         let password = user::generate_password();
         let email = format!("{username}@example.ac.uk");
-        let new = user::NewUser { username, display_name: name, email: &email, role, password: &password };
+        let new = user::NewUser {
+            username,
+            display_name: name,
+            email: &email,
+            role,
+            password: &password,
+        };
         let created = user::upsert(&app.db, new, now).await?;
-        enrolment::enrol(&app.db, created.id, course.id, course_role).await.map_err(|e| e.to_string())?;
-        println!("  {:<8} {:<8} password: {password}", role.as_str(), username);
+        enrolment::enrol(&app.db, created.id, course.id, course_role)
+            .await
+            .map_err(|e| e.to_string())?;
+        println!(
+            "  {:<8} {:<8} password: {password}",
+            role.as_str(),
+            username
+        );
     }
     println!("These passwords are shown once; delete handin.sqlite to start the demo afresh.\n");
     Ok(())
@@ -76,8 +112,17 @@ mod tests {
 
     #[test]
     fn the_demo_uses_the_next_year_in_which_the_labs_deadline_is_ahead() {
-        assert_eq!(demo_year(Utc.with_ymd_and_hms(2026, 11, 26, 6, 0, 0).unwrap()), 2027);
-        assert_eq!(demo_year(Utc.with_ymd_and_hms(2027, 5, 20, 14, 59, 59).unwrap()), 2027);
-        assert_eq!(demo_year(Utc.with_ymd_and_hms(2027, 5, 20, 15, 0, 0).unwrap()), 2028);
+        assert_eq!(
+            demo_year(Utc.with_ymd_and_hms(2026, 11, 26, 6, 0, 0).unwrap()),
+            2027
+        );
+        assert_eq!(
+            demo_year(Utc.with_ymd_and_hms(2027, 5, 20, 14, 59, 59).unwrap()),
+            2027
+        );
+        assert_eq!(
+            demo_year(Utc.with_ymd_and_hms(2027, 5, 20, 15, 0, 0).unwrap()),
+            2028
+        );
     }
 }

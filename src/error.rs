@@ -20,7 +20,11 @@ pub struct AppError {
 
 impl AppError {
     pub fn new(status: Status, message: impl Into<String>) -> Self {
-        AppError { status, message: message.into(), back: None }
+        AppError {
+            status,
+            message: message.into(),
+            back: None,
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {

@@ -6,7 +6,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
 use serde::Deserialize;
 
 use crate::config::AppConfig;
@@ -58,7 +60,11 @@ pub struct ImportReport {
 
 impl std::fmt::Display for ImportReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} created, {} updated, {} unchanged", self.created, self.updated, self.unchanged)
+        write!(
+            f,
+            "{} created, {} updated, {} unchanged",
+            self.created, self.updated, self.unchanged
+        )
     }
 }
 
@@ -66,8 +72,16 @@ impl std::fmt::Display for ImportReport {
 fn check_code(kind: &str, text: &str) -> Result<(), String> {
     let ok = !text.is_empty()
         && text.len() <= 40
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok { Ok(()) } else { Err(format!("{kind} '{text}' must be 1 to 40 letters, digits, '-' or '_'")) }
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{kind} '{text}' must be 1 to 40 letters, digits, '-' or '_'"
+        ))
+    }
 }
 
 /// A course spec checked and resolved to instants.
@@ -83,7 +97,10 @@ fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String
         errors.push(e);
     }
     let zone: Tz = spec.time_zone.parse().unwrap_or_else(|_| {
-        errors.push(format!("{code}: '{}' is not a time zone (use a name such as Europe/London)", spec.time_zone));
+        errors.push(format!(
+            "{code}: '{}' is not a time zone (use a name such as Europe/London)",
+            spec.time_zone
+        ));
         Tz::UTC
     });
     let closure_days: Vec<NaiveDate> = spec
@@ -91,7 +108,11 @@ fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String
         .iter()
         .filter_map(|d| {
             NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .map_err(|_| errors.push(format!("{code}: closure day '{d}' is not a date (YYYY-MM-DD)")))
+                .map_err(|_| {
+                    errors.push(format!(
+                        "{code}: closure day '{d}' is not a date (YYYY-MM-DD)"
+                    ))
+                })
                 .ok()
         })
         .collect();
@@ -106,7 +127,9 @@ fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String
     for a in &spec.assignments {
         let name = format!("{code}/{}", a.slug);
         let mut time = |field: &str, text: &str| -> Option<DateTime<Utc>> {
-            parse_local(text, zone).map_err(|e| errors.push(format!("{name}: {field}: {e}"))).ok()
+            parse_local(text, zone)
+                .map_err(|e| errors.push(format!("{name}: {field}: {e}")))
+                .ok()
         };
         let due = time("due", &a.due);
         let opens = a.opens.as_deref().and_then(|t| time("opens", t));
@@ -150,21 +173,38 @@ fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String
                 hard_close_at: hard_close,
                 grace_seconds: i64::from(a.grace_minutes) * 60,
                 max_bundle_bytes: (max_mib * 1024 * 1024) as i64,
-                required_files: serde_json::to_string(&a.required_files).unwrap_or_else(|_| "[]".into()),
+                required_files: serde_json::to_string(&a.required_files)
+                    .unwrap_or_else(|_| "[]".into()),
             });
         }
     }
-    if errors.is_empty() { Ok(Resolved { course, assignments }) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(Resolved {
+            course,
+            assignments,
+        })
+    } else {
+        Err(errors)
+    }
 }
 
 /// Reads and applies an import file.
-pub async fn import_file(db: &DatabaseConnection, config: &AppConfig, text: &str) -> Result<ImportReport, String> {
-    let file: ImportFile = toml::from_str(text).map_err(|e| format!("the file is not valid: {e}"))?;
+pub async fn import_file(
+    db: &DatabaseConnection,
+    config: &AppConfig,
+    text: &str,
+) -> Result<ImportReport, String> {
+    let file: ImportFile =
+        toml::from_str(text).map_err(|e| format!("the file is not valid: {e}"))?;
     apply(db, config, &file.courses).await
 }
 
 /// Checks every course first, then writes them all in one transaction.
-pub async fn apply(db: &DatabaseConnection, config: &AppConfig, specs: &[CourseSpec]) -> Result<ImportReport, String> {
+pub async fn apply(
+    db: &DatabaseConnection,
+    config: &AppConfig,
+    specs: &[CourseSpec],
+) -> Result<ImportReport, String> {
     let mut resolved = Vec::new();
     let mut errors = Vec::new();
     for spec in specs {
@@ -176,10 +216,14 @@ pub async fn apply(db: &DatabaseConnection, config: &AppConfig, specs: &[CourseS
     if !errors.is_empty() {
         return Err(format!("nothing was imported:\n  {}", errors.join("\n  ")));
     }
-    let txn = crate::db::begin_write(db).await.map_err(|e| e.to_string())?;
+    let txn = crate::db::begin_write(db)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut report = ImportReport::default();
     for r in resolved {
-        let course_id = upsert_course(&txn, r.course, &mut report).await.map_err(|e| e.to_string())?;
+        let course_id = upsert_course(&txn, r.course, &mut report)
+            .await
+            .map_err(|e| e.to_string())?;
         for a in r.assignments {
             upsert_assignment(&txn, assignment::Model { course_id, ..a }, &mut report)
                 .await
@@ -196,7 +240,13 @@ async fn upsert_course(
     report: &mut ImportReport,
 ) -> Result<i32, sea_orm::DbErr> {
     match course::find_by_code(db, &wanted.code).await? {
-        Some(existing) if existing == course::Model { id: existing.id, ..wanted.clone() } => {
+        Some(existing)
+            if existing
+                == course::Model {
+                    id: existing.id,
+                    ..wanted.clone()
+                } =>
+        {
             report.unchanged += 1;
             Ok(existing.id)
         }
@@ -228,7 +278,13 @@ async fn upsert_assignment(
         .one(db)
         .await?;
     match existing {
-        Some(existing) if existing == assignment::Model { id: existing.id, ..wanted.clone() } => {
+        Some(existing)
+            if existing
+                == assignment::Model {
+                    id: existing.id,
+                    ..wanted.clone()
+                } =>
+        {
             report.unchanged += 1;
         }
         Some(existing) => {

@@ -38,17 +38,38 @@ pub struct App {
 
 /// Opens the database and the uploads folder, and cleans up after a crash.
 pub async fn open(config: AppConfig, clock: SharedClock) -> Result<App, String> {
-    let db = db::connect(&config.database)
+    let db = db::connect(&config.database).await.map_err(|e| {
+        format!(
+            "cannot open the database {}: {e}",
+            config.database.display()
+        )
+    })?;
+    let uploads = Uploads::open(&config.uploads_dir).map_err(|e| {
+        format!(
+            "cannot open the uploads folder {}: {e}",
+            config.uploads_dir.display()
+        )
+    })?;
+    let recorded: HashSet<String> = models::submission::stored_paths(&db)
         .await
-        .map_err(|e| format!("cannot open the database {}: {e}", config.database.display()))?;
-    let uploads = Uploads::open(&config.uploads_dir)
-        .map_err(|e| format!("cannot open the uploads folder {}: {e}", config.uploads_dir.display()))?;
-    let recorded: HashSet<String> = models::submission::stored_paths(&db).await.map_err(|e| e.to_string())?.into_iter().collect();
-    let removed = uploads.clean_orphans(&recorded).map_err(|e| format!("cannot clean the uploads folder: {e}"))?;
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .collect();
+    let removed = uploads
+        .clean_orphans(&recorded)
+        .map_err(|e| format!("cannot clean the uploads folder: {e}"))?;
     for path in removed {
-        rocket::warn!("removed an unfinished upload left by an earlier run: {}", path.display());
+        rocket::warn!(
+            "removed an unfinished upload left by an earlier run: {}",
+            path.display()
+        );
     }
-    Ok(App { db, uploads, config, clock })
+    Ok(App {
+        db,
+        uploads,
+        config,
+        clock,
+    })
 }
 
 /// The app on the system clock, configured from `Rocket.toml` and `ROCKET_*`.
@@ -60,22 +81,27 @@ pub fn rocket() -> Rocket<Build> {
 pub fn build(figment: Figment, clock: SharedClock) -> Rocket<Build> {
     // Rocket's body limits follow the largest bundle allowed, so the two can
     // never disagree; the form may carry a little more than the file.
-    let ceiling = AppConfig::from_figment(&figment).map(|c| c.max_upload_bytes()).unwrap_or(0);
+    let ceiling = AppConfig::from_figment(&figment)
+        .map(|c| c.max_upload_bytes())
+        .unwrap_or(0);
     let figment = figment
         .merge(("limits.file", ceiling))
         .merge(("limits.file/zip", ceiling))
         .merge(("limits.data-form", ceiling + 1024 * 1024));
     let rocket = rocket::custom(figment)
         .attach(Template::fairing())
-        .attach(AdHoc::try_on_ignite("handin storage", move |rocket| async move {
-            match start(&rocket, clock).await {
-                Ok(app) => Ok(rocket.manage(app)),
-                Err(e) => {
-                    rocket::error!("{e}");
-                    Err(rocket)
+        .attach(AdHoc::try_on_ignite(
+            "handin storage",
+            move |rocket| async move {
+                match start(&rocket, clock).await {
+                    Ok(app) => Ok(rocket.manage(app)),
+                    Err(e) => {
+                        rocket::error!("{e}");
+                        Err(rocket)
+                    }
                 }
-            }
-        }));
+            },
+        ));
     web::mount(rocket)
 }
 

@@ -10,7 +10,11 @@ use handin::config::AppConfig;
 use handin::models::{api_token, course, enrolment, user};
 
 #[derive(Parser)]
-#[command(name = "handin", version, about = "Lab and coursework handin: timestamped, hashed, judged against each student's deadline.")]
+#[command(
+    name = "handin",
+    version,
+    about = "Lab and coursework handin: timestamped, hashed, judged against each student's deadline."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -55,9 +59,16 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve().await,
         Command::Import { file } => import(&file).await,
-        Command::User { command: UserCommand::Add { username, role, name, email, course } } => {
-            add_user(&username, &role, name, email, course).await
-        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    username,
+                    role,
+                    name,
+                    email,
+                    course,
+                },
+        } => add_user(&username, &role, name, email, course).await,
         Command::Token { username } => token(&username).await,
     };
     match result {
@@ -70,7 +81,11 @@ async fn main() -> ExitCode {
 }
 
 async fn serve() -> Result<(), String> {
-    handin::rocket().launch().await.map(|_| ()).map_err(|e| e.to_string())
+    handin::rocket()
+        .launch()
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 async fn open() -> Result<handin::App, String> {
@@ -79,7 +94,8 @@ async fn open() -> Result<handin::App, String> {
 }
 
 async fn import(file: &std::path::Path) -> Result<(), String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let app = open().await?;
     let report = handin::import::import_file(&app.db, &app.config, &text).await?;
     println!("Imported {}: {report}.", file.display());
@@ -110,19 +126,38 @@ async fn add_user(
         None
     } else {
         let mut line = String::new();
-        stdin.lock().read_line(&mut line).map_err(|e| e.to_string())?;
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
         Some(line.trim_end_matches(['\r', '\n']).to_string()).filter(|p| !p.is_empty())
     };
     let generated = typed.is_none();
     let password = typed.unwrap_or_else(user::generate_password);
     let display_name = name.unwrap_or_else(|| username.to_string());
     let email = email.unwrap_or_default();
-    let new = user::NewUser { username, display_name: &display_name, email: &email, role, password: &password };
+    let new = user::NewUser {
+        username,
+        display_name: &display_name,
+        email: &email,
+        role,
+        password: &password,
+    };
     let saved = user::upsert(&app.db, new, SystemClock.now()).await?;
     if let Some(course) = course {
-        let course_role = if role == user::Role::Student { enrolment::STUDENT } else { enrolment::MARKER };
-        enrolment::enrol(&app.db, saved.id, course.id, course_role).await.map_err(|e| e.to_string())?;
-        println!("{username} ({}) is enrolled in {} as {course_role}.", role.as_str(), course.code);
+        let course_role = if role == user::Role::Student {
+            enrolment::STUDENT
+        } else {
+            enrolment::MARKER
+        };
+        enrolment::enrol(&app.db, saved.id, course.id, course_role)
+            .await
+            .map_err(|e| e.to_string())?;
+        println!(
+            "{username} ({}) is enrolled in {} as {course_role}.",
+            role.as_str(),
+            course.code
+        );
     } else {
         println!("{username} ({}) is saved.", role.as_str());
     }
@@ -138,7 +173,9 @@ async fn token(username: &str) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("there is no user {username}"))?;
-    let token = api_token::issue(&app.db, user.id, SystemClock.now()).await.map_err(|e| e.to_string())?;
+    let token = api_token::issue(&app.db, user.id, SystemClock.now())
+        .await
+        .map_err(|e| e.to_string())?;
     println!("{token}");
     Ok(())
 }

@@ -32,7 +32,9 @@ pub struct Received {
 #[derive(Debug)]
 pub enum ReceiveError {
     /// The stream went past the limit; nothing was kept.
-    TooLarge { limit: u64 },
+    TooLarge {
+        limit: u64,
+    },
     Io(io::Error),
 }
 
@@ -63,10 +65,21 @@ impl Uploads {
         mut body: impl AsyncRead + Unpin,
         limit: u64,
     ) -> Result<Received, ReceiveError> {
-        let path = self.root.join(INCOMING).join(format!("{}.part", random_name()));
-        let mut file = fs::OpenOptions::new().write(true).create_new(true).open(&path).await?;
+        let path = self
+            .root
+            .join(INCOMING)
+            .join(format!("{}.part", random_name()));
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await?;
         // From here on, dropping `received` removes the file, whatever happens.
-        let mut received = Received { path, sha256: String::new(), size: 0 };
+        let mut received = Received {
+            path,
+            sha256: String::new(),
+            size: 0,
+        };
         let mut hasher = Sha256::new();
         let mut buffer = vec![0u8; CHUNK];
         loop {

@@ -141,12 +141,20 @@ impl MigrationTrait for Migration {
                     .col(integer(Enrolments::UserId))
                     .col(integer(Enrolments::CourseId))
                     .col(string(Enrolments::Role))
-                    .foreign_key(&mut foreign_key((Enrolments::Table, Enrolments::UserId), (Users::Table, Users::Id)))
+                    .foreign_key(&mut foreign_key(
+                        (Enrolments::Table, Enrolments::UserId),
+                        (Users::Table, Users::Id),
+                    ))
                     .foreign_key(&mut foreign_key(
                         (Enrolments::Table, Enrolments::CourseId),
                         (Courses::Table, Courses::Id),
                     ))
-                    .index(Index::create().unique().col(Enrolments::UserId).col(Enrolments::CourseId))
+                    .index(
+                        Index::create()
+                            .unique()
+                            .col(Enrolments::UserId)
+                            .col(Enrolments::CourseId),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -168,7 +176,12 @@ impl MigrationTrait for Migration {
                         (Assignments::Table, Assignments::CourseId),
                         (Courses::Table, Courses::Id),
                     ))
-                    .index(Index::create().unique().col(Assignments::CourseId).col(Assignments::Slug))
+                    .index(
+                        Index::create()
+                            .unique()
+                            .col(Assignments::CourseId)
+                            .col(Assignments::Slug),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -230,7 +243,12 @@ impl MigrationTrait for Migration {
                         (Extensions::Table, Extensions::GrantedBy),
                         (Users::Table, Users::Id),
                     ))
-                    .index(Index::create().unique().col(Extensions::AssignmentId).col(Extensions::StudentId))
+                    .index(
+                        Index::create()
+                            .unique()
+                            .col(Extensions::AssignmentId)
+                            .col(Extensions::StudentId),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -242,7 +260,10 @@ impl MigrationTrait for Migration {
                     .col(integer(ApiTokens::UserId))
                     .col(string_uniq(ApiTokens::TokenHash))
                     .col(timestamp_with_time_zone(ApiTokens::CreatedAt))
-                    .foreign_key(&mut foreign_key((ApiTokens::Table, ApiTokens::UserId), (Users::Table, Users::Id)))
+                    .foreign_key(&mut foreign_key(
+                        (ApiTokens::Table, ApiTokens::UserId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;

@@ -16,7 +16,10 @@ pub struct BundleLimits {
 
 impl Default for BundleLimits {
     fn default() -> Self {
-        BundleLimits { max_entries: 10_000, max_unpacked_bytes: 2 * 1024 * 1024 * 1024 }
+        BundleLimits {
+            max_entries: 10_000,
+            max_unpacked_bytes: 2 * 1024 * 1024 * 1024,
+        }
     }
 }
 
@@ -25,12 +28,25 @@ impl Default for BundleLimits {
 pub enum BundleError {
     NotAZip(String),
     Empty,
-    TooManyEntries { count: usize, max: usize },
-    TooLargeUnpacked { max: u64 },
-    UnsafeEntry { name: String, why: &'static str },
-    Encrypted { name: String },
-    Duplicate { name: String },
-    MissingRequired { patterns: Vec<String> },
+    TooManyEntries {
+        count: usize,
+        max: usize,
+    },
+    TooLargeUnpacked {
+        max: u64,
+    },
+    UnsafeEntry {
+        name: String,
+        why: &'static str,
+    },
+    Encrypted {
+        name: String,
+    },
+    /// Two entries share a name: unzip tools would disagree on which one is the file.
+    DuplicateNames,
+    MissingRequired {
+        patterns: Vec<String>,
+    },
 }
 
 impl std::fmt::Display for BundleError {
@@ -42,7 +58,10 @@ impl std::fmt::Display for BundleError {
             ),
             BundleError::Empty => write!(f, "The zip archive is empty: it contains no files."),
             BundleError::TooManyEntries { count, max } => {
-                write!(f, "The zip archive has {count} entries; at most {max} are allowed.")
+                write!(
+                    f,
+                    "The zip archive has {count} entries; at most {max} are allowed."
+                )
             }
             BundleError::TooLargeUnpacked { max } => write!(
                 f,
@@ -56,8 +75,11 @@ impl std::fmt::Display for BundleError {
                 f,
                 "The entry \"{name}\" is encrypted; markers could not open it. Please zip it without a password."
             ),
-            BundleError::Duplicate { name } => {
-                write!(f, "The entry \"{name}\" appears more than once in the zip archive.")
+            BundleError::DuplicateNames => {
+                write!(
+                    f,
+                    "The zip archive contains the same file name more than once."
+                )
             }
             BundleError::MissingRequired { patterns } => write!(
                 f,
@@ -99,30 +121,40 @@ pub fn inspect<R: Read + Seek>(
 ) -> Result<Vec<Entry>, BundleError> {
     let mut archive = zip::ZipArchive::new(reader).map_err(not_a_zip)?;
     if archive.len() > limits.max_entries {
-        return Err(BundleError::TooManyEntries { count: archive.len(), max: limits.max_entries });
+        return Err(BundleError::TooManyEntries {
+            count: archive.len(),
+            max: limits.max_entries,
+        });
+    }
+    if archive.has_duplicate_names() {
+        return Err(BundleError::DuplicateNames);
     }
     let mut entries = Vec::with_capacity(archive.len());
     let mut unpacked: u64 = 0;
-    let mut seen = std::collections::HashSet::new();
     for index in 0..archive.len() {
         let file = archive.by_index_raw(index).map_err(not_a_zip)?;
         let name = String::from_utf8_lossy(file.name_raw()).into_owned();
         check_entry_name(&name)?;
         if file.is_symlink() {
-            return Err(BundleError::UnsafeEntry { name, why: "it is a symbolic link" });
+            return Err(BundleError::UnsafeEntry {
+                name,
+                why: "it is a symbolic link",
+            });
         }
         if file.encrypted() {
             return Err(BundleError::Encrypted { name });
         }
         unpacked = unpacked.saturating_add(file.size());
         if unpacked > limits.max_unpacked_bytes {
-            return Err(BundleError::TooLargeUnpacked { max: limits.max_unpacked_bytes });
-        }
-        if !seen.insert(name.clone()) {
-            return Err(BundleError::Duplicate { name });
+            return Err(BundleError::TooLargeUnpacked {
+                max: limits.max_unpacked_bytes,
+            });
         }
         if !file.is_dir() {
-            entries.push(Entry { path: name, size: file.size() });
+            entries.push(Entry {
+                path: name,
+                size: file.size(),
+            });
         }
     }
     if entries.is_empty() {
@@ -153,7 +185,12 @@ pub fn missing_required(entries: &[Entry], required: &[String]) -> Vec<String> {
 /// The raw name is checked, not `enclosed_name()`, which would quietly turn
 /// `/etc/passwd` into `etc/passwd`.
 fn check_entry_name(name: &str) -> Result<(), BundleError> {
-    let unsafe_entry = |why| Err(BundleError::UnsafeEntry { name: name.to_string(), why });
+    let unsafe_entry = |why| {
+        Err(BundleError::UnsafeEntry {
+            name: name.to_string(),
+            why,
+        })
+    };
     if name.is_empty() {
         return unsafe_entry("it has no name");
     }
@@ -207,7 +244,9 @@ mod tests {
     fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
         let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
         for (name, body) in files {
-            writer.start_file(*name, SimpleFileOptions::default()).unwrap();
+            writer
+                .start_file(*name, SimpleFileOptions::default())
+                .unwrap();
             writer.write_all(body).unwrap();
         }
         writer.finish().unwrap().into_inner()
@@ -220,21 +259,39 @@ mod tests {
 
     #[test]
     fn a_good_bundle_lists_its_files() {
-        let entries = check(zip_of(&[("report.pdf", b"%PDF"), ("lab1/src/a.ipynb", b"{}")]), &[
-            "report.pdf",
-            "lab*/**/*.ipynb",
-        ])
+        let entries = check(
+            zip_of(&[("report.pdf", b"%PDF"), ("lab1/src/a.ipynb", b"{}")]),
+            &["report.pdf", "lab*/**/*.ipynb"],
+        )
         .unwrap();
-        assert_eq!(entries, vec![
-            Entry { path: "report.pdf".into(), size: 4 },
-            Entry { path: "lab1/src/a.ipynb".into(), size: 2 }
-        ]);
+        assert_eq!(
+            entries,
+            vec![
+                Entry {
+                    path: "report.pdf".into(),
+                    size: 4
+                },
+                Entry {
+                    path: "lab1/src/a.ipynb".into(),
+                    size: 2
+                }
+            ]
+        );
     }
 
     #[test]
     fn a_missing_required_file_is_named() {
-        let err = check(zip_of(&[("lab1/a.ipynb", b"{}")]), &["report.pdf", "lab*/**/*.ipynb"]).unwrap_err();
-        assert_eq!(err, BundleError::MissingRequired { patterns: vec!["report.pdf".into()] });
+        let err = check(
+            zip_of(&[("lab1/a.ipynb", b"{}")]),
+            &["report.pdf", "lab*/**/*.ipynb"],
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            BundleError::MissingRequired {
+                patterns: vec!["report.pdf".into()]
+            }
+        );
         assert!(err.to_string().contains("report.pdf"));
     }
 
@@ -246,9 +303,22 @@ mod tests {
 
     #[test]
     fn unsafe_names_are_refused_with_the_name() {
-        for name in ["../evil.txt", "a/../../evil", "/etc/passwd", "C:/win.ini", "c:evil", "a\\b.txt", "a//b", "./a", "bell\u{7}.txt"] {
+        for name in [
+            "../evil.txt",
+            "a/../../evil",
+            "/etc/passwd",
+            "C:/win.ini",
+            "c:evil",
+            "a\\b.txt",
+            "a//b",
+            "./a",
+            "bell\u{7}.txt",
+        ] {
             let err = check(zip_of(&[(name, b"x")]), &[]).unwrap_err();
-            assert!(matches!(err, BundleError::UnsafeEntry { .. }), "{name} gave {err:?}");
+            assert!(
+                matches!(err, BundleError::UnsafeEntry { .. }),
+                "{name} gave {err:?}"
+            );
             assert!(err.to_string().contains("is not allowed"), "{name}");
         }
     }
@@ -256,28 +326,48 @@ mod tests {
     #[test]
     fn symlinks_are_refused() {
         let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        writer.add_symlink("link", "/etc/passwd", SimpleFileOptions::default()).unwrap();
+        writer
+            .add_symlink("link", "/etc/passwd", SimpleFileOptions::default())
+            .unwrap();
         let bytes = writer.finish().unwrap().into_inner();
-        assert_eq!(check(bytes, &[]).unwrap_err(), BundleError::UnsafeEntry {
-            name: "link".into(),
-            why: "it is a symbolic link"
-        });
+        assert_eq!(
+            check(bytes, &[]).unwrap_err(),
+            BundleError::UnsafeEntry {
+                name: "link".into(),
+                why: "it is a symbolic link"
+            }
+        );
     }
 
     #[test]
     fn not_a_zip_truncated_and_empty_are_refused() {
-        assert!(matches!(check(b"hello, world".to_vec(), &[]), Err(BundleError::NotAZip(_))));
-        assert!(matches!(check(Vec::new(), &[]), Err(BundleError::NotAZip(_))));
+        assert!(matches!(
+            check(b"hello, world".to_vec(), &[]),
+            Err(BundleError::NotAZip(_))
+        ));
+        assert!(matches!(
+            check(Vec::new(), &[]),
+            Err(BundleError::NotAZip(_))
+        ));
         let whole = zip_of(&[("a.txt", b"some content here")]);
-        assert!(matches!(check(whole[..whole.len() / 2].to_vec(), &[]), Err(BundleError::NotAZip(_))));
+        assert!(matches!(
+            check(whole[..whole.len() / 2].to_vec(), &[]),
+            Err(BundleError::NotAZip(_))
+        ));
         assert_eq!(check(zip_of(&[]), &[]), Err(BundleError::Empty));
     }
 
     #[test]
     fn entry_count_and_declared_size_are_bounded() {
         let files: Vec<(String, Vec<u8>)> = (0..20).map(|i| (format!("f{i}"), vec![])).collect();
-        let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
-        let limits = BundleLimits { max_entries: 10, max_unpacked_bytes: 1 << 30 };
+        let refs: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.as_slice()))
+            .collect();
+        let limits = BundleLimits {
+            max_entries: 10,
+            max_unpacked_bytes: 1 << 30,
+        };
         assert_eq!(
             inspect(Cursor::new(zip_of(&refs)), limits, &[]),
             Err(BundleError::TooManyEntries { count: 20, max: 10 })
@@ -285,7 +375,10 @@ mod tests {
         // A bomb: a megabyte of zeros compresses to a kilobyte but declares its size.
         let bomb = zip_of(&[("zeros", &vec![0u8; 1 << 20])]);
         assert!(bomb.len() < 10_000);
-        let limits = BundleLimits { max_entries: 10, max_unpacked_bytes: 1 << 19 };
+        let limits = BundleLimits {
+            max_entries: 10,
+            max_unpacked_bytes: 1 << 19,
+        };
         assert_eq!(
             inspect(Cursor::new(bomb), limits, &[]),
             Err(BundleError::TooLargeUnpacked { max: 1 << 19 })
@@ -296,11 +389,16 @@ mod tests {
     fn duplicate_names_are_refused() {
         // The zip writer refuses duplicates itself, so patch a second name in place.
         let mut bytes = zip_of(&[("a.txt", b"1"), ("b.txt", b"2")]);
-        let positions: Vec<usize> = bytes.windows(5).enumerate().filter(|(_, w)| w == b"b.txt").map(|(i, _)| i).collect();
+        let positions: Vec<usize> = bytes
+            .windows(5)
+            .enumerate()
+            .filter(|(_, w)| w == b"b.txt")
+            .map(|(i, _)| i)
+            .collect();
         for i in positions {
             bytes[i] = b'a';
         }
-        assert_eq!(check(bytes, &[]), Err(BundleError::Duplicate { name: "a.txt".into() }));
+        assert_eq!(check(bytes, &[]), Err(BundleError::DuplicateNames));
     }
 
     /// Sets the "encrypted" flag of every entry, as a password-protected zip has.
@@ -318,6 +416,11 @@ mod tests {
     fn encrypted_entries_are_refused() {
         let mut bytes = zip_of(&[("secret.txt", b"x")]);
         mark_encrypted(&mut bytes);
-        assert_eq!(check(bytes, &[]), Err(BundleError::Encrypted { name: "secret.txt".into() }));
+        assert_eq!(
+            check(bytes, &[]),
+            Err(BundleError::Encrypted {
+                name: "secret.txt".into()
+            })
+        );
     }
 }

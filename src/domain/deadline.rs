@@ -1,7 +1,9 @@
 //! Deadlines: local wall-clock times in a course's zone, effective deadlines
 //! with extensions and grace, the late flag and working days late.
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc, Weekday,
+};
 use chrono_tz::Tz;
 
 use super::duration;
@@ -35,10 +37,15 @@ impl std::error::Error for LocalTimeError {}
 /// Reads `YYYY-MM-DD HH:MM` or `YYYY-MM-DD HH:MM:SS` (a `T` may stand for the space).
 pub fn parse_wall_clock(text: &str) -> Result<NaiveDateTime, LocalTimeError> {
     let text = text.trim();
-    ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-        .ok_or_else(|| LocalTimeError::Unreadable(text.to_string()))
+    [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+    .ok_or_else(|| LocalTimeError::Unreadable(text.to_string()))
 }
 
 /// The instant a wall-clock time in `zone` means.
@@ -101,10 +108,17 @@ impl Standing {
         match self {
             Standing::OnTime => "on time".to_string(),
             Standing::WithinExtension { until } => {
-                format!("on time within your extension until {}", format_local(*until, zone))
+                format!(
+                    "on time within your extension until {}",
+                    format_local(*until, zone)
+                )
             }
             Standing::Late { by, working_days } => {
-                format!("late by {} ({})", duration::human(*by), duration::working_days(*working_days))
+                format!(
+                    "late by {} ({})",
+                    duration::human(*by),
+                    duration::working_days(*working_days)
+                )
             }
         }
     }
@@ -143,7 +157,11 @@ impl DeadlineRule {
     pub fn closes_at(&self) -> Option<DateTime<Utc>> {
         let close = self.hard_close?;
         let extended = self.effective_deadline() + self.grace;
-        Some(if self.has_extension() && extended > close { extended } else { close })
+        Some(if self.has_extension() && extended > close {
+            extended
+        } else {
+            close
+        })
     }
 
     /// Whether an upload arriving at `at` may still be accepted.
@@ -236,12 +254,18 @@ fn same_wall_clock(local: NaiveDateTime, zone: Tz) -> DateTime<Utc> {
 
 /// A deadline as a person reads it: "Fri 29 May 2020, 16:00 BST".
 pub fn format_local(instant: DateTime<Utc>, zone: Tz) -> String {
-    instant.with_timezone(&zone).format("%a %-d %b %Y, %H:%M %Z").to_string()
+    instant
+        .with_timezone(&zone)
+        .format("%a %-d %b %Y, %H:%M %Z")
+        .to_string()
 }
 
 /// As [`format_local`], with seconds: for receipts, where the second matters.
 pub fn format_local_precise(instant: DateTime<Utc>, zone: Tz) -> String {
-    instant.with_timezone(&zone).format("%a %-d %b %Y, %H:%M:%S %Z").to_string()
+    instant
+        .with_timezone(&zone)
+        .format("%a %-d %b %Y, %H:%M:%S %Z")
+        .to_string()
 }
 
 #[cfg(test)]
@@ -250,7 +274,9 @@ mod tests {
     use chrono_tz::Europe::London;
 
     fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn rule(due: &str) -> DeadlineRule {
@@ -266,8 +292,14 @@ mod tests {
 
     #[test]
     fn coursework_deadline_in_may_is_15_utc() {
-        assert_eq!(parse_local("2020-05-29 16:00", London).unwrap(), utc("2020-05-29T15:00:00Z"));
-        assert_eq!(parse_local("2020-01-29 16:00", London).unwrap(), utc("2020-01-29T16:00:00Z"));
+        assert_eq!(
+            parse_local("2020-05-29 16:00", London).unwrap(),
+            utc("2020-05-29T15:00:00Z")
+        );
+        assert_eq!(
+            parse_local("2020-01-29 16:00", London).unwrap(),
+            utc("2020-01-29T16:00:00Z")
+        );
     }
 
     #[test]
@@ -276,7 +308,10 @@ mod tests {
         assert_eq!(r.judge(utc("2020-05-29T15:00:00Z")), Standing::OnTime);
         assert_eq!(
             r.judge(utc("2020-05-29T15:00:01Z")),
-            Standing::Late { by: Duration::seconds(1), working_days: 1 }
+            Standing::Late {
+                by: Duration::seconds(1),
+                working_days: 1
+            }
         );
         assert_eq!(r.judge(utc("2020-05-29T15:00:00.999Z")).code(), "late");
     }
@@ -291,12 +326,18 @@ mod tests {
     #[test]
     fn an_autumn_fold_time_takes_the_later_instant() {
         // 01:30 happens at 00:30 UTC (BST) and again at 01:30 UTC (GMT).
-        assert_eq!(parse_local("2020-10-25 01:30", London).unwrap(), utc("2020-10-25T01:30:00Z"));
+        assert_eq!(
+            parse_local("2020-10-25 01:30", London).unwrap(),
+            utc("2020-10-25T01:30:00Z")
+        );
     }
 
     #[test]
     fn unreadable_times_are_refused() {
-        assert!(matches!(parse_local("29/05/2020 16:00", London), Err(LocalTimeError::Unreadable(_))));
+        assert!(matches!(
+            parse_local("29/05/2020 16:00", London),
+            Err(LocalTimeError::Unreadable(_))
+        ));
         assert!(parse_local("2020-05-29T16:00", London).is_ok());
         assert!(parse_local("2020-05-29 16:00:30", London).is_ok());
     }
@@ -307,13 +348,21 @@ mod tests {
         let received = utc("2020-06-01T10:00:00Z");
         assert_eq!(r.judge(received).code(), "late");
         r.extension = Some(parse_local("2020-06-05 16:00", London).unwrap());
-        assert_eq!(r.judge(received), Standing::WithinExtension { until: r.extension.unwrap() });
+        assert_eq!(
+            r.judge(received),
+            Standing::WithinExtension {
+                until: r.extension.unwrap()
+            }
+        );
         // Before the original deadline it is simply on time.
         assert_eq!(r.judge(utc("2020-05-29T14:00:00Z")), Standing::OnTime);
         // After the extension it is late, measured from the extension.
         assert_eq!(
             r.judge(utc("2020-06-05T15:30:00Z")),
-            Standing::Late { by: Duration::minutes(30), working_days: 1 }
+            Standing::Late {
+                by: Duration::minutes(30),
+                working_days: 1
+            }
         );
     }
 
@@ -332,7 +381,10 @@ mod tests {
         assert_eq!(r.judge(utc("2020-05-29T15:05:00Z")), Standing::OnTime);
         assert_eq!(
             r.judge(utc("2020-05-29T15:05:01Z")),
-            Standing::Late { by: Duration::seconds(301), working_days: 1 }
+            Standing::Late {
+                by: Duration::seconds(301),
+                working_days: 1
+            }
         );
     }
 
@@ -368,7 +420,15 @@ mod tests {
         // would say otherwise, but it is within one working day.
         let received = parse_local("2020-03-30 15:59", London).unwrap();
         assert_eq!(working_days_late(due, received, London, &[]), 1);
-        assert_eq!(working_days_late(due, parse_local("2020-03-30 16:01", London).unwrap(), London, &[]), 2);
+        assert_eq!(
+            working_days_late(
+                due,
+                parse_local("2020-03-30 16:01", London).unwrap(),
+                London,
+                &[]
+            ),
+            2
+        );
         // And across the autumn change (25 October 2020).
         let due = parse_local("2020-10-23 16:00", London).unwrap();
         let received = parse_local("2020-10-26 16:00", London).unwrap();
@@ -403,8 +463,14 @@ mod tests {
     #[test]
     fn standings_read_as_sentences() {
         let r = rule("2020-05-29 16:00");
-        assert_eq!(r.judge(utc("2020-05-29T17:13:00Z")).describe(London), "late by 2 h 13 min (1 working day)");
-        assert_eq!(r.judge(utc("2020-05-29T14:00:00Z")).describe(London), "on time");
+        assert_eq!(
+            r.judge(utc("2020-05-29T17:13:00Z")).describe(London),
+            "late by 2 h 13 min (1 working day)"
+        );
+        assert_eq!(
+            r.judge(utc("2020-05-29T14:00:00Z")).describe(London),
+            "on time"
+        );
         let until = parse_local("2020-06-05 16:00", London).unwrap();
         assert_eq!(
             Standing::WithinExtension { until }.describe(London),

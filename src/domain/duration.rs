@@ -5,8 +5,12 @@ use chrono::Duration;
 /// A duration to the precision a person needs: the two largest units.
 pub fn human(duration: Duration) -> String {
     let total = duration.num_seconds().unsigned_abs();
-    let (days, hours, minutes, seconds) =
-        (total / 86_400, total / 3_600 % 24, total / 60 % 60, total % 60);
+    let (days, hours, minutes, seconds) = (
+        total / 86_400,
+        total / 3_600 % 24,
+        total / 60 % 60,
+        total % 60,
+    );
     if days > 0 {
         format!("{days} d {hours} h")
     } else if hours > 0 {
@@ -20,7 +24,11 @@ pub fn human(duration: Duration) -> String {
 
 /// "1 working day" / "3 working days".
 pub fn working_days(n: u32) -> String {
-    if n == 1 { "1 working day".to_string() } else { format!("{n} working days") }
+    if n == 1 {
+        "1 working day".to_string()
+    } else {
+        format!("{n} working days")
+    }
 }
 
 /// A size as people read it: "512 B", "1.5 KiB", "100.0 MiB".

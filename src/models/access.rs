@@ -20,7 +20,11 @@ impl CourseRole {
 }
 
 /// The user's role in the course, or `None` if they have nothing to do with it.
-pub async fn role_in(db: &impl ConnectionTrait, who: &user::Model, course_id: i32) -> Result<Option<CourseRole>, DbErr> {
+pub async fn role_in(
+    db: &impl ConnectionTrait,
+    who: &user::Model,
+    course_id: i32,
+) -> Result<Option<CourseRole>, DbErr> {
     if who.is_admin() {
         return Ok(Some(CourseRole::Admin));
     }
@@ -37,9 +41,17 @@ pub async fn role_in(db: &impl ConnectionTrait, who: &user::Model, course_id: i3
 }
 
 /// The ids of the courses the user can see, and how.
-pub async fn visible_courses(db: &impl ConnectionTrait, who: &user::Model) -> Result<Vec<(i32, CourseRole)>, DbErr> {
+pub async fn visible_courses(
+    db: &impl ConnectionTrait,
+    who: &user::Model,
+) -> Result<Vec<(i32, CourseRole)>, DbErr> {
     if who.is_admin() {
-        let ids: Vec<i32> = super::course::Entity::find().all(db).await?.into_iter().map(|c| c.id).collect();
+        let ids: Vec<i32> = super::course::Entity::find()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
         return Ok(ids.into_iter().map(|id| (id, CourseRole::Admin)).collect());
     }
     Ok(enrolment::of_user(db, who.id, None)

@@ -25,17 +25,33 @@ fn hash(token: &str) -> String {
 }
 
 /// Makes a new token for the user and returns it (the only time it is seen).
-pub async fn issue(db: &impl ConnectionTrait, user_id: i32, now: DateTimeUtc) -> Result<String, DbErr> {
+pub async fn issue(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    now: DateTimeUtc,
+) -> Result<String, DbErr> {
     let token = format!("hdn_{}", hex::encode(rand::random::<[u8; 32]>()));
-    ActiveModel { user_id: Set(user_id), token_hash: Set(hash(&token)), created_at: Set(now), ..Default::default() }
-        .insert(db)
-        .await?;
+    ActiveModel {
+        user_id: Set(user_id),
+        token_hash: Set(hash(&token)),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
     Ok(token)
 }
 
 /// The user a token belongs to, if it is one we issued.
-pub async fn user_of(db: &impl ConnectionTrait, token: &str) -> Result<Option<super::user::Model>, DbErr> {
-    let Some(row) = Entity::find().filter(Column::TokenHash.eq(hash(token))).one(db).await? else {
+pub async fn user_of(
+    db: &impl ConnectionTrait,
+    token: &str,
+) -> Result<Option<super::user::Model>, DbErr> {
+    let Some(row) = Entity::find()
+        .filter(Column::TokenHash.eq(hash(token)))
+        .one(db)
+        .await?
+    else {
         return Ok(None);
     };
     super::user::Entity::find_by_id(row.user_id).one(db).await

@@ -68,7 +68,10 @@ pub async fn find_by_codes(
     Ok(assignment.map(|a| (course, a)))
 }
 
-pub async fn of_courses(db: &impl ConnectionTrait, course_ids: &[i32]) -> Result<Vec<Model>, DbErr> {
+pub async fn of_courses(
+    db: &impl ConnectionTrait,
+    course_ids: &[i32],
+) -> Result<Vec<Model>, DbErr> {
     Entity::find()
         .filter(Column::CourseId.is_in(course_ids.iter().copied()))
         .order_by_asc(Column::DueAt)

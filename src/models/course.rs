@@ -3,8 +3,8 @@
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
-use sea_orm::entity::prelude::*;
 use sea_orm::QueryFilter;
+use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "courses")]

@@ -23,7 +23,12 @@ pub const STUDENT: &str = "student";
 pub const MARKER: &str = "marker";
 
 /// Enrols a user (or changes their role in the course).
-pub async fn enrol(db: &impl ConnectionTrait, user_id: i32, course_id: i32, role: &str) -> Result<(), DbErr> {
+pub async fn enrol(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    course_id: i32,
+    role: &str,
+) -> Result<(), DbErr> {
     let existing = Entity::find()
         .filter(Column::UserId.eq(user_id))
         .filter(Column::CourseId.eq(course_id))
@@ -51,7 +56,11 @@ pub async fn enrol(db: &impl ConnectionTrait, user_id: i32, course_id: i32, role
 }
 
 /// The user's enrolments, optionally in one role only.
-pub async fn of_user(db: &impl ConnectionTrait, user_id: i32, role: Option<&str>) -> Result<Vec<Model>, DbErr> {
+pub async fn of_user(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    role: Option<&str>,
+) -> Result<Vec<Model>, DbErr> {
     let mut query = Entity::find().filter(Column::UserId.eq(user_id));
     if let Some(role) = role {
         query = query.filter(Column::Role.eq(role));

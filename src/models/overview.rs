@@ -84,8 +84,12 @@ pub fn build(
         time_zone: course.time_zone.clone(),
         due: assignment.due_at.with_timezone(&zone).to_rfc3339(),
         due_local: format_local(assignment.due_at, zone),
-        opens: assignment.opens_at.map(|t| t.with_timezone(&zone).to_rfc3339()),
-        hard_close: assignment.hard_close_at.map(|t| t.with_timezone(&zone).to_rfc3339()),
+        opens: assignment
+            .opens_at
+            .map(|t| t.with_timezone(&zone).to_rfc3339()),
+        hard_close: assignment
+            .hard_close_at
+            .map(|t| t.with_timezone(&zone).to_rfc3339()),
         hard_close_local: rule.closes_at().map(|t| format_local(t, zone)),
         grace_seconds: assignment.grace_seconds,
         max_bundle_bytes: assignment.max_bundle_bytes(),
@@ -95,9 +99,18 @@ pub fn build(
         effective_deadline: is_student.then(|| effective.with_timezone(&zone).to_rfc3339()),
         effective_deadline_local: is_student.then(|| format_local(effective, zone)),
         has_extension: is_student && rule.has_extension(),
-        status: is_student.then(|| standing.as_ref().map(|s| s.code()).unwrap_or("not_submitted")),
+        status: is_student.then(|| {
+            standing
+                .as_ref()
+                .map(|s| s.code())
+                .unwrap_or("not_submitted")
+        }),
         status_text: is_student.then(|| match &standing {
-            Some(s) => format!("attempt {} received {}", latest.as_ref().map(|l| l.attempt).unwrap_or(0), s.describe(zone)),
+            Some(s) => format!(
+                "attempt {} received {}",
+                latest.as_ref().map(|l| l.attempt).unwrap_or(0),
+                s.describe(zone)
+            ),
             None if passed => "not submitted, and the deadline has passed".to_string(),
             None => "not submitted yet".to_string(),
         }),
@@ -123,14 +136,25 @@ pub async fn student_state(
 }
 
 /// Every assignment the user can see, soonest deadline first.
-pub async fn for_user(db: &impl ConnectionTrait, who: &user::Model, now: DateTime<Utc>) -> Result<Vec<AssignmentView>, DbErr> {
+pub async fn for_user(
+    db: &impl ConnectionTrait,
+    who: &user::Model,
+    now: DateTime<Utc>,
+) -> Result<Vec<AssignmentView>, DbErr> {
     let visible = access::visible_courses(db, who).await?;
     let ids: Vec<i32> = visible.iter().map(|(id, _)| *id).collect();
-    let courses = course::Entity::find().filter(course::Column::Id.is_in(ids.clone())).all(db).await?;
+    let courses = course::Entity::find()
+        .filter(course::Column::Id.is_in(ids.clone()))
+        .all(db)
+        .await?;
     let mut views = Vec::new();
     for assignment in assignment::of_courses(db, &ids).await? {
-        let Some(course) = courses.iter().find(|c| c.id == assignment.course_id) else { continue };
-        let Some((_, role)) = visible.iter().find(|(id, _)| *id == course.id) else { continue };
+        let Some(course) = courses.iter().find(|c| c.id == assignment.course_id) else {
+            continue;
+        };
+        let Some((_, role)) = visible.iter().find(|(id, _)| *id == course.id) else {
+            continue;
+        };
         let state = match role {
             CourseRole::Student => Some(student_state(db, assignment.id, who.id).await?),
             _ => None,

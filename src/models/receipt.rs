@@ -63,9 +63,13 @@ impl Receipt {
             student: student.username.clone(),
             student_name: student.display_name.clone(),
             attempt: submission.attempt,
-            received_at: submission.received_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            received_at: submission
+                .received_at
+                .to_rfc3339_opts(SecondsFormat::Millis, true),
             received_local: format_local_precise(submission.received_at, zone),
-            upload_started_at: submission.upload_started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            upload_started_at: submission
+                .upload_started_at
+                .to_rfc3339_opts(SecondsFormat::Millis, true),
             sha256: submission.sha256.clone(),
             size: submission.size.max(0) as u64,
             size_text: crate::domain::duration::bytes(submission.size.max(0) as u64),
@@ -88,15 +92,28 @@ impl Receipt {
         let Some(submission) = submission::Entity::find_by_id(id).one(db).await? else {
             return Ok(None);
         };
-        let assignment = assignment::Entity::find_by_id(submission.assignment_id).one(db).await?;
-        let student = user::Entity::find_by_id(submission.student_id).one(db).await?;
+        let assignment = assignment::Entity::find_by_id(submission.assignment_id)
+            .one(db)
+            .await?;
+        let student = user::Entity::find_by_id(submission.student_id)
+            .one(db)
+            .await?;
         let (Some(assignment), Some(student)) = (assignment, student) else {
             return Ok(None);
         };
-        let Some(course) = course::Entity::find_by_id(assignment.course_id).one(db).await? else {
+        let Some(course) = course::Entity::find_by_id(assignment.course_id)
+            .one(db)
+            .await?
+        else {
             return Ok(None);
         };
         let extension = extension::until_for(db, assignment.id, student.id).await?;
-        Ok(Some(Receipt::build(&submission, &assignment, &course, &student, extension)))
+        Ok(Some(Receipt::build(
+            &submission,
+            &assignment,
+            &course,
+            &student,
+            extension,
+        )))
     }
 }

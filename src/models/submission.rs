@@ -88,7 +88,11 @@ pub async fn record(db: &DatabaseConnection, new: NewSubmission) -> Result<Model
 }
 
 /// Every attempt of a student at an assignment, newest first.
-pub async fn attempts(db: &impl ConnectionTrait, assignment_id: i32, student_id: i32) -> Result<Vec<Model>, DbErr> {
+pub async fn attempts(
+    db: &impl ConnectionTrait,
+    assignment_id: i32,
+    student_id: i32,
+) -> Result<Vec<Model>, DbErr> {
     Entity::find()
         .filter(Column::AssignmentId.eq(assignment_id))
         .filter(Column::StudentId.eq(student_id))
@@ -98,7 +102,11 @@ pub async fn attempts(db: &impl ConnectionTrait, assignment_id: i32, student_id:
 }
 
 /// The attempt that counts: the latest.
-pub async fn latest(db: &impl ConnectionTrait, assignment_id: i32, student_id: i32) -> Result<Option<Model>, DbErr> {
+pub async fn latest(
+    db: &impl ConnectionTrait,
+    assignment_id: i32,
+    student_id: i32,
+) -> Result<Option<Model>, DbErr> {
     Entity::find()
         .filter(Column::AssignmentId.eq(assignment_id))
         .filter(Column::StudentId.eq(student_id))
@@ -109,5 +117,10 @@ pub async fn latest(db: &impl ConnectionTrait, assignment_id: i32, student_id: i
 
 /// Every stored path (for cleaning orphans at start).
 pub async fn stored_paths(db: &impl ConnectionTrait) -> Result<Vec<String>, DbErr> {
-    Entity::find().select_only().column(Column::StoredPath).into_tuple::<String>().all(db).await
+    Entity::find()
+        .select_only()
+        .column(Column::StoredPath)
+        .into_tuple::<String>()
+        .all(db)
+        .await
 }

@@ -1,7 +1,9 @@
 //! People: students, markers and administrators, with argon2 password hashes.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use sea_orm::entity::prelude::*;
 use sea_orm::{ActiveValue::Set, QueryFilter};
 use serde::Serialize;
@@ -40,7 +42,9 @@ impl Role {
             "student" => Ok(Role::Student),
             "marker" => Ok(Role::Marker),
             "admin" => Ok(Role::Admin),
-            other => Err(format!("unknown role '{other}': use student, marker or admin")),
+            other => Err(format!(
+                "unknown role '{other}': use student, marker or admin"
+            )),
         }
     }
 
@@ -64,15 +68,23 @@ impl Model {
     }
 }
 
-pub async fn find_by_username(db: &impl ConnectionTrait, username: &str) -> Result<Option<Model>, DbErr> {
-    Entity::find().filter(Column::Username.eq(username)).one(db).await
+pub async fn find_by_username(
+    db: &impl ConnectionTrait,
+    username: &str,
+) -> Result<Option<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::Username.eq(username))
+        .one(db)
+        .await
 }
 
 /// Usernames are short and plain: they appear in file names and URLs.
 pub fn check_username(username: &str) -> Result<(), String> {
     let ok = !username.is_empty()
         && username.len() <= 64
-        && username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        && username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if ok {
         Ok(())
     } else {
@@ -92,7 +104,11 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -101,7 +117,9 @@ pub fn generate_password() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789";
     let mut rng = rand::thread_rng();
-    (0..16).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+    (0..16)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 pub struct NewUser<'a> {
@@ -113,13 +131,19 @@ pub struct NewUser<'a> {
 }
 
 /// Creates a user, or updates name, email, role and password of an existing one.
-pub async fn upsert(db: &impl ConnectionTrait, new: NewUser<'_>, now: DateTimeUtc) -> Result<Model, String> {
+pub async fn upsert(
+    db: &impl ConnectionTrait,
+    new: NewUser<'_>,
+    now: DateTimeUtc,
+) -> Result<Model, String> {
     check_username(new.username)?;
     if new.password.chars().count() < 8 {
         return Err("the password must have at least 8 characters".into());
     }
     let password_hash = hash_password(new.password)?;
-    let existing = find_by_username(db, new.username).await.map_err(|e| e.to_string())?;
+    let existing = find_by_username(db, new.username)
+        .await
+        .map_err(|e| e.to_string())?;
     let result = match existing {
         Some(user) => {
             let mut active: ActiveModel = user.into();

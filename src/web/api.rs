@@ -18,8 +18,13 @@ pub fn routes() -> Vec<rocket::Route> {
 }
 
 #[get("/assignments")]
-async fn assignments(app: &State<App>, caller: Caller) -> Result<Json<Vec<AssignmentView>>, AppError> {
-    Ok(Json(overview::for_user(&app.db, &caller.user, app.clock.now()).await?))
+async fn assignments(
+    app: &State<App>,
+    caller: Caller,
+) -> Result<Json<Vec<AssignmentView>>, AppError> {
+    Ok(Json(
+        overview::for_user(&app.db, &caller.user, app.clock.now()).await?,
+    ))
 }
 
 #[derive(rocket::FromForm)]
@@ -35,7 +40,9 @@ async fn submit(
     _code: &str,
     _slug: &str,
 ) -> Result<Created<Json<Receipt>>, AppError> {
-    let form = form.map_err(|errors| upload::form_error(&errors, &target))?.into_inner();
+    let form = form
+        .map_err(|errors| upload::form_error(&errors, &target))?
+        .into_inner();
     let receipt = upload::accept(app, &target, form.bundle).await?;
     Ok(Created::new(format!("/api/v1/submissions/{}", receipt.id)).body(Json(receipt)))
 }

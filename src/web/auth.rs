@@ -18,12 +18,19 @@ pub fn routes() -> Vec<rocket::Route> {
 /// Only same-site paths: `next` must never send a student elsewhere.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_string(),
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_string()
+        }
         _ => "/".to_string(),
     }
 }
 
-fn login_template(cookies: &CookieJar<'_>, next: &str, error: Option<&str>, username: &str) -> Template {
+fn login_template(
+    cookies: &CookieJar<'_>,
+    next: &str,
+    error: Option<&str>,
+    username: &str,
+) -> Template {
     Template::render(
         "login",
         context! { title: "Log in", csrf: session::login_csrf(cookies), next, error, username },
@@ -52,24 +59,35 @@ async fn login(
     let next = safe_next(form.next);
     if !session::check_login_csrf(cookies, form.csrf) {
         let message = "The login form had expired. Please try again.";
-        return Ok(Err((Status::Forbidden, login_template(cookies, &next, Some(message), form.username))));
+        return Ok(Err((
+            Status::Forbidden,
+            login_template(cookies, &next, Some(message), form.username),
+        )));
     }
     let found = user::find_by_username(&app.db, form.username.trim()).await?;
     // Verify against a real hash even for unknown users, so the time taken
     // does not tell which usernames exist.
-    let hash = found.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
+    let hash = found
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| DUMMY_HASH.clone());
     let password = form.password.to_string();
-    let verified = rocket::tokio::task::spawn_blocking(move || user::verify_password(&password, &hash))
-        .await
-        .map_err(AppError::internal)?;
+    let verified =
+        rocket::tokio::task::spawn_blocking(move || user::verify_password(&password, &hash))
+            .await
+            .map_err(AppError::internal)?;
     match found {
         Some(user) if verified => {
             session::start_session(cookies, user.id, app.clock.now());
             Ok(Ok(Redirect::to(next)))
         }
         _ => {
-            let message = "That username and password do not match. Please check them and try again.";
-            Ok(Err((Status::Unauthorized, login_template(cookies, &next, Some(message), form.username))))
+            let message =
+                "That username and password do not match. Please check them and try again.";
+            Ok(Err((
+                Status::Unauthorized,
+                login_template(cookies, &next, Some(message), form.username),
+            )))
         }
     }
 }
@@ -83,7 +101,11 @@ struct LogoutForm<'r> {
 }
 
 #[post("/logout", data = "<form>")]
-fn logout(caller: Caller, cookies: &CookieJar<'_>, form: Form<LogoutForm<'_>>) -> Result<Redirect, AppError> {
+fn logout(
+    caller: Caller,
+    cookies: &CookieJar<'_>,
+    form: Form<LogoutForm<'_>>,
+) -> Result<Redirect, AppError> {
     caller.check_csrf(form.csrf)?;
     session::end_session(cookies);
     Ok(Redirect::to("/login"))

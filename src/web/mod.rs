@@ -27,7 +27,10 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
 fn default_catcher(status: Status, request: &Request<'_>) -> Either<Redirect, AppError> {
     if status == Status::Unauthorized && !is_api(request) {
         let next = request.uri().path().to_string();
-        return Either::Left(Redirect::to(format!("/login?next={}", rocket::http::RawStr::new(&next).percent_encode())));
+        return Either::Left(Redirect::to(format!(
+            "/login?next={}",
+            rocket::http::RawStr::new(&next).percent_encode()
+        )));
     }
     let kept = request.local_cache(|| GuardFailure(None)).0.clone();
     Either::Right(kept.unwrap_or_else(|| AppError::new(status, default_message(status))))

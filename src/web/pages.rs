@@ -21,13 +21,22 @@ pub fn routes() -> Vec<rocket::Route> {
 #[get("/")]
 async fn dashboard(app: &State<App>, caller: Caller) -> Result<Template, AppError> {
     let assignments = overview::for_user(&app.db, &caller.user, app.clock.now()).await?;
-    Ok(Template::render("dashboard", context! { title: "Your assignments", me: caller.view(), assignments }))
+    Ok(Template::render(
+        "dashboard",
+        context! { title: "Your assignments", me: caller.view(), assignments },
+    ))
 }
 
 #[get("/courses/<code>/assignments/<slug>")]
-async fn assignment_page(app: &State<App>, caller: Caller, code: &str, slug: &str) -> Result<Template, AppError> {
-    let (course, assignment) =
-        assignment::find_by_codes(&app.db, code, slug).await?.ok_or_else(|| AppError::not_found("assignment"))?;
+async fn assignment_page(
+    app: &State<App>,
+    caller: Caller,
+    code: &str,
+    slug: &str,
+) -> Result<Template, AppError> {
+    let (course, assignment) = assignment::find_by_codes(&app.db, code, slug)
+        .await?
+        .ok_or_else(|| AppError::not_found("assignment"))?;
     let role = access::role_in(&app.db, &caller.user, course.id)
         .await?
         .ok_or_else(|| AppError::forbidden(format!("You are not enrolled in {}.", course.code)))?;
@@ -64,15 +73,22 @@ async fn hand_in(
     _code: &str,
     _slug: &str,
 ) -> Result<Redirect, AppError> {
-    let form = form.map_err(|errors| upload::form_error(&errors, &target))?.into_inner();
-    target.caller.check_csrf(&form.csrf).map_err(|e| e.with_back(target.page()))?;
+    let form = form
+        .map_err(|errors| upload::form_error(&errors, &target))?
+        .into_inner();
+    target
+        .caller
+        .check_csrf(&form.csrf)
+        .map_err(|e| e.with_back(target.page()))?;
     let receipt = upload::accept(app, &target, form.bundle).await?;
     Ok(Redirect::to(uri!(receipt(receipt.id))))
 }
 
 /// A receipt is for the student who handed in, and for those who mark the course.
 pub async fn visible_receipt(app: &App, caller: &Caller, id: i32) -> Result<Receipt, AppError> {
-    let receipt = Receipt::load(&app.db, id).await?.ok_or_else(|| AppError::not_found("submission"))?;
+    let receipt = Receipt::load(&app.db, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("submission"))?;
     if receipt.student_id == caller.user.id {
         return Ok(receipt);
     }
@@ -86,10 +102,16 @@ pub async fn visible_receipt(app: &App, caller: &Caller, id: i32) -> Result<Rece
 #[get("/submissions/<id>")]
 async fn receipt(app: &State<App>, caller: Caller, id: i32) -> Result<Template, AppError> {
     let receipt = visible_receipt(app, &caller, id).await?;
-    Ok(Template::render("receipt", context! { title: "Receipt", me: caller.view(), r: receipt }))
+    Ok(Template::render(
+        "receipt",
+        context! { title: "Receipt", me: caller.view(), r: receipt },
+    ))
 }
 
 #[get("/static/handin.css")]
 fn stylesheet() -> (rocket::http::ContentType, &'static str) {
-    (rocket::http::ContentType::CSS, include_str!("../../templates/static/handin.css"))
+    (
+        rocket::http::ContentType::CSS,
+        include_str!("../../templates/static/handin.css"),
+    )
 }

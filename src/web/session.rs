@@ -31,15 +31,27 @@ pub fn random_token() -> String {
 
 /// Compares secrets without stopping at the first difference.
 pub fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 fn private_cookie(name: &'static str, value: String) -> Cookie<'static> {
-    Cookie::build((name, value)).http_only(true).same_site(SameSite::Strict).path("/").build()
+    Cookie::build((name, value))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .build()
 }
 
 pub fn start_session(cookies: &CookieJar<'_>, user_id: i32, now: DateTime<Utc>) {
-    let session = SessionCookie { user_id, csrf: random_token(), issued: now.timestamp() };
+    let session = SessionCookie {
+        user_id,
+        csrf: random_token(),
+        issued: now.timestamp(),
+    };
     let value = serde_json::to_string(&session).unwrap_or_default();
     cookies.add_private(private_cookie(SESSION_COOKIE, value));
     cookies.remove_private(LOGIN_COOKIE);
@@ -62,7 +74,9 @@ pub fn login_csrf(cookies: &CookieJar<'_>) -> String {
 }
 
 pub fn check_login_csrf(cookies: &CookieJar<'_>, sent: &str) -> bool {
-    cookies.get_private(LOGIN_COOKIE).is_some_and(|c| same_secret(c.value(), sent))
+    cookies
+        .get_private(LOGIN_COOKIE)
+        .is_some_and(|c| same_secret(c.value(), sent))
 }
 
 #[derive(Debug, Clone)]
@@ -121,22 +135,41 @@ async fn from_session(request: &Request<'_>, app: &App) -> Result<Caller, AppErr
         end_session(cookies);
         return Err(AppError::unauthorized());
     }
-    let user = user::Entity::find_by_id(session.user_id).one(&app.db).await?.ok_or_else(AppError::unauthorized)?;
-    Ok(Caller { user, via: Via::Session { csrf: session.csrf } })
+    let user = user::Entity::find_by_id(session.user_id)
+        .one(&app.db)
+        .await?
+        .ok_or_else(AppError::unauthorized)?;
+    Ok(Caller {
+        user,
+        via: Via::Session { csrf: session.csrf },
+    })
 }
 
 async fn from_token(request: &Request<'_>, app: &App) -> Result<Caller, AppError> {
-    let header = request.headers().get_one("Authorization").unwrap_or_default();
-    let Some(token) = header.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()) else {
+    let header = request
+        .headers()
+        .get_one("Authorization")
+        .unwrap_or_default();
+    let Some(token) = header
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    else {
         return Err(AppError::new(
             rocket::http::Status::Unauthorized,
             "Send an API token as 'Authorization: Bearer TOKEN' (an administrator makes one with `handin token USERNAME`).",
         ));
     };
-    let user = api_token::user_of(&app.db, token)
-        .await?
-        .ok_or_else(|| AppError::new(rocket::http::Status::Unauthorized, "The API token is not valid."))?;
-    Ok(Caller { user, via: Via::Token })
+    let user = api_token::user_of(&app.db, token).await?.ok_or_else(|| {
+        AppError::new(
+            rocket::http::Status::Unauthorized,
+            "The API token is not valid.",
+        )
+    })?;
+    Ok(Caller {
+        user,
+        via: Via::Token,
+    })
 }
 
 use sea_orm::EntityTrait;
@@ -152,7 +185,11 @@ impl<'r> FromRequest<'r> for Caller {
         // Several guards of one request may ask; the database is asked once.
         let result = request
             .local_cache_async(async {
-                if is_api(request) { from_token(request, app).await } else { from_session(request, app).await }
+                if is_api(request) {
+                    from_token(request, app).await
+                } else {
+                    from_session(request, app).await
+                }
             })
             .await;
         match result {

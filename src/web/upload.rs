@@ -33,7 +33,10 @@ pub struct UploadTarget {
 
 impl UploadTarget {
     pub fn page(&self) -> String {
-        format!("/courses/{}/assignments/{}", self.course.code, self.assignment.slug)
+        format!(
+            "/courses/{}/assignments/{}",
+            self.course.code, self.assignment.slug
+        )
     }
 }
 
@@ -42,15 +45,29 @@ struct UploadLimit(Option<u64>);
 
 fn mib(bytes: u64) -> String {
     let value = bytes as f64 / (1024.0 * 1024.0);
-    if value.fract() == 0.0 { format!("{value:.0} MiB") } else { format!("{value:.1} MiB") }
+    if value.fract() == 0.0 {
+        format!("{value:.0} MiB")
+    } else {
+        format!("{value:.1} MiB")
+    }
 }
 
-async fn find_target(request: &Request<'_>, app: &App, caller: Caller) -> Result<UploadTarget, AppError> {
+async fn find_target(
+    request: &Request<'_>,
+    app: &App,
+    caller: Caller,
+) -> Result<UploadTarget, AppError> {
     let started_at = app.clock.now();
     // Both the page route and the API route read /courses/<code>/assignments/<slug>/…
     // after their mount point.
-    let code = request.param::<&str>(1).and_then(Result::ok).unwrap_or_default();
-    let slug = request.param::<&str>(3).and_then(Result::ok).unwrap_or_default();
+    let code = request
+        .param::<&str>(1)
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let slug = request
+        .param::<&str>(3)
+        .and_then(Result::ok)
+        .unwrap_or_default();
     let (course, assignment) = assignment::find_by_codes(&app.db, code, slug)
         .await?
         .ok_or_else(|| AppError::not_found("assignment"))?;
@@ -62,7 +79,13 @@ async fn find_target(request: &Request<'_>, app: &App, caller: Caller) -> Result
     }
     let extension = extension::until_for(&app.db, assignment.id, caller.user.id).await?;
     let rule = assignment.rule(&course, extension);
-    let target = UploadTarget { caller, course, assignment, rule, started_at };
+    let target = UploadTarget {
+        caller,
+        course,
+        assignment,
+        rule,
+        started_at,
+    };
     target.check_open(started_at)?;
     Ok(target)
 }
@@ -82,7 +105,11 @@ impl UploadTarget {
             .with_back(self.page()));
         }
         if !self.rule.accepts_upload_at(at) {
-            let closed = self.rule.closes_at().map(|t| format_local(t, zone)).unwrap_or_default();
+            let closed = self
+                .rule
+                .closes_at()
+                .map(|t| format_local(t, zone))
+                .unwrap_or_default();
             return Err(AppError::conflict(format!(
                 "Hand-in for {} closed on {closed}; uploads are no longer accepted. \
                  If you have a good reason, ask for an extension.",
@@ -125,30 +152,46 @@ pub struct Bundle {
 fn display_name(raw: &str) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
     let clean: String = last.chars().filter(|c| !c.is_control()).take(255).collect();
-    if clean.trim().is_empty() { "bundle.zip".to_string() } else { clean }
+    if clean.trim().is_empty() {
+        "bundle.zip".to_string()
+    } else {
+        clean
+    }
 }
 
 #[rocket::async_trait]
 impl<'r> FromFormField<'r> for Bundle {
     fn from_value(_field: ValueField<'r>) -> form::Result<'r, Self> {
-        Err(form::Error::validation("the bundle must be sent as a file (multipart/form-data)"))?
+        Err(form::Error::validation(
+            "the bundle must be sent as a file (multipart/form-data)",
+        ))?
     }
 
     async fn from_data(field: DataField<'r, '_>) -> form::Result<'r, Self> {
         let request = field.request;
         let app = request.rocket().state::<App>().ok_or(ErrorKind::Unknown)?;
         // Without the guard there is no assignment, and so no upload.
-        let limit = request.local_cache(|| UploadLimit(None)).0.ok_or(ErrorKind::Unknown)?;
+        let limit = request
+            .local_cache(|| UploadLimit(None))
+            .0
+            .ok_or(ErrorKind::Unknown)?;
         let file_name = display_name(
-            field.file_name.map(|n| n.dangerous_unsafe_unsanitized_raw().as_str()).unwrap_or_default(),
+            field
+                .file_name
+                .map(|n| n.dangerous_unsafe_unsanitized_raw().as_str())
+                .unwrap_or_default(),
         );
         // One byte over the limit is enough to know it is too large.
         let stream = field.data.open((limit + 1).bytes());
         match app.uploads.receive(stream, limit).await {
-            Ok(received) => Ok(Bundle { file_name, received }),
-            Err(ReceiveError::TooLarge { limit }) => {
-                Err(ErrorKind::InvalidLength { min: None, max: Some(limit) })?
-            }
+            Ok(received) => Ok(Bundle {
+                file_name,
+                received,
+            }),
+            Err(ReceiveError::TooLarge { limit }) => Err(ErrorKind::InvalidLength {
+                min: None,
+                max: Some(limit),
+            })?,
             Err(ReceiveError::Io(e)) => Err(ErrorKind::Io(e))?,
         }
     }
@@ -164,15 +207,31 @@ pub fn form_error(errors: &form::Errors<'_>, target: &UploadTarget) -> AppError 
             mib(target.assignment.max_bundle_bytes()),
             target.assignment.title
         ))
-    } else if errors.iter().any(|e| e.is_for("bundle")) || !errors.iter().any(|e| e.name.is_some()) {
-        let bundle_missing = errors.iter().any(|e| e.is_for("bundle") && matches!(e.kind, ErrorKind::Missing));
+    } else if errors.iter().any(|e| e.is_for("csrf")) {
+        AppError::forbidden(
+            "This form has expired or did not come from handin (its security token is missing). \
+             Nothing was stored. Please reload the page and try again.",
+        )
+    } else if errors.iter().any(|e| e.is_for("bundle")) || !errors.iter().any(|e| e.name.is_some())
+    {
+        let bundle_missing = errors
+            .iter()
+            .any(|e| e.is_for("bundle") && matches!(e.kind, ErrorKind::Missing));
         if bundle_missing {
-            AppError::unprocessable("No file was sent. Please choose your .zip bundle and upload it.")
+            AppError::unprocessable(
+                "No file was sent. Please choose your .zip bundle and upload it.",
+            )
         } else {
-            AppError::new(status, format!("The upload could not be read ({errors}). Nothing was stored."))
+            AppError::new(
+                status,
+                format!("The upload could not be read ({errors}). Nothing was stored."),
+            )
         }
     } else {
-        AppError::new(status, format!("The upload form was incomplete ({errors}). Nothing was stored."))
+        AppError::new(
+            status,
+            format!("The upload form was incomplete ({errors}). Nothing was stored."),
+        )
     };
     error.with_back(target.page())
 }
@@ -195,11 +254,16 @@ pub async fn accept(app: &App, target: &UploadTarget, bundle: Bundle) -> Result<
     let required = target.assignment.required_files();
     let inspected = rocket::tokio::task::spawn_blocking(move || {
         let file = std::fs::File::open(path)?;
-        Ok::<_, std::io::Error>(bundle::inspect(std::io::BufReader::new(file), limits, &required))
+        Ok::<_, std::io::Error>(bundle::inspect(
+            std::io::BufReader::new(file),
+            limits,
+            &required,
+        ))
     })
     .await
     .map_err(AppError::internal)??;
-    let entries = inspected.map_err(|why| AppError::unprocessable(why.to_string()).with_back(back))?;
+    let entries =
+        inspected.map_err(|why| AppError::unprocessable(why.to_string()).with_back(back))?;
     let (sha256, size) = (bundle.received.sha256.clone(), bundle.received.size);
     let stored_path = app.uploads.keep(bundle.received).await?;
     let new = NewSubmission {
@@ -220,7 +284,13 @@ pub async fn accept(app: &App, target: &UploadTarget, bundle: Bundle) -> Result<
             return Err(AppError::internal(e));
         }
     };
-    Ok(Receipt::build(&row, &target.assignment, &target.course, &target.caller.user, target.rule.extension))
+    Ok(Receipt::build(
+        &row,
+        &target.assignment,
+        &target.course,
+        &target.caller.user,
+        target.rule.extension,
+    ))
 }
 
 #[cfg(test)]

@@ -1,0 +1,115 @@
+//! `handin import`: deadlines from a file, idempotent, DST-gap times refused.
+
+use handin::models::{assignment, course};
+use sea_orm::EntityTrait;
+
+use crate::support::*;
+
+const EXAMPLE: &str = include_str!("../fixtures/comp6248-2020.toml");
+
+#[rocket::async_test]
+async fn the_example_file_imports_the_real_deadlines_and_twice_changes_nothing() {
+    let t = TestApp::new().await;
+    let (db, config) = (&t.app().db, &t.app().config);
+    let first = handin::import::import_file(db, config, EXAMPLE)
+        .await
+        .unwrap();
+    // The seed's COMP6248 has no closure days and another coursework limit.
+    assert_eq!(
+        (first.created, first.updated, first.unchanged),
+        (0, 2, 1),
+        "{first}"
+    );
+    let courses = course::Entity::find().all(db).await.unwrap();
+    let assignments = assignment::Entity::find().all(db).await.unwrap();
+    let second = handin::import::import_file(db, config, EXAMPLE)
+        .await
+        .unwrap();
+    assert_eq!(
+        (second.created, second.updated, second.unchanged),
+        (0, 0, 3)
+    );
+    assert_eq!(course::Entity::find().all(db).await.unwrap(), courses);
+    assert_eq!(
+        assignment::Entity::find().all(db).await.unwrap(),
+        assignments
+    );
+
+    let (_, coursework) = assignment::find_by_codes(db, "COMP6248", "coursework")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(coursework.due_at, utc("2020-05-29T15:00:00Z"));
+    let (_, labs) = assignment::find_by_codes(db, "COMP6248", "labs")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(labs.due_at, utc("2020-05-20T15:00:00Z"));
+}
+
+#[rocket::async_test]
+async fn a_time_in_the_dst_gap_is_refused_naming_the_assignment_and_nothing_changes() {
+    let t = TestApp::new().await;
+    let (db, config) = (&t.app().db, &t.app().config);
+    let before = assignment::Entity::find().all(db).await.unwrap();
+    let text = r#"
+        [[course]]
+        code = "COMP6248"
+        title = "Differentiable Programming"
+        time_zone = "Europe/London"
+        [[course.assignment]]
+        slug = "labs"
+        title = "Lab exercises"
+        due = "2020-06-20 16:00"
+        [[course.assignment]]
+        slug = "quiz"
+        title = "Quiz"
+        due = "2020-03-29 01:30"
+    "#;
+    let error = handin::import::import_file(db, config, text)
+        .await
+        .unwrap_err();
+    assert!(
+        error.contains("COMP6248/quiz: due: 2020-03-29 01:30 does not exist in Europe/London"),
+        "{error}"
+    );
+    assert_eq!(
+        assignment::Entity::find().all(db).await.unwrap(),
+        before,
+        "all or nothing"
+    );
+}
+
+#[rocket::async_test]
+async fn bad_files_are_refused_with_every_reason() {
+    let t = TestApp::new().await;
+    let (db, config) = (&t.app().db, &t.app().config);
+    let text = r#"
+        [[course]]
+        code = "BAD CODE"
+        title = "x"
+        time_zone = "Mars/Olympus"
+        [[course.assignment]]
+        slug = "a"
+        title = "A"
+        due = "tomorrow"
+        max_bundle_mib = 999999
+    "#;
+    let error = handin::import::import_file(db, config, text)
+        .await
+        .unwrap_err();
+    for expected in [
+        "course code 'BAD CODE'",
+        "'Mars/Olympus' is not a time zone",
+        "'tomorrow' is not a time",
+        "max_bundle_mib",
+    ] {
+        assert!(error.contains(expected), "{expected} in {error}");
+    }
+    assert!(
+        handin::import::import_file(db, config, "[[course]]\ncode = 1")
+            .await
+            .unwrap_err()
+            .contains("not valid")
+    );
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real app, a real SQLite file, real zip files, real
+//! multipart bodies. One test binary, modules inside.
+
+mod access;
+mod api;
+mod import;
+mod restart;
+mod support;
+mod upload;

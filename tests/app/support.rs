@@ -1,0 +1,382 @@
+//! The test app: the real Rocket app on a temporary SQLite file and uploads
+//! folder, with a clock the test sets; and helpers to build zips and
+//! multipart bodies by hand.
+
+use std::io::{Cursor, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use handin::App;
+use handin::clock::FixedClock;
+use handin::models::{enrolment, submission, user};
+use rocket::http::{ContentType, Header, Status};
+use rocket::local::asynchronous::{Client, LocalResponse};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use sha2::{Digest, Sha256};
+use zip::write::SimpleFileOptions;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub fn utc(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+pub struct TestApp {
+    pub client: Client,
+    pub clock: FixedClock,
+    pub dir: tempfile::TempDir,
+}
+
+/// Settings a test may change before the app starts.
+pub struct Options {
+    pub max_bundle_entries: usize,
+    pub max_unpacked_mib: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_bundle_entries: 10_000,
+            max_unpacked_mib: 4096,
+        }
+    }
+}
+
+impl TestApp {
+    /// COMP6248 with `labs` (due 2020-05-20 16:00) and `coursework` (due
+    /// 2020-05-29 16:00, hard close 2020-06-05 16:00, 1 MiB limit, needs
+    /// `report.pdf`); COMP1000 with `intro`. Students alice and bob and
+    /// marker mark in COMP6248, student carol and marker other in COMP1000,
+    /// and admin. The clock stands at 2020-05-29 12:00 BST.
+    pub async fn new() -> TestApp {
+        Self::with(Options::default()).await
+    }
+
+    pub async fn with(options: Options) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let app = Self::start(dir, options).await;
+        app.seed().await;
+        app
+    }
+
+    /// Starts the app on an existing folder (as after a restart).
+    pub async fn start(dir: tempfile::TempDir, options: Options) -> TestApp {
+        let figment = rocket::Config::figment()
+            .merge(("database", dir.path().join("handin.sqlite")))
+            .merge(("uploads_dir", dir.path().join("uploads")))
+            .merge(("demo", false))
+            .merge(("max_bundle_entries", options.max_bundle_entries))
+            .merge(("max_unpacked_mib", options.max_unpacked_mib))
+            .merge(("log_level", "off"));
+        let clock = FixedClock::new(utc("2020-05-29T11:00:00Z"));
+        let client = Client::tracked(handin::build(figment, Arc::new(clock.clone())))
+            .await
+            .unwrap();
+        TestApp { client, clock, dir }
+    }
+
+    pub fn app(&self) -> &App {
+        self.client.rocket().state::<App>().unwrap()
+    }
+
+    async fn seed(&self) {
+        let text = r#"
+            [[course]]
+            code = "COMP6248"
+            title = "Differentiable Programming"
+            time_zone = "Europe/London"
+            [[course.assignment]]
+            slug = "labs"
+            title = "Lab exercises"
+            due = "2020-05-20 16:00"
+            required_files = ["lab*/**/*.ipynb"]
+            [[course.assignment]]
+            slug = "coursework"
+            title = "Coursework"
+            due = "2020-05-29 16:00"
+            hard_close = "2020-06-05 16:00"
+            max_bundle_mib = 1
+            required_files = ["report.pdf"]
+
+            [[course]]
+            code = "COMP1000"
+            title = "Programming I"
+            time_zone = "Europe/London"
+            [[course.assignment]]
+            slug = "intro"
+            title = "Introduction"
+            due = "2020-05-29 16:00"
+        "#;
+        handin::import::import_file(&self.app().db, &self.app().config, text)
+            .await
+            .unwrap();
+        for (name, role, course, course_role) in [
+            (
+                "alice",
+                user::Role::Student,
+                Some("COMP6248"),
+                enrolment::STUDENT,
+            ),
+            (
+                "bob",
+                user::Role::Student,
+                Some("COMP6248"),
+                enrolment::STUDENT,
+            ),
+            (
+                "mark",
+                user::Role::Marker,
+                Some("COMP6248"),
+                enrolment::MARKER,
+            ),
+            (
+                "carol",
+                user::Role::Student,
+                Some("COMP1000"),
+                enrolment::STUDENT,
+            ),
+            (
+                "other",
+                user::Role::Marker,
+                Some("COMP1000"),
+                enrolment::MARKER,
+            ),
+            ("admin", user::Role::Admin, None, enrolment::MARKER),
+        ] {
+            self.add_user(name, role, course, course_role).await;
+        }
+    }
+
+    pub async fn add_user(
+        &self,
+        name: &str,
+        role: user::Role,
+        course: Option<&str>,
+        course_role: &str,
+    ) -> user::Model {
+        let db = &self.app().db;
+        let email = format!("{name}@example.ac.uk");
+        let display = format!("{name} Example");
+        let new = user::NewUser {
+            username: name,
+            display_name: &display,
+            email: &email,
+            role,
+            password: PASSWORD,
+        };
+        let created = user::upsert(db, new, self.clock_now()).await.unwrap();
+        if let Some(code) = course {
+            let course = handin::models::course::find_by_code(db, code)
+                .await
+                .unwrap()
+                .unwrap();
+            enrolment::enrol(db, created.id, course.id, course_role)
+                .await
+                .unwrap();
+        }
+        created
+    }
+
+    fn clock_now(&self) -> DateTime<Utc> {
+        use handin::clock::Clock;
+        self.clock.now()
+    }
+
+    pub fn set_time(&self, rfc3339: &str) {
+        self.clock.set(utc(rfc3339));
+    }
+
+    /// Logs in through the login form; the client keeps the session cookie.
+    pub async fn login(&self, username: &str) {
+        let page = self
+            .client
+            .get("/login")
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap();
+        let csrf = hidden_value(&page, "csrf");
+        let response = self
+            .client
+            .post("/login")
+            .header(ContentType::Form)
+            .body(format!(
+                "csrf={csrf}&username={username}&password={}&next=/",
+                PASSWORD.replace(' ', "+")
+            ))
+            .dispatch()
+            .await;
+        assert_eq!(
+            response.status(),
+            Status::SeeOther,
+            "login of {username} failed"
+        );
+    }
+
+    /// The session's CSRF token, as a page's forms carry it.
+    pub async fn csrf(&self) -> String {
+        let page = self
+            .client
+            .get("/")
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap();
+        hidden_value(&page, "csrf")
+    }
+
+    /// Uploads through the web form, as a browser would.
+    pub async fn upload_form(
+        &self,
+        assignment: &str,
+        csrf: Option<&str>,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> LocalResponse<'_> {
+        let mut parts = Vec::new();
+        if let Some(csrf) = csrf {
+            parts.push(Part::text("csrf", csrf));
+        }
+        parts.push(Part::file("bundle", file_name, bytes));
+        let (content_type, body) = multipart(&parts);
+        self.client
+            .post(format!(
+                "/courses/COMP6248/assignments/{assignment}/submissions"
+            ))
+            .header(content_type)
+            .body(body)
+            .dispatch()
+            .await
+    }
+
+    /// Uploads through the API with a bearer token.
+    pub async fn upload_api(&self, token: &str, path: &str, bytes: &[u8]) -> LocalResponse<'_> {
+        let (content_type, body) = multipart(&[Part::file("bundle", "bundle.zip", bytes)]);
+        self.client
+            .post(format!("/api/v1/courses/{path}/submissions"))
+            .header(content_type)
+            .header(Header::new("Authorization", format!("Bearer {token}")))
+            .body(body)
+            .dispatch()
+            .await
+    }
+
+    pub async fn token(&self, username: &str) -> String {
+        let db = &self.app().db;
+        let user = user::find_by_username(db, username).await.unwrap().unwrap();
+        handin::models::api_token::issue(db, user.id, self.clock_now())
+            .await
+            .unwrap()
+    }
+
+    pub async fn submission_count(&self) -> u64 {
+        submission::Entity::find()
+            .count(&self.app().db)
+            .await
+            .unwrap()
+    }
+
+    pub fn upload_files(&self) -> Vec<PathBuf> {
+        self.app().uploads.files().unwrap()
+    }
+
+    /// Rows and files, to check that a refused upload changed neither.
+    pub async fn snapshot(&self) -> (u64, Vec<PathBuf>) {
+        (self.submission_count().await, self.upload_files())
+    }
+}
+
+/// Text as the templates escape it (MiniJinja also escapes `/`).
+pub fn html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+        .replace('/', "&#x2f;")
+}
+
+/// The value of the first hidden input with this name in a page.
+pub fn hidden_value(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field in page"))
+        + marker.len();
+    page[start..].split('"').next().unwrap().to_string()
+}
+
+pub fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, body) in files {
+        writer
+            .start_file(*name, SimpleFileOptions::default())
+            .unwrap();
+        writer.write_all(body).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+/// A bundle the coursework accepts.
+pub fn coursework_zip(note: &str) -> Vec<u8> {
+    zip_of(&[
+        ("report.pdf", format!("%PDF-1.4 {note}").as_bytes()),
+        ("code/model.py", b"print('hi')\n"),
+    ])
+}
+
+pub enum Part<'a> {
+    Text(&'a str, &'a str),
+    File(&'a str, &'a str, &'a [u8]),
+}
+
+impl<'a> Part<'a> {
+    pub fn text(name: &'a str, value: &'a str) -> Self {
+        Part::Text(name, value)
+    }
+    pub fn file(name: &'a str, file_name: &'a str, bytes: &'a [u8]) -> Self {
+        Part::File(name, file_name, bytes)
+    }
+}
+
+const BOUNDARY: &str = "handin-test-boundary-7d1f0e2a9b";
+
+/// A multipart/form-data body, built by hand as a browser sends it.
+pub fn multipart(parts: &[Part<'_>]) -> (ContentType, Vec<u8>) {
+    let mut body = Vec::new();
+    for part in parts {
+        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        match part {
+            Part::Text(name, value) => {
+                body.extend_from_slice(
+                    format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                        .as_bytes(),
+                );
+            }
+            Part::File(name, file_name, bytes) => {
+                body.extend_from_slice(
+                    format!(
+                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/zip\r\n\r\n"
+                    )
+                    .as_bytes(),
+                );
+                body.extend_from_slice(bytes);
+                body.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    (
+        ContentType::new("multipart", "form-data").with_params(("boundary", BOUNDARY)),
+        body,
+    )
+}

@@ -1,0 +1,396 @@
+//! Handing in through the web form: receipts, attempts, refusals, limits.
+
+use handin::models::{extension, submission, user};
+use rocket::http::Status;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+
+use crate::support::*;
+
+#[rocket::async_test]
+async fn a_bundle_is_stored_with_the_hash_of_the_bytes_sent_and_a_receipt() {
+    let t = TestApp::new().await;
+    t.login("alice").await;
+    let csrf = t.csrf().await;
+    let bytes = coursework_zip("first");
+    let response = t
+        .upload_form("coursework", Some(&csrf), "my work.zip", &bytes)
+        .await;
+    assert_eq!(response.status(), Status::SeeOther);
+    let location = response.headers().get_one("Location").unwrap().to_string();
+    assert!(location.starts_with("/submissions/"), "{location}");
+
+    let row = submission::Entity::find()
+        .one(&t.app().db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.sha256, sha256_hex(&bytes));
+    assert_eq!(row.size as usize, bytes.len());
+    assert_eq!(row.attempt, 1);
+    assert_eq!(row.received_at, utc("2020-05-29T11:00:00Z"));
+    let stored = std::fs::read(t.app().uploads.path_of(&row.stored_path)).unwrap();
+    assert_eq!(sha256_hex(&stored), sha256_hex(&bytes));
+    assert!(
+        !row.stored_path.contains("my work"),
+        "stored under the server's name"
+    );
+
+    let page = t
+        .client
+        .get(location)
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&sha256_hex(&bytes)),
+        "the receipt shows the full SHA-256"
+    );
+    assert!(page.contains("Attempt 1 received on time"));
+    assert!(page.contains("Fri 29 May 2020, 12:00:00 BST"));
+    assert!(page.contains("2020-05-29T11:00:00.000Z"));
+    assert!(page.contains("report.pdf") && page.contains(&html("code/model.py")));
+    assert!(page.contains("alice Example"));
+    // Nothing is left in incoming/.
+    assert_eq!(t.upload_files().len(), 1);
+}
+
+#[rocket::async_test]
+async fn resubmitting_increments_the_attempt_and_keeps_every_attempt() {
+    let t = TestApp::new().await;
+    t.login("alice").await;
+    let csrf = t.csrf().await;
+    for note in ["one", "two", "three"] {
+        let response = t
+            .upload_form("coursework", Some(&csrf), "b.zip", &coursework_zip(note))
+            .await;
+        assert_eq!(response.status(), Status::SeeOther);
+    }
+    let rows = submission::Entity::find().all(&t.app().db).await.unwrap();
+    let mut attempts: Vec<i32> = rows.iter().map(|r| r.attempt).collect();
+    attempts.sort();
+    assert_eq!(attempts, vec![1, 2, 3]);
+    assert_eq!(t.upload_files().len(), 3);
+    let page = t
+        .client
+        .get("/courses/COMP6248/assignments/coursework")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("attempt 3 received on time"),
+        "the latest counts"
+    );
+}
+
+#[rocket::async_test]
+async fn a_late_bundle_says_how_late_in_time_and_working_days() {
+    let t = TestApp::new().await;
+    // Friday 16:00 BST deadline; Monday 1 June 18:13 BST is 2 working days late.
+    t.set_time("2020-06-01T17:13:00Z");
+    t.login("alice").await;
+    let csrf = t.csrf().await;
+    let response = t
+        .upload_form("coursework", Some(&csrf), "b.zip", &coursework_zip("late"))
+        .await;
+    let location = response.headers().get_one("Location").unwrap().to_string();
+    let page = t
+        .client
+        .get(location)
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(page.contains("late by 3 d 2 h (2 working days)"), "{page}");
+}
+
+#[rocket::async_test]
+async fn every_kind_of_refused_bundle_stores_nothing_and_says_why() {
+    let t = TestApp::with(Options {
+        max_bundle_entries: 50,
+        max_unpacked_mib: 1,
+    })
+    .await;
+    t.login("alice").await;
+    let csrf = t.csrf().await;
+    let good = coursework_zip("x");
+    let mut encrypted = coursework_zip("secret");
+    mark_encrypted(&mut encrypted);
+    let many: Vec<(String, Vec<u8>)> = (0..60).map(|i| (format!("f{i}.txt"), vec![])).collect();
+    let mut many_refs: Vec<(&str, &[u8])> = many
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    many_refs.push(("report.pdf", b"%PDF"));
+    let zeros = vec![0u8; 2 * 1024 * 1024];
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "not a zip",
+            b"this is my report, honest".to_vec(),
+            "not a readable zip",
+        ),
+        (
+            "truncated",
+            good[..good.len() - 30].to_vec(),
+            "not a readable zip",
+        ),
+        ("empty file", Vec::new(), "is empty (0 bytes)"),
+        ("empty zip", zip_of(&[]), "contains no files"),
+        (
+            "parent dir",
+            zip_of(&[("report.pdf", b"%PDF"), ("../evil.sh", b"x")]),
+            "climbs out",
+        ),
+        (
+            "absolute",
+            zip_of(&[("report.pdf", b"%PDF"), ("/etc/cron.d/x", b"x")]),
+            "absolute path",
+        ),
+        (
+            "drive letter",
+            zip_of(&[("report.pdf", b"%PDF"), ("C:/x.txt", b"x")]),
+            "drive letter",
+        ),
+        (
+            "backslash",
+            zip_of(&[("report.pdf", b"%PDF"), ("a\\b.txt", b"x")]),
+            "backslash",
+        ),
+        ("symlink", symlink_zip(), "symbolic link"),
+        ("encrypted", encrypted, "is encrypted"),
+        (
+            "missing required",
+            zip_of(&[("notes.txt", b"x")]),
+            "Required file is missing: report.pdf",
+        ),
+        (
+            "too many entries",
+            zip_of(&many_refs),
+            "at most 50 are allowed",
+        ),
+        (
+            "declared size",
+            zip_of(&[("report.pdf", &zeros)]),
+            "would unpack to more than 1 MiB",
+        ),
+    ];
+    for (case, bytes, message) in cases {
+        let before = t.snapshot().await;
+        let response = t
+            .upload_form("coursework", Some(&csrf), "bundle.zip", &bytes)
+            .await;
+        assert_eq!(response.status(), Status::UnprocessableEntity, "{case}");
+        let page = response.into_string().await.unwrap();
+        assert!(
+            page.contains(message),
+            "{case}: expected '{message}' in the page"
+        );
+        assert!(
+            page.contains(&html("/courses/COMP6248/assignments/coursework")),
+            "{case}: a way back"
+        );
+        assert_eq!(t.snapshot().await, before, "{case}: nothing stored");
+    }
+    assert_eq!(t.submission_count().await, 0);
+    assert!(t.upload_files().is_empty());
+}
+
+fn symlink_zip() -> Vec<u8> {
+    use std::io::{Cursor, Write};
+    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    writer.start_file("report.pdf", options).unwrap();
+    writer.write_all(b"%PDF").unwrap();
+    writer.add_symlink("link", "/etc/passwd", options).unwrap();
+    writer.finish().unwrap().into_inner()
+}
+
+/// Sets the "encrypted" flag of every entry, as a password-protected zip has.
+fn mark_encrypted(bytes: &mut [u8]) {
+    for i in 0..bytes.len().saturating_sub(10) {
+        match &bytes[i..i + 4] {
+            [0x50, 0x4b, 0x03, 0x04] => bytes[i + 6] |= 1,
+            [0x50, 0x4b, 0x01, 0x02] => bytes[i + 8] |= 1,
+            _ => {}
+        }
+    }
+}
+
+#[rocket::async_test]
+async fn over_the_size_limit_is_413_and_stores_nothing() {
+    let t = TestApp::new().await;
+    t.login("alice").await;
+    let csrf = t.csrf().await;
+    // Random bytes do not compress: a zip just over the 1 MiB limit.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let noise: Vec<u8> = (0..1_100_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect();
+    let bytes = zip_of(&[("report.pdf", &noise)]);
+    assert!(bytes.len() > 1024 * 1024);
+    let response = t
+        .upload_form("coursework", Some(&csrf), "big.zip", &bytes)
+        .await;
+    assert_eq!(response.status(), Status::PayloadTooLarge);
+    let page = response.into_string().await.unwrap();
+    assert!(page.contains("larger than the 1 MiB allowed"), "{page}");
+    assert_eq!(t.snapshot().await, (0, vec![]));
+}
+
+#[rocket::async_test]
+async fn after_the_hard_close_uploads_are_refused_unless_an_extension_reaches_later() {
+    let t = TestApp::new().await;
+    t.set_time("2020-06-05T15:00:01Z"); // one second after 16:00 BST on 5 June
+    t.login("alice").await;
+    let csrf = t.csrf().await;
+    let response = t
+        .upload_form("coursework", Some(&csrf), "b.zip", &coursework_zip("late"))
+        .await;
+    assert_eq!(response.status(), Status::Conflict);
+    let page = response.into_string().await.unwrap();
+    assert!(
+        page.contains("closed on Fri 5 Jun 2020, 16:00 BST"),
+        "{page}"
+    );
+    assert_eq!(t.snapshot().await, (0, vec![]));
+
+    // An extension to 12 June reopens it for alice, and her work counts as within it.
+    let db = &t.app().db;
+    let alice = user::find_by_username(db, "alice").await.unwrap().unwrap();
+    let admin = user::find_by_username(db, "admin").await.unwrap().unwrap();
+    let (_, coursework) = handin::models::assignment::find_by_codes(db, "COMP6248", "coursework")
+        .await
+        .unwrap()
+        .unwrap();
+    extension::ActiveModel {
+        assignment_id: Set(coursework.id),
+        student_id: Set(alice.id),
+        until: Set(utc("2020-06-12T15:00:00Z")),
+        reason: Set("illness".into()),
+        granted_by: Set(admin.id),
+        granted_at: Set(utc("2020-06-01T09:00:00Z")),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    let response = t
+        .upload_form("coursework", Some(&csrf), "b.zip", &coursework_zip("ext"))
+        .await;
+    assert_eq!(response.status(), Status::SeeOther);
+    let page = t
+        .client
+        .get(response.headers().get_one("Location").unwrap().to_string())
+        .dispatch()
+        .await;
+    let page = page.into_string().await.unwrap();
+    assert!(
+        page.contains("on time within your extension until Fri 12 Jun 2020, 16:00 BST"),
+        "{page}"
+    );
+
+    // Bob has no extension: still closed for him.
+    t.login("bob").await;
+    let csrf = t.csrf().await;
+    let response = t
+        .upload_form("coursework", Some(&csrf), "b.zip", &coursework_zip("bob"))
+        .await;
+    assert_eq!(response.status(), Status::Conflict);
+}
+
+#[rocket::async_test]
+async fn a_form_post_without_its_csrf_token_is_refused_and_stores_nothing() {
+    let t = TestApp::new().await;
+    t.login("alice").await;
+    let response = t
+        .upload_form("coursework", None, "b.zip", &coursework_zip("x"))
+        .await;
+    assert_eq!(response.status(), Status::Forbidden);
+    let response = t
+        .upload_form(
+            "coursework",
+            Some("0123456789abcdef"),
+            "b.zip",
+            &coursework_zip("x"),
+        )
+        .await;
+    assert_eq!(response.status(), Status::Forbidden);
+    assert!(
+        response
+            .into_string()
+            .await
+            .unwrap()
+            .contains("security token")
+    );
+    assert_eq!(t.snapshot().await, (0, vec![]));
+}
+
+#[rocket::async_test]
+async fn the_file_name_as_sent_is_shown_escaped_and_never_used_as_a_path() {
+    let t = TestApp::new().await;
+    t.login("alice").await;
+    let csrf = t.csrf().await;
+    let name = "<img src=x onerror=alert(1)> résumé.zip";
+    let response = t
+        .upload_form("coursework", Some(&csrf), name, &coursework_zip("x"))
+        .await;
+    assert_eq!(
+        response.status(),
+        Status::SeeOther,
+        "{:?}",
+        response.into_string().await
+    );
+    let location = response.headers().get_one("Location").unwrap().to_string();
+    let page = t
+        .client
+        .get(location)
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(!page.contains("<img src=x"));
+    assert!(
+        page.contains("&lt;img src=x onerror=alert(1)&gt; résumé.zip"),
+        "shown, escaped"
+    );
+    let row = submission::Entity::find()
+        .one(&t.app().db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(row.stored_path.starts_with("bundles/") && !row.stored_path.contains("img"));
+}
+
+#[rocket::async_test]
+async fn racing_uploads_from_one_student_get_distinct_gapless_attempts() {
+    let t = TestApp::new().await;
+    t.login("alice").await;
+    let csrf = t.csrf().await;
+    let bundles: Vec<Vec<u8>> = (0..6)
+        .map(|i| coursework_zip(&format!("race {i}")))
+        .collect();
+    let uploads = bundles
+        .iter()
+        .map(|b| t.upload_form("coursework", Some(&csrf), "b.zip", b));
+    let responses = futures::future::join_all(uploads).await;
+    assert!(responses.iter().all(|r| r.status() == Status::SeeOther));
+    let rows = submission::Entity::find().all(&t.app().db).await.unwrap();
+    let mut attempts: Vec<i32> = rows.iter().map(|r| r.attempt).collect();
+    attempts.sort();
+    assert_eq!(attempts, (1..=6).collect::<Vec<_>>());
+    let mut hashes: Vec<String> = rows.iter().map(|r| r.sha256.clone()).collect();
+    let mut sent: Vec<String> = bundles.iter().map(|b| sha256_hex(b)).collect();
+    hashes.sort();
+    sent.sort();
+    assert_eq!(hashes, sent);
+}
