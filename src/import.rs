@@ -48,6 +48,9 @@ pub struct AssignmentSpec {
     pub max_bundle_mib: Option<u64>,
     #[serde(default)]
     pub required_files: Vec<String>,
+    /// Markers see candidate numbers instead of names.
+    #[serde(default)]
+    pub anonymous: bool,
 }
 
 /// What an import did.
@@ -175,6 +178,7 @@ fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String
                 max_bundle_bytes: (max_mib * 1024 * 1024) as i64,
                 required_files: serde_json::to_string(&a.required_files)
                     .unwrap_or_else(|_| "[]".into()),
+                anonymous: a.anonymous,
             });
         }
     }

@@ -4,15 +4,18 @@
 //! [`rocket`] is the one place the web app is assembled; `main.rs` is the
 //! command line around it.
 
+pub mod archive;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod export;
 pub mod import;
 pub mod models;
 pub mod storage;
+pub mod verify;
 pub mod web;
 
 use std::collections::HashSet;

@@ -33,6 +33,9 @@ enum Command {
     },
     /// Print a new API token for a user.
     Token { username: String },
+    /// Re-hash every stored bundle against the database; exits 1 if any is
+    /// missing or changed.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -70,6 +73,7 @@ async fn main() -> ExitCode {
                 },
         } => add_user(&username, &role, name, email, course).await,
         Command::Token { username } => token(&username).await,
+        Command::Verify => verify().await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -178,4 +182,40 @@ async fn token(username: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     println!("{token}");
     Ok(())
+}
+
+async fn verify() -> Result<(), String> {
+    let app = open().await?;
+    let started = std::time::Instant::now();
+    let mut last_report = std::time::Instant::now();
+    let report = handin::verify::verify_all(&app, |done, total, bytes| {
+        // Progress on stderr, at most twice a second, so a long run shows life.
+        if done == total || last_report.elapsed().as_millis() >= 500 {
+            last_report = std::time::Instant::now();
+            eprint!(
+                "\rverified {done}/{total} bundles, {:.1} MiB",
+                bytes as f64 / 1_048_576.0
+            );
+        }
+    })
+    .await?;
+    eprintln!();
+    for problem in &report.problems {
+        println!("PROBLEM {problem}");
+    }
+    println!(
+        "Checked {} bundles ({:.1} MiB) in {:.1} s: {} problem(s).",
+        report.checked,
+        report.bytes as f64 / 1_048_576.0,
+        started.elapsed().as_secs_f64(),
+        report.problems.len()
+    );
+    if report.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} bundle(s) failed verification",
+            report.problems.len()
+        ))
+    }
 }

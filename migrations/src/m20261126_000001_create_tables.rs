@@ -1,4 +1,5 @@
-//! Users, courses, enrolments, assignments, submissions, extensions and API tokens.
+//! Users, courses, enrolments, assignments, submissions, extensions, API
+//! tokens and the audit log.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -34,6 +35,7 @@ enum Enrolments {
     UserId,
     CourseId,
     Role,
+    CandidateNumber,
 }
 
 #[derive(DeriveIden)]
@@ -49,6 +51,7 @@ enum Assignments {
     GraceSeconds,
     MaxBundleBytes,
     RequiredFiles,
+    Anonymous,
 }
 
 #[derive(DeriveIden)]
@@ -65,6 +68,8 @@ enum Submissions {
     OriginalName,
     StoredPath,
     Entries,
+    VerifiedAt,
+    VerifyError,
 }
 
 #[derive(DeriveIden)]
@@ -77,6 +82,21 @@ enum Extensions {
     Reason,
     GrantedBy,
     GrantedAt,
+}
+
+#[derive(DeriveIden)]
+enum AuditLog {
+    Table,
+    Id,
+    At,
+    ActorId,
+    Action,
+    CourseId,
+    AssignmentId,
+    StudentId,
+    Before,
+    After,
+    Details,
 }
 
 #[derive(DeriveIden)]
@@ -141,6 +161,8 @@ impl MigrationTrait for Migration {
                     .col(integer(Enrolments::UserId))
                     .col(integer(Enrolments::CourseId))
                     .col(string(Enrolments::Role))
+                    // Stable within the course: what markers see under anonymous marking.
+                    .col(string(Enrolments::CandidateNumber))
                     .foreign_key(&mut foreign_key(
                         (Enrolments::Table, Enrolments::UserId),
                         (Users::Table, Users::Id),
@@ -172,6 +194,7 @@ impl MigrationTrait for Migration {
                     .col(big_integer(Assignments::GraceSeconds).default(0))
                     .col(big_integer(Assignments::MaxBundleBytes))
                     .col(text(Assignments::RequiredFiles).default("[]"))
+                    .col(boolean(Assignments::Anonymous).default(false))
                     .foreign_key(&mut foreign_key(
                         (Assignments::Table, Assignments::CourseId),
                         (Courses::Table, Courses::Id),
@@ -200,6 +223,9 @@ impl MigrationTrait for Migration {
                     .col(string(Submissions::OriginalName))
                     .col(string_uniq(Submissions::StoredPath))
                     .col(text(Submissions::Entries))
+                    // The last `handin verify`: when, and what was wrong (if anything).
+                    .col(timestamp_with_time_zone_null(Submissions::VerifiedAt))
+                    .col(text_null(Submissions::VerifyError))
                     .foreign_key(&mut foreign_key(
                         (Submissions::Table, Submissions::AssignmentId),
                         (Assignments::Table, Assignments::Id),
@@ -264,6 +290,23 @@ impl MigrationTrait for Migration {
                         (ApiTokens::Table, ApiTokens::UserId),
                         (Users::Table, Users::Id),
                     ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(AuditLog::Table)
+                    .col(pk_auto(AuditLog::Id))
+                    .col(timestamp_with_time_zone(AuditLog::At))
+                    .col(integer_null(AuditLog::ActorId))
+                    .col(string(AuditLog::Action))
+                    .col(integer_null(AuditLog::CourseId))
+                    .col(integer_null(AuditLog::AssignmentId))
+                    .col(integer_null(AuditLog::StudentId))
+                    .col(text_null(AuditLog::Before))
+                    .col(text_null(AuditLog::After))
+                    .col(text(AuditLog::Details))
                     .to_owned(),
             )
             .await?;

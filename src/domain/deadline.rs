@@ -123,6 +123,16 @@ impl Standing {
         }
     }
 
+    /// The status as staff read it: the extension is the student's, not theirs.
+    pub fn describe_for_staff(&self, zone: Tz) -> String {
+        match self {
+            Standing::WithinExtension { until } => {
+                format!("within extension until {}", format_local(*until, zone))
+            }
+            other => other.describe(zone),
+        }
+    }
+
     pub fn working_days_late(&self) -> u32 {
         match self {
             Standing::Late { working_days, .. } => *working_days,

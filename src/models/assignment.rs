@@ -22,6 +22,8 @@ pub struct Model {
     pub max_bundle_bytes: i64,
     /// JSON list of patterns such as `report.pdf` or `lab*/**/*.ipynb`.
     pub required_files: String,
+    /// Markers see candidate numbers instead of names and usernames.
+    pub anonymous: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,9 @@ pub struct Model {
     pub course_id: i32,
     /// `student` or `marker`.
     pub role: String,
+    /// Random, unique within the course, never changed: what markers see
+    /// under anonymous marking.
+    pub candidate_number: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -42,10 +45,18 @@ pub async fn enrol(
             active.update(db).await?;
         }
         None => {
+            let taken: Vec<String> = Entity::find()
+                .filter(Column::CourseId.eq(course_id))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|e| e.candidate_number)
+                .collect();
             ActiveModel {
                 user_id: Set(user_id),
                 course_id: Set(course_id),
                 role: Set(role.to_string()),
+                candidate_number: Set(new_candidate_number(&taken)),
                 ..Default::default()
             }
             .insert(db)
@@ -53,6 +64,31 @@ pub async fn enrol(
         }
     }
     Ok(())
+}
+
+/// A seven-digit number not yet used in the course.
+fn new_candidate_number(taken: &[String]) -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    loop {
+        let candidate = format!("C{:07}", rng.gen_range(0..10_000_000));
+        if !taken.contains(&candidate) {
+            return candidate;
+        }
+    }
+}
+
+/// The enrolments of a course in one role.
+pub async fn of_course(
+    db: &impl ConnectionTrait,
+    course_id: i32,
+    role: &str,
+) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::CourseId.eq(course_id))
+        .filter(Column::Role.eq(role))
+        .all(db)
+        .await
 }
 
 /// The user's enrolments, optionally in one role only.

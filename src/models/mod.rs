@@ -3,9 +3,11 @@
 pub mod access;
 pub mod api_token;
 pub mod assignment;
+pub mod audit;
 pub mod course;
 pub mod enrolment;
 pub mod extension;
+pub mod marking;
 pub mod overview;
 pub mod receipt;
 pub mod submission;

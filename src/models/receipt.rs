@@ -37,6 +37,8 @@ pub struct Receipt {
     pub effective_deadline_local: String,
     pub time_zone: String,
     #[serde(skip)]
+    pub anonymous: bool,
+    #[serde(skip)]
     pub course_id: i32,
     #[serde(skip)]
     pub student_id: i32,
@@ -82,9 +84,19 @@ impl Receipt {
             effective_deadline: effective.with_timezone(&zone).to_rfc3339(),
             effective_deadline_local: format_local(effective, zone),
             time_zone: course.time_zone.clone(),
+            anonymous: assignment.anonymous,
             course_id: course.id,
             student_id: student.id,
         }
+    }
+
+    /// Replaces who handed in by their candidate number, for markers under
+    /// anonymous marking. The file name as sent goes too: it often holds a name.
+    pub fn anonymise(mut self, candidate: String) -> Receipt {
+        self.student = candidate;
+        self.student_name = String::new();
+        self.original_name = "(hidden: anonymous marking)".to_string();
+        self
     }
 
     /// Loads a submission's receipt with everything it is judged against.

@@ -25,6 +25,10 @@ pub struct Model {
     pub stored_path: String,
     /// JSON list of the files inside.
     pub entries: String,
+    /// When `handin verify` last re-hashed the stored file.
+    pub verified_at: Option<DateTimeUtc>,
+    /// What that verification found wrong, if anything.
+    pub verify_error: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

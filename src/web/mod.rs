@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod marking;
 pub mod pages;
 pub mod session;
 pub mod upload;
@@ -17,7 +18,10 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
     rocket
         .mount("/", auth::routes())
         .mount("/", pages::routes())
+        .mount("/", marking::page_routes())
+        .mount("/", marking::download_routes())
         .mount("/api/v1", api::routes())
+        .mount("/api/v1", marking::download_routes())
         .register("/", catchers![default_catcher])
 }
 

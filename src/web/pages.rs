@@ -12,7 +12,7 @@ use crate::App;
 use crate::error::AppError;
 use crate::models::access::{self, CourseRole};
 use crate::models::receipt::Receipt;
-use crate::models::{assignment, overview, submission};
+use crate::models::{assignment, marking, overview, submission};
 
 pub fn routes() -> Vec<rocket::Route> {
     routes![dashboard, assignment_page, hand_in, receipt, stylesheet]
@@ -93,6 +93,11 @@ pub async fn visible_receipt(app: &App, caller: &Caller, id: i32) -> Result<Rece
         return Ok(receipt);
     }
     match access::role_in(&app.db, &caller.user, receipt.course_id).await? {
+        Some(CourseRole::Marker) if receipt.anonymous => {
+            let candidate =
+                marking::candidate_of(&app.db, receipt.course_id, receipt.student_id).await?;
+            Ok(receipt.anonymise(candidate))
+        }
         Some(role) if role.sees_everyone() => Ok(receipt),
         // Someone else's work: as far as this caller knows, it does not exist.
         _ => Err(AppError::not_found("submission")),

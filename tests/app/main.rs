@@ -4,6 +4,7 @@
 mod access;
 mod api;
 mod import;
+mod marking;
 mod restart;
 mod support;
 mod upload;

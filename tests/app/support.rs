@@ -270,6 +270,26 @@ impl TestApp {
             .await
     }
 
+    /// Hands in a coursework-shaped bundle through the API; returns the submission id.
+    pub async fn hand_in(&self, username: &str, assignment: &str, note: &str) -> i64 {
+        let token = self.token(username).await;
+        let response = self
+            .upload_api(
+                &token,
+                &format!("COMP6248/assignments/{assignment}"),
+                &coursework_zip(note),
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            Status::Created,
+            "{username} could not hand in"
+        );
+        let receipt: serde_json::Value =
+            serde_json::from_str(&response.into_string().await.unwrap()).unwrap();
+        receipt["id"].as_i64().unwrap()
+    }
+
     pub async fn token(&self, username: &str) -> String {
         let db = &self.app().db;
         let user = user::find_by_username(db, username).await.unwrap().unwrap();

@@ -1,0 +1,260 @@
+//! The marker's view of an assignment: one row per enrolled student, also
+//! those who submitted nothing, judged now against each one's deadline.
+//!
+//! Built from four queries (enrolments, users, submissions, extensions),
+//! however many students there are.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::SecondsFormat;
+use sea_orm::entity::prelude::*;
+use sea_orm::{QueryFilter, QueryOrder};
+use serde::Serialize;
+
+use super::access::CourseRole;
+use super::{assignment, course, enrolment, extension, submission, user};
+use crate::domain::deadline::{format_local, format_local_precise};
+use crate::domain::duration;
+
+/// One attempt as markers see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttemptRow {
+    pub submission_id: i32,
+    pub attempt: i32,
+    pub received_at: String,
+    pub received_local: String,
+    pub sha256: String,
+    pub size: u64,
+    pub size_text: String,
+    pub status: &'static str,
+    pub status_text: String,
+    pub late_by_seconds: i64,
+    pub working_days_late: u32,
+    /// What the last `handin verify` found wrong with the stored file.
+    pub verify_error: Option<String>,
+    /// The bundle's name in downloads: `COMP6248-labs-ab1g23-attempt2.zip`.
+    pub download_name: String,
+    #[serde(skip)]
+    pub stored_path: String,
+    #[serde(skip)]
+    pub received_instant: DateTimeUtc,
+}
+
+/// One student as markers see them.
+#[derive(Debug, Clone, Serialize)]
+pub struct StudentRow {
+    /// What names the student here: their username, or their candidate
+    /// number under anonymous marking.
+    pub label: String,
+    /// `None` under anonymous marking.
+    pub username: Option<String>,
+    pub name: Option<String>,
+    /// Shown to administrators always, and to markers under anonymous marking.
+    pub candidate: Option<String>,
+    /// `not_submitted`, `on_time`, `late` or `extension`, of the latest attempt.
+    pub status: &'static str,
+    pub status_text: String,
+    pub extension_until: Option<String>,
+    pub extension_until_local: Option<String>,
+    pub attempt_count: usize,
+    pub latest: Option<AttemptRow>,
+    /// Every attempt, newest first.
+    pub attempts: Vec<AttemptRow>,
+}
+
+/// The whole table, with how it is to be shown.
+pub struct Table {
+    pub anonymous: bool,
+    pub rows: Vec<StudentRow>,
+}
+
+/// Markers (not administrators) see candidate numbers on anonymous assignments.
+pub fn is_anonymous_for(assignment: &assignment::Model, role: CourseRole) -> bool {
+    assignment.anonymous && role != CourseRole::Admin
+}
+
+pub fn download_name(
+    course: &course::Model,
+    assignment: &assignment::Model,
+    label: &str,
+    attempt: i32,
+) -> String {
+    format!(
+        "{}-{}-{label}-attempt{attempt}.zip",
+        course.code, assignment.slug
+    )
+}
+
+pub async fn load(
+    db: &impl ConnectionTrait,
+    course: &course::Model,
+    assignment: &assignment::Model,
+    role: CourseRole,
+) -> Result<Table, DbErr> {
+    let anonymous = is_anonymous_for(assignment, role);
+    let enrolments = enrolment::Entity::find()
+        .filter(enrolment::Column::CourseId.eq(course.id))
+        .all(db)
+        .await?;
+    let submissions = submission::Entity::find()
+        .filter(submission::Column::AssignmentId.eq(assignment.id))
+        .order_by_desc(submission::Column::Attempt)
+        .all(db)
+        .await?;
+    let extensions: HashMap<i32, DateTimeUtc> = extension::Entity::find()
+        .filter(extension::Column::AssignmentId.eq(assignment.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.student_id, e.until))
+        .collect();
+    // Every enrolled student, and anyone who handed in and has since left:
+    // their work must not vanish from the table.
+    let mut student_ids: BTreeSet<i32> = enrolments
+        .iter()
+        .filter(|e| e.role == enrolment::STUDENT)
+        .map(|e| e.user_id)
+        .collect();
+    student_ids.extend(submissions.iter().map(|s| s.student_id));
+    let users: HashMap<i32, user::Model> = user::Entity::find()
+        .filter(user::Column::Id.is_in(student_ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let candidates: HashMap<i32, String> = enrolments
+        .into_iter()
+        .map(|e| (e.user_id, e.candidate_number))
+        .collect();
+    let mut by_student: HashMap<i32, Vec<submission::Model>> = HashMap::new();
+    for s in submissions {
+        by_student.entry(s.student_id).or_default().push(s);
+    }
+    let zone = course.zone();
+    let rows = student_ids
+        .into_iter()
+        .filter_map(|id| {
+            let student = users.get(&id)?;
+            let candidate = candidates
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| format!("U{id:07}"));
+            let label = if anonymous {
+                candidate.clone()
+            } else {
+                student.username.clone()
+            };
+            let until = extensions.get(&id).copied();
+            let rule = assignment.rule(course, until);
+            let attempts: Vec<AttemptRow> = by_student
+                .remove(&id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| {
+                    let standing = rule.judge(s.received_at);
+                    AttemptRow {
+                        submission_id: s.id,
+                        attempt: s.attempt,
+                        received_at: s.received_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+                        received_local: format_local_precise(s.received_at, zone),
+                        size: s.size.max(0) as u64,
+                        size_text: duration::bytes(s.size.max(0) as u64),
+                        status: standing.code(),
+                        status_text: standing.describe_for_staff(zone),
+                        late_by_seconds: standing.late_by_seconds(),
+                        working_days_late: standing.working_days_late(),
+                        verify_error: s.verify_error,
+                        download_name: download_name(course, assignment, &label, s.attempt),
+                        sha256: s.sha256,
+                        stored_path: s.stored_path,
+                        received_instant: s.received_at,
+                    }
+                })
+                .collect();
+            let latest = attempts.first().cloned();
+            let effective_extension = until.filter(|_| rule.has_extension());
+            Some(StudentRow {
+                username: (!anonymous).then(|| student.username.clone()),
+                name: (!anonymous).then(|| student.display_name.clone()),
+                candidate: (anonymous || role == CourseRole::Admin).then_some(candidate),
+                label,
+                status: latest.as_ref().map(|a| a.status).unwrap_or("not_submitted"),
+                status_text: latest
+                    .as_ref()
+                    .map(|a| a.status_text.clone())
+                    .unwrap_or_else(|| "not submitted".into()),
+                extension_until: effective_extension.map(|t| t.with_timezone(&zone).to_rfc3339()),
+                extension_until_local: effective_extension.map(|t| format_local(t, zone)),
+                attempt_count: attempts.len(),
+                latest,
+                attempts,
+            })
+        })
+        .collect();
+    Ok(Table { anonymous, rows })
+}
+
+/// Which rows to show, and in what order.
+#[derive(Debug, Default, Clone)]
+pub struct View {
+    pub status: Option<String>,
+    pub sort: Option<String>,
+    pub descending: bool,
+}
+
+pub const SORT_KEYS: [&str; 7] = [
+    "student", "name", "attempt", "received", "status", "size", "attempts",
+];
+
+impl Table {
+    pub fn apply(&mut self, view: &View) {
+        if let Some(status) = view.status.as_deref().filter(|s| !s.is_empty()) {
+            self.rows.retain(|r| r.status == status);
+        }
+        let key = view.sort.as_deref().unwrap_or("student");
+        let latest = |r: &StudentRow| r.latest.clone();
+        match key {
+            "name" => self
+                .rows
+                .sort_by(|a, b| a.name.cmp(&b.name).then(a.label.cmp(&b.label))),
+            "attempt" => self.rows.sort_by_key(|r| latest(r).map(|a| a.attempt)),
+            "received" => self
+                .rows
+                .sort_by_key(|r| latest(r).map(|a| a.received_instant)),
+            "status" => self
+                .rows
+                .sort_by_key(|r| (r.status, latest(r).map(|a| a.late_by_seconds))),
+            "size" => self.rows.sort_by_key(|r| latest(r).map(|a| a.size)),
+            "attempts" => self.rows.sort_by_key(|r| r.attempt_count),
+            _ => self.rows.sort_by(|a, b| a.label.cmp(&b.label)),
+        }
+        if view.descending {
+            self.rows.reverse();
+        }
+    }
+
+    /// Counts per status, for the filter buttons.
+    pub fn counts(&self) -> HashMap<&'static str, usize> {
+        let mut counts = HashMap::new();
+        for row in &self.rows {
+            *counts.entry(row.status).or_insert(0) += 1;
+        }
+        counts
+    }
+}
+
+/// The student's candidate number in a course (for anonymous receipts).
+pub async fn candidate_of(
+    db: &impl ConnectionTrait,
+    course_id: i32,
+    student_id: i32,
+) -> Result<String, DbErr> {
+    Ok(enrolment::Entity::find()
+        .filter(enrolment::Column::CourseId.eq(course_id))
+        .filter(enrolment::Column::UserId.eq(student_id))
+        .one(db)
+        .await?
+        .map(|e| e.candidate_number)
+        .unwrap_or_else(|| format!("U{student_id:07}")))
+}

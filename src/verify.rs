@@ -1,0 +1,120 @@
+//! `handin verify`: re-hash every stored bundle and compare it with the
+//! database, so "the server holds exactly what I sent" stays checkable.
+//! The outcome is written on each submission; the marker's page flags
+//! failures.
+
+use std::collections::HashMap;
+
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
+
+use crate::App;
+use crate::models::{assignment, course, submission, user};
+use crate::storage::sha256_file;
+
+/// A stored bundle that is not what the database says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub submission_id: i32,
+    pub course: String,
+    pub assignment: String,
+    pub student: String,
+    pub attempt: i32,
+    pub what: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} {} attempt {} (submission {}): {}",
+            self.course, self.assignment, self.student, self.attempt, self.submission_id, self.what
+        )
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub checked: usize,
+    pub bytes: u64,
+    pub problems: Vec<Problem>,
+}
+
+/// Checks every submission; `progress(done, total, bytes)` is called after each.
+pub async fn verify_all(
+    app: &App,
+    mut progress: impl FnMut(usize, usize, u64),
+) -> Result<Report, String> {
+    let db = &app.db;
+    let err = |e: sea_orm::DbErr| e.to_string();
+    let submissions = submission::Entity::find()
+        .order_by_asc(submission::Column::Id)
+        .all(db)
+        .await
+        .map_err(err)?;
+    let assignments: HashMap<i32, assignment::Model> = assignment::Entity::find()
+        .all(db)
+        .await
+        .map_err(err)?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    let courses: HashMap<i32, course::Model> = course::Entity::find()
+        .all(db)
+        .await
+        .map_err(err)?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let users: HashMap<i32, String> = user::Entity::find()
+        .all(db)
+        .await
+        .map_err(err)?
+        .into_iter()
+        .map(|u| (u.id, u.username))
+        .collect();
+    let total = submissions.len();
+    let mut report = Report::default();
+    for row in submissions {
+        let path = app.uploads.path_of(&row.stored_path);
+        let expected = row.sha256.clone();
+        let expected_size = row.size.max(0) as u64;
+        let outcome = rocket::tokio::task::spawn_blocking(move || -> Option<String> {
+            let size = match std::fs::metadata(&path) {
+                Ok(m) => m.len(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some("the stored file is missing".into()),
+                Err(e) => return Some(format!("the stored file cannot be read: {e}")),
+            };
+            match sha256_file(&path) {
+                Ok(actual) if actual == expected && size == expected_size => None,
+                Ok(actual) => Some(format!(
+                    "the stored file has changed (SHA-256 {actual}, {size} bytes; recorded {expected}, {expected_size} bytes)"
+                )),
+                Err(e) => Some(format!("the stored file cannot be read: {e}")),
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        report.checked += 1;
+        report.bytes += expected_size;
+        if let Some(what) = &outcome {
+            let assignment = assignments.get(&row.assignment_id);
+            report.problems.push(Problem {
+                submission_id: row.id,
+                course: assignment
+                    .and_then(|a| courses.get(&a.course_id))
+                    .map(|c| c.code.clone())
+                    .unwrap_or_default(),
+                assignment: assignment.map(|a| a.slug.clone()).unwrap_or_default(),
+                student: users.get(&row.student_id).cloned().unwrap_or_default(),
+                attempt: row.attempt,
+                what: what.clone(),
+            });
+        }
+        let mut active: submission::ActiveModel = row.into();
+        active.verified_at = Set(Some(app.clock.now()));
+        active.verify_error = Set(outcome);
+        active.update(db).await.map_err(err)?;
+        progress(report.checked, total, report.bytes);
+    }
+    Ok(report)
+}
