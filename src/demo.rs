@@ -41,6 +41,7 @@ pub async fn create_if_empty(app: &App) -> Result<(), String> {
         title: "Differentiable Programming".into(),
         time_zone: "Europe/London".into(),
         closure_days: vec![],
+        markers_grant_extensions: false,
         assignments: vec![
             AssignmentSpec {
                 slug: "labs".into(),
@@ -55,11 +56,13 @@ pub async fn create_if_empty(app: &App) -> Result<(), String> {
                 due: format!("{year}-05-29 16:00"),
                 hard_close: Some(format!("{year}-06-05 16:00")),
                 required_files: vec!["report.pdf".into()],
+                late_policy: "uk_standard".into(),
                 ..AssignmentSpec::default()
             },
         ],
     };
-    import::apply(&app.db, &app.config, &[spec]).await?;
+    let change = import::Change { actor_id: None, at: now, reason: "demo" };
+    import::apply(&app.db, &app.config, &[spec], &change).await?;
     let course = crate::models::course::find_by_code(&app.db, "COMP6248")
         .await
         .map_err(|e| e.to_string())?

@@ -3,7 +3,7 @@
 
 use crate::models::marking::{AttemptRow, StudentRow};
 
-const HEADER: [&str; 11] = [
+const HEADER: [&str; 12] = [
     "student",
     "name",
     "attempt",
@@ -14,6 +14,7 @@ const HEADER: [&str; 11] = [
     "status",
     "late_seconds",
     "working_days_late",
+    "mark_multiplier",
     "extension_until",
 ];
 
@@ -52,7 +53,7 @@ pub fn csv(rows: &[StudentRow], all_attempts: bool, with_paths: bool) -> Vec<u8>
         let until = row.extension_until.clone().unwrap_or_default();
         if attempts.is_empty() {
             let mut record: Vec<String> = who.to_vec();
-            record.extend(["", "", "", "", "", row.status, "", "", &until].map(String::from));
+            record.extend(["", "", "", "", "", row.status, "", "", "", &until].map(String::from));
             if with_paths {
                 record.push(String::new());
             }
@@ -69,6 +70,7 @@ pub fn csv(rows: &[StudentRow], all_attempts: bool, with_paths: bool) -> Vec<u8>
                 attempt.status.to_string(),
                 attempt.late_by_seconds.to_string(),
                 attempt.working_days_late.to_string(),
+                attempt.mark_multiplier.clone(),
                 until.clone(),
             ]);
             if with_paths {

@@ -7,14 +7,15 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
 };
 use serde::Deserialize;
 
 use crate::config::AppConfig;
 use crate::domain::bundle::compile_pattern;
 use crate::domain::deadline::parse_local;
-use crate::models::{assignment, course};
+use crate::domain::penalty::LatePolicy;
+use crate::models::{assignment, audit, course};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,6 +32,9 @@ pub struct CourseSpec {
     pub time_zone: String,
     #[serde(default)]
     pub closure_days: Vec<String>,
+    /// Whether the course's markers may grant extensions.
+    #[serde(default)]
+    pub markers_grant_extensions: bool,
     #[serde(default, rename = "assignment")]
     pub assignments: Vec<AssignmentSpec>,
 }
@@ -51,6 +55,9 @@ pub struct AssignmentSpec {
     /// Markers see candidate numbers instead of names.
     #[serde(default)]
     pub anonymous: bool,
+    /// `none` (the default), `uk_standard`, or `per_day:PERCENT:CAP`.
+    #[serde(default)]
+    pub late_policy: String,
 }
 
 /// What an import did.
@@ -125,6 +132,7 @@ fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String
         title: spec.title.trim().to_string(),
         time_zone: spec.time_zone.clone(),
         closure_days: serde_json::to_string(&closure_days).unwrap_or_else(|_| "[]".into()),
+        markers_grant_extensions: spec.markers_grant_extensions,
     };
     let mut assignments = Vec::new();
     for a in &spec.assignments {
@@ -160,6 +168,10 @@ fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String
                 config.max_upload_mib
             ));
         }
+        let late_policy = LatePolicy::parse(&a.late_policy).unwrap_or_else(|e| {
+            errors.push(format!("{name}: {e}"));
+            LatePolicy::None
+        });
         for pattern in &a.required_files {
             if let Err(e) = compile_pattern(pattern) {
                 errors.push(format!("{name}: {e}"));
@@ -179,6 +191,7 @@ fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String
                 required_files: serde_json::to_string(&a.required_files)
                     .unwrap_or_else(|_| "[]".into()),
                 anonymous: a.anonymous,
+                late_policy: late_policy.spelling(),
             });
         }
     }
@@ -192,15 +205,24 @@ fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String
     }
 }
 
+/// Who is changing courses and assignments, when, and why: every change is
+/// put on the record.
+pub struct Change<'a> {
+    pub actor_id: Option<i32>,
+    pub at: DateTime<Utc>,
+    /// Required when a deadline moves.
+    pub reason: &'a str,
+}
+
 /// Reads and applies an import file.
 pub async fn import_file(
     db: &DatabaseConnection,
     config: &AppConfig,
     text: &str,
+    change: &Change<'_>,
 ) -> Result<ImportReport, String> {
-    let file: ImportFile =
-        toml::from_str(text).map_err(|e| format!("the file is not valid: {e}"))?;
-    apply(db, config, &file.courses).await
+    let file: ImportFile = toml::from_str(text).map_err(|e| format!("the file is not valid: {e}"))?;
+    apply(db, config, &file.courses, change).await
 }
 
 /// Checks every course first, then writes them all in one transaction.
@@ -208,6 +230,7 @@ pub async fn apply(
     db: &DatabaseConnection,
     config: &AppConfig,
     specs: &[CourseSpec],
+    change: &Change<'_>,
 ) -> Result<ImportReport, String> {
     let mut resolved = Vec::new();
     let mut errors = Vec::new();
@@ -218,92 +241,117 @@ pub async fn apply(
         }
     }
     if !errors.is_empty() {
-        return Err(format!("nothing was imported:\n  {}", errors.join("\n  ")));
+        return Err(format!("nothing was changed:\n  {}", errors.join("\n  ")));
     }
-    let txn = crate::db::begin_write(db)
-        .await
-        .map_err(|e| e.to_string())?;
+    let txn = crate::db::begin_write(db).await.map_err(|e| e.to_string())?;
     let mut report = ImportReport::default();
     for r in resolved {
-        let course_id = upsert_course(&txn, r.course, &mut report)
-            .await
-            .map_err(|e| e.to_string())?;
+        let course_id = upsert_course(&txn, r.course, &mut report, change).await?;
         for a in r.assignments {
-            upsert_assignment(&txn, assignment::Model { course_id, ..a }, &mut report)
-                .await
-                .map_err(|e| e.to_string())?;
+            upsert_assignment(&txn, assignment::Model { course_id, ..a }, &mut report, change).await?;
         }
     }
     txn.commit().await.map_err(|e| e.to_string())?;
     Ok(report)
 }
 
+fn json(value: &impl serde::Serialize) -> Option<String> {
+    serde_json::to_string(value).ok()
+}
+
 async fn upsert_course(
     db: &impl sea_orm::ConnectionTrait,
     wanted: course::Model,
     report: &mut ImportReport,
-) -> Result<i32, sea_orm::DbErr> {
-    match course::find_by_code(db, &wanted.code).await? {
-        Some(existing)
-            if existing
-                == course::Model {
-                    id: existing.id,
-                    ..wanted.clone()
-                } =>
-        {
+    change: &Change<'_>,
+) -> Result<i32, String> {
+    let existing = course::find_by_code(db, &wanted.code).await.map_err(|e| e.to_string())?;
+    let (id, action, before) = match existing {
+        Some(existing) if existing == course::Model { id: existing.id, ..wanted.clone() } => {
             report.unchanged += 1;
-            Ok(existing.id)
+            return Ok(existing.id);
         }
         Some(existing) => {
-            let mut active: course::ActiveModel = existing.into();
-            active.title = Set(wanted.title);
-            active.time_zone = Set(wanted.time_zone);
-            active.closure_days = Set(wanted.closure_days);
+            let before = json(&existing);
+            let mut active: course::ActiveModel = course::Model { id: existing.id, ..wanted.clone() }.into();
+            active = active.reset_all();
+            active.id = sea_orm::ActiveValue::Unchanged(existing.id);
+            active.update(db).await.map_err(|e| e.to_string())?;
             report.updated += 1;
-            Ok(active.update(db).await?.id)
+            (existing.id, "course_updated", before)
         }
         None => {
-            let mut active: course::ActiveModel = wanted.into();
+            let mut active: course::ActiveModel = wanted.clone().into();
             active.id = sea_orm::ActiveValue::NotSet;
+            let id = active.insert(db).await.map_err(|e| e.to_string())?.id;
             report.created += 1;
-            Ok(active.insert(db).await?.id)
+            (id, "course_created", None)
         }
-    }
+    };
+    let entry = audit::Entry {
+        actor_id: change.actor_id,
+        action,
+        course_id: Some(id),
+        before,
+        after: json(&course::Model { id, ..wanted }),
+        details: change.reason.to_string(),
+        ..Default::default()
+    };
+    audit::record(db, change.at, entry).await.map_err(|e| e.to_string())?;
+    Ok(id)
 }
 
 async fn upsert_assignment(
     db: &impl sea_orm::ConnectionTrait,
     wanted: assignment::Model,
     report: &mut ImportReport,
-) -> Result<(), sea_orm::DbErr> {
+    change: &Change<'_>,
+) -> Result<(), String> {
     let existing = assignment::Entity::find()
         .filter(assignment::Column::CourseId.eq(wanted.course_id))
         .filter(assignment::Column::Slug.eq(wanted.slug.as_str()))
         .one(db)
-        .await?;
-    match existing {
-        Some(existing)
-            if existing
-                == assignment::Model {
-                    id: existing.id,
-                    ..wanted.clone()
-                } =>
-        {
+        .await
+        .map_err(|e| e.to_string())?;
+    let (id, action, before) = match existing {
+        Some(existing) if existing == assignment::Model { id: existing.id, ..wanted.clone() } => {
             report.unchanged += 1;
+            return Ok(());
         }
         Some(existing) => {
-            let mut active: assignment::ActiveModel = wanted.into();
+            let moved = existing.due_at != wanted.due_at;
+            if moved && change.reason.trim().is_empty() {
+                return Err(format!(
+                    "moving the deadline of {} needs a reason; nothing was changed",
+                    existing.title
+                ));
+            }
+            let before = json(&existing);
+            let mut active: assignment::ActiveModel = assignment::Model { id: existing.id, ..wanted.clone() }.into();
+            // Every field is written; the id stays the key.
+            active = active.reset_all();
             active.id = sea_orm::ActiveValue::Unchanged(existing.id);
-            // Every field is Set, so every field is written.
-            active.reset_all().update(db).await?;
+            active.update(db).await.map_err(|e| e.to_string())?;
             report.updated += 1;
+            (existing.id, if moved { "deadline_moved" } else { "assignment_updated" }, before)
         }
         None => {
-            let mut active: assignment::ActiveModel = wanted.into();
+            let mut active: assignment::ActiveModel = wanted.clone().into();
             active.id = sea_orm::ActiveValue::NotSet;
-            active.insert(db).await?;
+            let id = active.insert(db).await.map_err(|e| e.to_string())?.id;
             report.created += 1;
+            (id, "assignment_created", None)
         }
-    }
-    Ok(())
+    };
+    let entry = audit::Entry {
+        actor_id: change.actor_id,
+        action,
+        course_id: Some(wanted.course_id),
+        assignment_id: Some(id),
+        before,
+        after: json(&assignment::Model { id, ..wanted }),
+        details: change.reason.to_string(),
+        ..Default::default()
+    };
+    audit::record(db, change.at, entry).await.map_err(|e| e.to_string())
 }

@@ -101,7 +101,9 @@ async fn import(file: &std::path::Path) -> Result<(), String> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let app = open().await?;
-    let report = handin::import::import_file(&app.db, &app.config, &text).await?;
+    let reason = format!("handin import {}", file.display());
+    let change = handin::import::Change { actor_id: None, at: SystemClock.now(), reason: &reason };
+    let report = handin::import::import_file(&app.db, &app.config, &text, &change).await?;
     println!("Imported {}: {report}.", file.display());
     Ok(())
 }

@@ -26,6 +26,7 @@ enum Courses {
     Title,
     TimeZone,
     ClosureDays,
+    MarkersGrantExtensions,
 }
 
 #[derive(DeriveIden)]
@@ -52,6 +53,7 @@ enum Assignments {
     MaxBundleBytes,
     RequiredFiles,
     Anonymous,
+    LatePolicy,
 }
 
 #[derive(DeriveIden)]
@@ -82,6 +84,24 @@ enum Extensions {
     Reason,
     GrantedBy,
     GrantedAt,
+}
+
+#[derive(DeriveIden)]
+enum ExtensionRequests {
+    Table,
+    Id,
+    AssignmentId,
+    StudentId,
+    RequestedUntil,
+    Reason,
+    EvidencePath,
+    EvidenceName,
+    State,
+    Comment,
+    GrantedUntil,
+    DecidedBy,
+    DecidedAt,
+    CreatedAt,
 }
 
 #[derive(DeriveIden)]
@@ -150,6 +170,7 @@ impl MigrationTrait for Migration {
                     .col(string(Courses::Title))
                     .col(string(Courses::TimeZone))
                     .col(text(Courses::ClosureDays).default("[]"))
+                    .col(boolean(Courses::MarkersGrantExtensions).default(false))
                     .to_owned(),
             )
             .await?;
@@ -195,6 +216,7 @@ impl MigrationTrait for Migration {
                     .col(big_integer(Assignments::MaxBundleBytes))
                     .col(text(Assignments::RequiredFiles).default("[]"))
                     .col(boolean(Assignments::Anonymous).default(false))
+                    .col(string(Assignments::LatePolicy).default("none"))
                     .foreign_key(&mut foreign_key(
                         (Assignments::Table, Assignments::CourseId),
                         (Courses::Table, Courses::Id),
@@ -288,6 +310,34 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(ApiTokens::CreatedAt))
                     .foreign_key(&mut foreign_key(
                         (ApiTokens::Table, ApiTokens::UserId),
+                        (Users::Table, Users::Id),
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(ExtensionRequests::Table)
+                    .col(pk_auto(ExtensionRequests::Id))
+                    .col(integer(ExtensionRequests::AssignmentId))
+                    .col(integer(ExtensionRequests::StudentId))
+                    .col(timestamp_with_time_zone(ExtensionRequests::RequestedUntil))
+                    .col(text(ExtensionRequests::Reason))
+                    .col(string_null(ExtensionRequests::EvidencePath))
+                    .col(string_null(ExtensionRequests::EvidenceName))
+                    .col(string(ExtensionRequests::State))
+                    .col(text(ExtensionRequests::Comment).default(""))
+                    .col(timestamp_with_time_zone_null(ExtensionRequests::GrantedUntil))
+                    .col(integer_null(ExtensionRequests::DecidedBy))
+                    .col(timestamp_with_time_zone_null(ExtensionRequests::DecidedAt))
+                    .col(timestamp_with_time_zone(ExtensionRequests::CreatedAt))
+                    .foreign_key(&mut foreign_key(
+                        (ExtensionRequests::Table, ExtensionRequests::AssignmentId),
+                        (Assignments::Table, Assignments::Id),
+                    ))
+                    .foreign_key(&mut foreign_key(
+                        (ExtensionRequests::Table, ExtensionRequests::StudentId),
                         (Users::Table, Users::Id),
                     ))
                     .to_owned(),

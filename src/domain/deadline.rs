@@ -68,6 +68,20 @@ pub fn parse_local(text: &str, zone: Tz) -> Result<DateTime<Utc>, LocalTimeError
     local_to_utc(parse_wall_clock(text)?, zone)
 }
 
+/// An instant written either as a wall-clock time in `zone`
+/// (`2020-06-05 16:00`) or as RFC 3339 with an offset.
+pub fn parse_instant(text: &str, zone: Tz) -> Result<DateTime<Utc>, LocalTimeError> {
+    match DateTime::parse_from_rfc3339(text.trim()) {
+        Ok(t) => Ok(t.with_timezone(&Utc)),
+        Err(_) => parse_local(text, zone),
+    }
+}
+
+/// A wall-clock time for a form field (`2020-05-29T16:00`), in `zone`.
+pub fn form_value(instant: DateTime<Utc>, zone: Tz) -> String {
+    instant.with_timezone(&zone).format("%Y-%m-%dT%H:%M").to_string()
+}
+
 /// Everything that decides one student's deadline for one assignment.
 #[derive(Debug, Clone)]
 pub struct DeadlineRule {
@@ -340,6 +354,13 @@ mod tests {
             parse_local("2020-10-25 01:30", London).unwrap(),
             utc("2020-10-25T01:30:00Z")
         );
+    }
+
+    #[test]
+    fn instants_are_local_or_rfc3339_with_an_offset() {
+        assert_eq!(parse_instant("2020-06-05 16:00", London).unwrap(), utc("2020-06-05T15:00:00Z"));
+        assert_eq!(parse_instant("2020-06-05T16:00:00+02:00", London).unwrap(), utc("2020-06-05T14:00:00Z"));
+        assert_eq!(form_value(utc("2020-06-05T15:00:00Z"), London), "2020-06-05T16:00");
     }
 
     #[test]

@@ -7,3 +7,4 @@
 pub mod bundle;
 pub mod deadline;
 pub mod duration;
+pub mod penalty;

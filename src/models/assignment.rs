@@ -6,8 +6,9 @@ use sea_orm::{QueryFilter, QueryOrder};
 
 use super::course;
 use crate::domain::deadline::DeadlineRule;
+use crate::domain::penalty::LatePolicy;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "assignments")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -24,6 +25,8 @@ pub struct Model {
     pub required_files: String,
     /// Markers see candidate numbers instead of names and usernames.
     pub anonymous: bool,
+    /// `none`, `uk_standard` or `per_day:PERCENT:CAP`.
+    pub late_policy: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -34,6 +37,10 @@ impl ActiveModelBehavior for ActiveModel {}
 impl Model {
     pub fn required_files(&self) -> Vec<String> {
         serde_json::from_str(&self.required_files).unwrap_or_default()
+    }
+
+    pub fn late_policy(&self) -> LatePolicy {
+        LatePolicy::parse(&self.late_policy).unwrap_or_default()
     }
 
     pub fn max_bundle_bytes(&self) -> u64 {

@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 use sea_orm::QueryFilter;
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "courses")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -17,6 +17,8 @@ pub struct Model {
     pub time_zone: String,
     /// JSON list of `YYYY-MM-DD` dates.
     pub closure_days: String,
+    /// Whether the course's markers may grant extensions (else administrators only).
+    pub markers_grant_extensions: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

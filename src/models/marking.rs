@@ -30,6 +30,9 @@ pub struct AttemptRow {
     pub status_text: String,
     pub late_by_seconds: i64,
     pub working_days_late: u32,
+    /// "1 working day late: mark × 0.9", when the late policy changes the mark.
+    pub penalty: Option<String>,
+    pub mark_multiplier: String,
     /// What the last `handin verify` found wrong with the stored file.
     pub verify_error: Option<String>,
     /// The bundle's name in downloads: `COMP6248-labs-ab1g23-attempt2.zip`.
@@ -132,6 +135,7 @@ pub async fn load(
         by_student.entry(s.student_id).or_default().push(s);
     }
     let zone = course.zone();
+    let policy = assignment.late_policy();
     let rows = student_ids
         .into_iter()
         .filter_map(|id| {
@@ -164,6 +168,8 @@ pub async fn load(
                         status_text: standing.describe_for_staff(zone),
                         late_by_seconds: standing.late_by_seconds(),
                         working_days_late: standing.working_days_late(),
+                        penalty: policy.describe(standing.working_days_late()),
+                        mark_multiplier: policy.multiplier(standing.working_days_late()),
                         verify_error: s.verify_error,
                         download_name: download_name(course, assignment, &label, s.attempt),
                         sha256: s.sha256,

@@ -32,6 +32,10 @@ pub struct Receipt {
     pub status_text: String,
     pub late_by_seconds: i64,
     pub working_days_late: u32,
+    /// What the late policy does: "1 working day late: mark × 0.9".
+    pub penalty: Option<String>,
+    /// The mark is multiplied by this: "1", "0.9", "0".
+    pub mark_multiplier: String,
     /// RFC 3339 with the course zone's offset.
     pub effective_deadline: String,
     pub effective_deadline_local: String,
@@ -81,6 +85,8 @@ impl Receipt {
             status_text: standing.describe(zone),
             late_by_seconds: standing.late_by_seconds(),
             working_days_late: standing.working_days_late(),
+            penalty: assignment.late_policy().describe(standing.working_days_late()),
+            mark_multiplier: assignment.late_policy().multiplier(standing.working_days_late()),
             effective_deadline: effective.with_timezone(&zone).to_rfc3339(),
             effective_deadline_local: format_local(effective, zone),
             time_zone: course.time_zone.clone(),

@@ -114,7 +114,7 @@ impl TestApp {
             title = "Introduction"
             due = "2020-05-29 16:00"
         "#;
-        handin::import::import_file(&self.app().db, &self.app().config, text)
+        handin::import::import_file(&self.app().db, &self.app().config, text, &self.change())
             .await
             .unwrap();
         for (name, role, course, course_role) in [
@@ -182,6 +182,11 @@ impl TestApp {
                 .unwrap();
         }
         created
+    }
+
+    /// A change made from the command line, now.
+    pub fn change(&self) -> handin::import::Change<'static> {
+        handin::import::Change { actor_id: None, at: self.clock_now(), reason: "test" }
     }
 
     fn clock_now(&self) -> DateTime<Utc> {
