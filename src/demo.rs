@@ -61,7 +61,11 @@ pub async fn create_if_empty(app: &App) -> Result<(), String> {
             },
         ],
     };
-    let change = import::Change { actor_id: None, at: now, reason: "demo" };
+    let change = import::Change {
+        actor_id: None,
+        at: now,
+        reason: "demo",
+    };
     import::apply(&app.db, &app.config, &[spec], &change).await?;
     let course = crate::models::course::find_by_code(&app.db, "COMP6248")
         .await

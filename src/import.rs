@@ -6,9 +6,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::Deserialize;
 
 use crate::config::AppConfig;
@@ -221,7 +219,8 @@ pub async fn import_file(
     text: &str,
     change: &Change<'_>,
 ) -> Result<ImportReport, String> {
-    let file: ImportFile = toml::from_str(text).map_err(|e| format!("the file is not valid: {e}"))?;
+    let file: ImportFile =
+        toml::from_str(text).map_err(|e| format!("the file is not valid: {e}"))?;
     apply(db, config, &file.courses, change).await
 }
 
@@ -243,12 +242,20 @@ pub async fn apply(
     if !errors.is_empty() {
         return Err(format!("nothing was changed:\n  {}", errors.join("\n  ")));
     }
-    let txn = crate::db::begin_write(db).await.map_err(|e| e.to_string())?;
+    let txn = crate::db::begin_write(db)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut report = ImportReport::default();
     for r in resolved {
         let course_id = upsert_course(&txn, r.course, &mut report, change).await?;
         for a in r.assignments {
-            upsert_assignment(&txn, assignment::Model { course_id, ..a }, &mut report, change).await?;
+            upsert_assignment(
+                &txn,
+                assignment::Model { course_id, ..a },
+                &mut report,
+                change,
+            )
+            .await?;
         }
     }
     txn.commit().await.map_err(|e| e.to_string())?;
@@ -265,15 +272,27 @@ async fn upsert_course(
     report: &mut ImportReport,
     change: &Change<'_>,
 ) -> Result<i32, String> {
-    let existing = course::find_by_code(db, &wanted.code).await.map_err(|e| e.to_string())?;
+    let existing = course::find_by_code(db, &wanted.code)
+        .await
+        .map_err(|e| e.to_string())?;
     let (id, action, before) = match existing {
-        Some(existing) if existing == course::Model { id: existing.id, ..wanted.clone() } => {
+        Some(existing)
+            if existing
+                == course::Model {
+                    id: existing.id,
+                    ..wanted.clone()
+                } =>
+        {
             report.unchanged += 1;
             return Ok(existing.id);
         }
         Some(existing) => {
             let before = json(&existing);
-            let mut active: course::ActiveModel = course::Model { id: existing.id, ..wanted.clone() }.into();
+            let mut active: course::ActiveModel = course::Model {
+                id: existing.id,
+                ..wanted.clone()
+            }
+            .into();
             active = active.reset_all();
             active.id = sea_orm::ActiveValue::Unchanged(existing.id);
             active.update(db).await.map_err(|e| e.to_string())?;
@@ -297,7 +316,9 @@ async fn upsert_course(
         details: change.reason.to_string(),
         ..Default::default()
     };
-    audit::record(db, change.at, entry).await.map_err(|e| e.to_string())?;
+    audit::record(db, change.at, entry)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(id)
 }
 
@@ -314,7 +335,13 @@ async fn upsert_assignment(
         .await
         .map_err(|e| e.to_string())?;
     let (id, action, before) = match existing {
-        Some(existing) if existing == assignment::Model { id: existing.id, ..wanted.clone() } => {
+        Some(existing)
+            if existing
+                == assignment::Model {
+                    id: existing.id,
+                    ..wanted.clone()
+                } =>
+        {
             report.unchanged += 1;
             return Ok(());
         }
@@ -327,13 +354,25 @@ async fn upsert_assignment(
                 ));
             }
             let before = json(&existing);
-            let mut active: assignment::ActiveModel = assignment::Model { id: existing.id, ..wanted.clone() }.into();
+            let mut active: assignment::ActiveModel = assignment::Model {
+                id: existing.id,
+                ..wanted.clone()
+            }
+            .into();
             // Every field is written; the id stays the key.
             active = active.reset_all();
             active.id = sea_orm::ActiveValue::Unchanged(existing.id);
             active.update(db).await.map_err(|e| e.to_string())?;
             report.updated += 1;
-            (existing.id, if moved { "deadline_moved" } else { "assignment_updated" }, before)
+            (
+                existing.id,
+                if moved {
+                    "deadline_moved"
+                } else {
+                    "assignment_updated"
+                },
+                before,
+            )
         }
         None => {
             let mut active: assignment::ActiveModel = wanted.clone().into();
@@ -353,5 +392,7 @@ async fn upsert_assignment(
         details: change.reason.to_string(),
         ..Default::default()
     };
-    audit::record(db, change.at, entry).await.map_err(|e| e.to_string())
+    audit::record(db, change.at, entry)
+        .await
+        .map_err(|e| e.to_string())
 }

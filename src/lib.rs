@@ -5,6 +5,7 @@
 //! command line around it.
 
 pub mod archive;
+pub mod bulk;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -31,11 +31,24 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Rosters: users and their enrolments from a CSV.
+    Roster {
+        #[command(subcommand)]
+        command: RosterCommand,
+    },
     /// Print a new API token for a user.
     Token { username: String },
     /// Re-hash every stored bundle against the database; exits 1 if any is
     /// missing or changed.
     Verify,
+}
+
+#[derive(Subcommand)]
+enum RosterCommand {
+    /// Import `username,name,email,role,course` lines: existing users are
+    /// updated, new ones created (their first passwords are printed), and
+    /// enrolments added. A file with any bad line changes nothing.
+    Import { file: std::path::PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -72,6 +85,9 @@ async fn main() -> ExitCode {
                     course,
                 },
         } => add_user(&username, &role, name, email, course).await,
+        Command::Roster {
+            command: RosterCommand::Import { file },
+        } => roster(&file).await,
         Command::Token { username } => token(&username).await,
         Command::Verify => verify().await,
     };
@@ -102,9 +118,36 @@ async fn import(file: &std::path::Path) -> Result<(), String> {
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let app = open().await?;
     let reason = format!("handin import {}", file.display());
-    let change = handin::import::Change { actor_id: None, at: SystemClock.now(), reason: &reason };
+    let change = handin::import::Change {
+        actor_id: None,
+        at: SystemClock.now(),
+        reason: &reason,
+    };
     let report = handin::import::import_file(&app.db, &app.config, &text, &change).await?;
     println!("Imported {}: {report}.", file.display());
+    Ok(())
+}
+
+async fn roster(file: &std::path::Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let app = open().await?;
+    let report = handin::bulk::import_roster(&app.db, &text, None, SystemClock.now())
+        .await
+        .map_err(|errors| format!("nothing was imported:\n  {}", errors.join("\n  ")))?;
+    println!(
+        "Imported {}: {} created, {} updated, {} enrolments.",
+        file.display(),
+        report.created.len(),
+        report.updated,
+        report.enrolments
+    );
+    if !report.created.is_empty() {
+        println!("First passwords of the new accounts (shown once):\nusername,password");
+        for (username, password) in &report.created {
+            println!("{username},{password}");
+        }
+    }
     Ok(())
 }
 
@@ -149,7 +192,23 @@ async fn add_user(
         role,
         password: &password,
     };
+    let before = user::find_by_username(&app.db, username)
+        .await
+        .map_err(|e| e.to_string())?;
     let saved = user::upsert(&app.db, new, SystemClock.now()).await?;
+    if let Some(before) = before.filter(|b| b.role != saved.role) {
+        let entry = handin::models::audit::Entry {
+            action: "role_changed",
+            student_id: Some(saved.id),
+            before: Some(before.role),
+            after: Some(saved.role.clone()),
+            details: format!("handin user add {username}"),
+            ..Default::default()
+        };
+        handin::models::audit::record(&app.db, SystemClock.now(), entry)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     if let Some(course) = course {
         let course_role = if role == user::Role::Student {
             enrolment::STUDENT

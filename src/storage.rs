@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 const INCOMING: &str = "incoming";
 const BUNDLES: &str = "bundles";
+const EVIDENCE: &str = "evidence";
 const CHUNK: usize = 256 * 1024;
 
 #[derive(Debug, Clone)]
@@ -50,6 +51,7 @@ impl Uploads {
         let uploads = Uploads { root: root.into() };
         std::fs::create_dir_all(uploads.root.join(INCOMING))?;
         std::fs::create_dir_all(uploads.root.join(BUNDLES))?;
+        std::fs::create_dir_all(uploads.root.join(EVIDENCE))?;
         Ok(uploads)
     }
 
@@ -103,12 +105,26 @@ impl Uploads {
     /// (the rename is fsynced through the folder). Returns the stored path,
     /// relative to the uploads folder, as the database keeps it.
     pub async fn keep(&self, received: Received) -> io::Result<String> {
-        let stored = format!("{BUNDLES}/{}.zip", random_name());
+        self.keep_in(received, BUNDLES, "zip").await
+    }
+
+    /// Keeps an extension request's evidence file, as [`keep`](Self::keep) does bundles.
+    pub async fn keep_evidence(&self, received: Received) -> io::Result<String> {
+        self.keep_in(received, EVIDENCE, "bin").await
+    }
+
+    async fn keep_in(
+        &self,
+        received: Received,
+        folder: &str,
+        extension: &str,
+    ) -> io::Result<String> {
+        let stored = format!("{folder}/{}.{extension}", random_name());
         let target = self.root.join(&stored);
         // A hard link fails rather than replace an existing file; with 128
         // random bits a clash is not expected, but nothing may be overwritten.
         fs::hard_link(&received.path, &target).await?;
-        let dir = File::open(self.root.join(BUNDLES)).await?;
+        let dir = File::open(self.root.join(folder)).await?;
         dir.sync_all().await?;
         drop(received); // removes the incoming name; the bundle lives on under `target`
         Ok(stored)
@@ -145,7 +161,7 @@ impl Uploads {
     /// Every file under the uploads folder (for checks that nothing leaked).
     pub fn files(&self) -> io::Result<Vec<PathBuf>> {
         let mut files = Vec::new();
-        for dir in [INCOMING, BUNDLES] {
+        for dir in [INCOMING, BUNDLES, EVIDENCE] {
             for entry in std::fs::read_dir(self.root.join(dir))? {
                 files.push(entry?.path());
             }

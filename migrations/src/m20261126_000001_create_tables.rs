@@ -328,7 +328,9 @@ impl MigrationTrait for Migration {
                     .col(string_null(ExtensionRequests::EvidenceName))
                     .col(string(ExtensionRequests::State))
                     .col(text(ExtensionRequests::Comment).default(""))
-                    .col(timestamp_with_time_zone_null(ExtensionRequests::GrantedUntil))
+                    .col(timestamp_with_time_zone_null(
+                        ExtensionRequests::GrantedUntil,
+                    ))
                     .col(integer_null(ExtensionRequests::DecidedBy))
                     .col(timestamp_with_time_zone_null(ExtensionRequests::DecidedAt))
                     .col(timestamp_with_time_zone(ExtensionRequests::CreatedAt))

@@ -79,7 +79,10 @@ pub fn parse_instant(text: &str, zone: Tz) -> Result<DateTime<Utc>, LocalTimeErr
 
 /// A wall-clock time for a form field (`2020-05-29T16:00`), in `zone`.
 pub fn form_value(instant: DateTime<Utc>, zone: Tz) -> String {
-    instant.with_timezone(&zone).format("%Y-%m-%dT%H:%M").to_string()
+    instant
+        .with_timezone(&zone)
+        .format("%Y-%m-%dT%H:%M")
+        .to_string()
 }
 
 /// Everything that decides one student's deadline for one assignment.
@@ -358,9 +361,18 @@ mod tests {
 
     #[test]
     fn instants_are_local_or_rfc3339_with_an_offset() {
-        assert_eq!(parse_instant("2020-06-05 16:00", London).unwrap(), utc("2020-06-05T15:00:00Z"));
-        assert_eq!(parse_instant("2020-06-05T16:00:00+02:00", London).unwrap(), utc("2020-06-05T14:00:00Z"));
-        assert_eq!(form_value(utc("2020-06-05T15:00:00Z"), London), "2020-06-05T16:00");
+        assert_eq!(
+            parse_instant("2020-06-05 16:00", London).unwrap(),
+            utc("2020-06-05T15:00:00Z")
+        );
+        assert_eq!(
+            parse_instant("2020-06-05T16:00:00+02:00", London).unwrap(),
+            utc("2020-06-05T14:00:00Z")
+        );
+        assert_eq!(
+            form_value(utc("2020-06-05T15:00:00Z"), London),
+            "2020-06-05T16:00"
+        );
     }
 
     #[test]

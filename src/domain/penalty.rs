@@ -26,13 +26,17 @@ impl LatePolicy {
             "uk_standard" => return Ok(LatePolicy::UkStandard),
             _ => {}
         }
-        let bad = || format!("'{text}' is not a late policy: use none, uk_standard or per_day:PERCENT:CAP");
+        let bad = || {
+            format!("'{text}' is not a late policy: use none, uk_standard or per_day:PERCENT:CAP")
+        };
         let rest = text.strip_prefix("per_day:").ok_or_else(bad)?;
         let (percent, cap) = rest.split_once(':').ok_or_else(bad)?;
         let percent: u32 = percent.parse().map_err(|_| bad())?;
         let cap: u32 = cap.parse().map_err(|_| bad())?;
         if percent == 0 || percent > 100 || cap == 0 || cap > 100 {
-            return Err(format!("'{text}': the percentage and the cap must be between 1 and 100"));
+            return Err(format!(
+                "'{text}': the percentage and the cap must be between 1 and 100"
+            ));
         }
         Ok(LatePolicy::PerDay { percent, cap })
     }
@@ -68,7 +72,9 @@ impl LatePolicy {
             LatePolicy::None => 100,
             LatePolicy::UkStandard if working_days <= 5 => 100 - 10 * working_days,
             LatePolicy::UkStandard => 0,
-            LatePolicy::PerDay { percent, cap } => 100 - percent.saturating_mul(working_days).min(*cap).min(100),
+            LatePolicy::PerDay { percent, cap } => {
+                100 - percent.saturating_mul(working_days).min(*cap).min(100)
+            }
         }
     }
 
@@ -89,7 +95,10 @@ impl LatePolicy {
             return None;
         }
         let days = super::duration::working_days(working_days);
-        Some(format!("{days} late: mark × {}", self.multiplier(working_days)))
+        Some(format!(
+            "{days} late: mark × {}",
+            self.multiplier(working_days)
+        ))
     }
 }
 
@@ -100,7 +109,10 @@ mod tests {
     #[test]
     fn the_uk_standard_at_0_1_5_and_6_working_days() {
         let p = LatePolicy::UkStandard;
-        assert_eq!([0, 1, 2, 5, 6, 30].map(|d| p.kept_percent(d)), [100, 90, 80, 50, 0, 0]);
+        assert_eq!(
+            [0, 1, 2, 5, 6, 30].map(|d| p.kept_percent(d)),
+            [100, 90, 80, 50, 0, 0]
+        );
         assert_eq!(p.multiplier(1), "0.9");
         assert_eq!(p.multiplier(6), "0");
         assert_eq!(p.describe(1).unwrap(), "1 working day late: mark × 0.9");
@@ -111,10 +123,23 @@ mod tests {
 
     #[test]
     fn a_percentage_per_day_stops_at_its_cap() {
-        let p = LatePolicy::PerDay { percent: 15, cap: 50 };
-        assert_eq!([0, 1, 3, 4, 10].map(|d| p.kept_percent(d)), [100, 85, 55, 50, 50]);
+        let p = LatePolicy::PerDay {
+            percent: 15,
+            cap: 50,
+        };
+        assert_eq!(
+            [0, 1, 3, 4, 10].map(|d| p.kept_percent(d)),
+            [100, 85, 55, 50, 50]
+        );
         assert_eq!(p.multiplier(1), "0.85");
-        assert_eq!(LatePolicy::PerDay { percent: 5, cap: 100 }.multiplier(1), "0.95");
+        assert_eq!(
+            LatePolicy::PerDay {
+                percent: 5,
+                cap: 100
+            }
+            .multiplier(1),
+            "0.95"
+        );
     }
 
     #[test]
@@ -129,6 +154,10 @@ mod tests {
             assert_eq!(LatePolicy::parse(text).unwrap().spelling(), text);
         }
         assert!(LatePolicy::parse("per_day:0:50").is_err());
-        assert!(LatePolicy::parse("harsh").unwrap_err().contains("not a late policy"));
+        assert!(
+            LatePolicy::parse("harsh")
+                .unwrap_err()
+                .contains("not a late policy")
+        );
     }
 }

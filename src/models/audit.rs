@@ -61,3 +61,104 @@ pub async fn record(
     .await?;
     Ok(())
 }
+
+/// Which entries to show.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub course_id: Option<i32>,
+    pub assignment_id: Option<i32>,
+    pub student_id: Option<i32>,
+    pub action: Option<String>,
+}
+
+/// An entry with its ids turned into names.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Shown {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub course: String,
+    pub assignment: String,
+    pub student: String,
+    pub before: String,
+    pub after: String,
+    pub details: String,
+}
+
+/// Entries matching the filter, newest first, at most `limit`.
+pub async fn search(
+    db: &impl ConnectionTrait,
+    filter: &Filter,
+    limit: u64,
+) -> Result<Vec<Shown>, DbErr> {
+    use sea_orm::{QueryFilter, QueryOrder, QuerySelect};
+    let mut query = Entity::find().order_by_desc(Column::Id).limit(limit);
+    if let Some(id) = filter.course_id {
+        query = query.filter(Column::CourseId.eq(id));
+    }
+    if let Some(id) = filter.assignment_id {
+        query = query.filter(Column::AssignmentId.eq(id));
+    }
+    if let Some(id) = filter.student_id {
+        query = query.filter(Column::StudentId.eq(id));
+    }
+    if let Some(action) = &filter.action {
+        query = query.filter(Column::Action.eq(action.as_str()));
+    }
+    let rows = query.all(db).await?;
+    let users: std::collections::HashMap<i32, String> = super::user::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.username))
+        .collect();
+    let courses: std::collections::HashMap<i32, String> = super::course::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.code))
+        .collect();
+    let assignments: std::collections::HashMap<i32, String> = super::assignment::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.slug))
+        .collect();
+    let name = |map: &std::collections::HashMap<i32, String>, id: Option<i32>| {
+        id.and_then(|id| map.get(&id).cloned()).unwrap_or_default()
+    };
+    Ok(rows
+        .into_iter()
+        .map(|r| Shown {
+            at: r.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            actor: r
+                .actor_id
+                .map(|id| name(&users, Some(id)))
+                .unwrap_or_else(|| "(command line)".into()),
+            action: r.action,
+            course: name(&courses, r.course_id),
+            assignment: name(&assignments, r.assignment_id),
+            student: name(&users, r.student_id),
+            before: r.before.unwrap_or_default(),
+            after: r.after.unwrap_or_default(),
+            details: r.details,
+        })
+        .collect())
+}
+
+/// Every action the log records, for the filter.
+pub const ACTIONS: [&str; 13] = [
+    "course_created",
+    "course_updated",
+    "assignment_created",
+    "assignment_updated",
+    "deadline_moved",
+    "extension_granted",
+    "extension_edited",
+    "extension_revoked",
+    "extension_requested",
+    "request_decided",
+    "role_changed",
+    "roster_imported",
+    "bulk_download",
+];

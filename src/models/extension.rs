@@ -1,7 +1,9 @@
 //! Extensions: a later deadline for one student on one assignment.
 
-use sea_orm::QueryFilter;
 use sea_orm::entity::prelude::*;
+use sea_orm::{ActiveValue::Set, QueryFilter};
+
+use super::audit;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "extensions")]
@@ -33,4 +35,140 @@ pub async fn until_for(
         .one(db)
         .await?
         .map(|e| e.until))
+}
+
+/// Who decides about extensions on which assignment, and when.
+pub struct Decision {
+    pub course_id: i32,
+    pub assignment_id: i32,
+    pub by: i32,
+    pub at: DateTimeUtc,
+}
+
+/// One extension to grant (or to change to this).
+pub struct Grant {
+    pub student_id: i32,
+    pub until: DateTimeUtc,
+    pub reason: String,
+}
+
+fn summary(row: &Model) -> Option<String> {
+    serde_json::to_string(&serde_json::json!({
+        "until": row.until.to_rfc3339(),
+        "reason": row.reason,
+    }))
+    .ok()
+}
+
+/// Grants (or edits) extensions, all or none, each on the record.
+pub async fn grant(
+    db: &DatabaseConnection,
+    decision: &Decision,
+    grants: &[Grant],
+) -> Result<(), DbErr> {
+    let txn = crate::db::begin_write(db).await?;
+    for grant in grants {
+        grant_one(&txn, decision, grant).await?;
+    }
+    txn.commit().await
+}
+
+pub async fn grant_one(
+    db: &impl ConnectionTrait,
+    decision: &Decision,
+    grant: &Grant,
+) -> Result<(), DbErr> {
+    let Grant {
+        student_id,
+        until,
+        reason,
+    } = grant;
+    let (student_id, until) = (*student_id, *until);
+    let existing = Entity::find()
+        .filter(Column::AssignmentId.eq(decision.assignment_id))
+        .filter(Column::StudentId.eq(student_id))
+        .one(db)
+        .await?;
+    let (action, before, after) = match existing {
+        Some(row) => {
+            let before = summary(&row);
+            let mut active: ActiveModel = row.into();
+            active.until = Set(until);
+            active.reason = Set(reason.clone());
+            active.granted_by = Set(decision.by);
+            active.granted_at = Set(decision.at);
+            let after = active.update(db).await?;
+            ("extension_edited", before, summary(&after))
+        }
+        None => {
+            let row = ActiveModel {
+                assignment_id: Set(decision.assignment_id),
+                student_id: Set(student_id),
+                until: Set(until),
+                reason: Set(reason.clone()),
+                granted_by: Set(decision.by),
+                granted_at: Set(decision.at),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
+            ("extension_granted", None, summary(&row))
+        }
+    };
+    let entry = audit::Entry {
+        actor_id: Some(decision.by),
+        action,
+        course_id: Some(decision.course_id),
+        assignment_id: Some(decision.assignment_id),
+        student_id: Some(student_id),
+        before,
+        after,
+        details: reason.clone(),
+    };
+    audit::record(db, decision.at, entry).await
+}
+
+/// Revokes a student's extension; `false` if they held none.
+pub async fn revoke(
+    db: &DatabaseConnection,
+    decision: &Decision,
+    student_id: i32,
+    reason: &str,
+) -> Result<bool, DbErr> {
+    let txn = crate::db::begin_write(db).await?;
+    let Some(row) = Entity::find()
+        .filter(Column::AssignmentId.eq(decision.assignment_id))
+        .filter(Column::StudentId.eq(student_id))
+        .one(&txn)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let before = summary(&row);
+    Entity::delete_by_id(row.id).exec(&txn).await?;
+    super::requests::mark_revoked(&txn, decision.assignment_id, student_id).await?;
+    let entry = audit::Entry {
+        actor_id: Some(decision.by),
+        action: "extension_revoked",
+        course_id: Some(decision.course_id),
+        assignment_id: Some(decision.assignment_id),
+        student_id: Some(student_id),
+        before,
+        after: None,
+        details: reason.to_string(),
+    };
+    audit::record(&txn, decision.at, entry).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Every extension on an assignment.
+pub async fn of_assignment(
+    db: &impl ConnectionTrait,
+    assignment_id: i32,
+) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::AssignmentId.eq(assignment_id))
+        .all(db)
+        .await
 }

@@ -10,5 +10,6 @@ pub mod extension;
 pub mod marking;
 pub mod overview;
 pub mod receipt;
+pub mod requests;
 pub mod submission;
 pub mod user;

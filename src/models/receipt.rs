@@ -85,8 +85,12 @@ impl Receipt {
             status_text: standing.describe(zone),
             late_by_seconds: standing.late_by_seconds(),
             working_days_late: standing.working_days_late(),
-            penalty: assignment.late_policy().describe(standing.working_days_late()),
-            mark_multiplier: assignment.late_policy().multiplier(standing.working_days_late()),
+            penalty: assignment
+                .late_policy()
+                .describe(standing.working_days_late()),
+            mark_multiplier: assignment
+                .late_policy()
+                .multiplier(standing.working_days_late()),
             effective_deadline: effective.with_timezone(&zone).to_rfc3339(),
             effective_deadline_local: format_local(effective, zone),
             time_zone: course.time_zone.clone(),

@@ -130,6 +130,49 @@ pub struct NewUser<'a> {
     pub password: &'a str,
 }
 
+/// A user as a roster names them, with a password hash ready for new ones.
+pub struct RosterUser {
+    pub username: String,
+    pub display_name: String,
+    pub email: String,
+    pub role: Role,
+    pub new_password_hash: String,
+}
+
+/// Creates the user with the given hash, or updates name, email and role of
+/// an existing one (keeping their password). Returns the row and the role it
+/// had before, if it existed.
+pub async fn upsert_keeping_password(
+    db: &impl ConnectionTrait,
+    wanted: &RosterUser,
+    now: DateTimeUtc,
+) -> Result<(Model, Option<String>), DbErr> {
+    match find_by_username(db, &wanted.username).await? {
+        Some(user) => {
+            let before = user.role.clone();
+            let mut active: ActiveModel = user.into();
+            active.display_name = Set(wanted.display_name.clone());
+            active.email = Set(wanted.email.clone());
+            active.role = Set(wanted.role.as_str().to_string());
+            Ok((active.update(db).await?, Some(before)))
+        }
+        None => {
+            let row = ActiveModel {
+                username: Set(wanted.username.clone()),
+                display_name: Set(wanted.display_name.clone()),
+                email: Set(wanted.email.clone()),
+                role: Set(wanted.role.as_str().to_string()),
+                password_hash: Set(wanted.new_password_hash.clone()),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
+            Ok((row, None))
+        }
+    }
+}
+
 /// Creates a user, or updates name, email, role and password of an existing one.
 pub async fn upsert(
     db: &impl ConnectionTrait,

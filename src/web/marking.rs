@@ -320,7 +320,7 @@ async fn table_csv(
     code: &str,
     slug: &str,
     attempts: Option<&str>,
-) -> Result<CsvFile, AppError> {
+) -> Result<Download<Vec<u8>>, AppError> {
     let all = all_attempts(attempts)?;
     let marking = Marking::find(app, &caller, code, slug).await?;
     let table = marking.table(app).await?;
@@ -328,16 +328,27 @@ async fn table_csv(
         .record_download(app, &caller, "submissions.csv".to_string())
         .await?;
     let name = format!("{}-submissions.csv", marking.file_stem());
-    Ok(CsvFile {
-        body: export::csv(&table.rows, all, false),
-        content_type: ContentType::CSV,
-        disposition: attachment(&name),
-    })
+    Ok(Download::new(
+        export::csv(&table.rows, all, false),
+        ContentType::CSV,
+        &name,
+    ))
 }
 
+/// A file to save, under a name the server chose.
 #[derive(rocket::Responder)]
-pub struct CsvFile {
-    body: Vec<u8>,
+pub struct Download<R> {
+    body: R,
     content_type: ContentType,
     disposition: Header<'static>,
+}
+
+impl<R> Download<R> {
+    pub fn new(body: R, content_type: ContentType, name: &str) -> Self {
+        Download {
+            body,
+            content_type,
+            disposition: attachment(name),
+        }
+    }
 }

@@ -1,10 +1,14 @@
 //! HTTP: routes per actor, the guards that say who is asking, and the
 //! catchers that turn every failure into a page or a JSON message.
 
+pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod extensions;
+pub mod guards;
 pub mod marking;
 pub mod pages;
+pub mod requests;
 pub mod session;
 pub mod upload;
 
@@ -20,7 +24,11 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
         .mount("/", pages::routes())
         .mount("/", marking::page_routes())
         .mount("/", marking::download_routes())
+        .mount("/", extensions::page_routes())
+        .mount("/", requests::routes())
+        .mount("/", admin::routes())
         .mount("/api/v1", api::routes())
+        .mount("/api/v1", extensions::api_routes())
         .mount("/api/v1", marking::download_routes())
         .register("/", catchers![default_catcher])
 }

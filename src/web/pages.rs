@@ -2,6 +2,7 @@
 //! and receipts.
 
 use rocket::form::{self, Form};
+use rocket::request::FlashMessage;
 use rocket::response::Redirect;
 use rocket::{State, get, post, routes, uri};
 use rocket_dyn_templates::{Template, context};
@@ -12,7 +13,7 @@ use crate::App;
 use crate::error::AppError;
 use crate::models::access::{self, CourseRole};
 use crate::models::receipt::Receipt;
-use crate::models::{assignment, marking, overview, submission};
+use crate::models::{assignment, marking, overview, requests, submission};
 
 pub fn routes() -> Vec<rocket::Route> {
     routes![dashboard, assignment_page, hand_in, receipt, stylesheet]
@@ -33,6 +34,7 @@ async fn assignment_page(
     caller: Caller,
     code: &str,
     slug: &str,
+    flash: Option<FlashMessage<'_>>,
 ) -> Result<Template, AppError> {
     let (course, assignment) = assignment::find_by_codes(&app.db, code, slug)
         .await?
@@ -40,12 +42,13 @@ async fn assignment_page(
     let role = access::role_in(&app.db, &caller.user, course.id)
         .await?
         .ok_or_else(|| AppError::forbidden(format!("You are not enrolled in {}.", course.code)))?;
-    let (state, attempts) = if role == CourseRole::Student {
+    let (state, attempts, requests) = if role == CourseRole::Student {
         let attempts = submission::attempts(&app.db, assignment.id, caller.user.id).await?;
         let state = overview::student_state(&app.db, assignment.id, caller.user.id).await?;
-        (Some(state), attempts)
+        let requests = requests::for_student(&app.db, &course, &assignment, &caller.user).await?;
+        (Some(state), attempts, requests)
     } else {
-        (None, Vec::new())
+        (None, Vec::new(), Vec::new())
     };
     let view = overview::build(&course, &assignment, role, state.clone(), app.clock.now());
     let extension = state.and_then(|(until, _)| until);
@@ -55,7 +58,14 @@ async fn assignment_page(
         .collect();
     Ok(Template::render(
         "assignment",
-        context! { title: &assignment.title, me: caller.view(), a: view, attempts },
+        context! {
+            title: &assignment.title,
+            me: caller.view(),
+            a: view,
+            attempts,
+            requests,
+            flash: flash.map(|f| f.message().to_string()),
+        },
     ))
 }
 

@@ -186,7 +186,11 @@ impl TestApp {
 
     /// A change made from the command line, now.
     pub fn change(&self) -> handin::import::Change<'static> {
-        handin::import::Change { actor_id: None, at: self.clock_now(), reason: "test" }
+        handin::import::Change {
+            actor_id: None,
+            at: self.clock_now(),
+            reason: "test",
+        }
     }
 
     fn clock_now(&self) -> DateTime<Utc> {
