@@ -104,7 +104,7 @@ pub async fn import_roster(
         if name.is_empty() {
             problems.push("the name is empty".into());
         }
-        if !email.is_empty() && !(email.contains('@') && !email.contains(char::is_whitespace)) {
+        if !email.is_empty() && (!email.contains('@') || email.contains(char::is_whitespace)) {
             problems.push(format!("'{email}' is not an email address"));
         }
         let role = user::Role::parse(&role).map_err(|e| problems.push(e)).ok();

@@ -143,6 +143,27 @@ mod tests {
     }
 
     #[test]
+    fn the_penalty_follows_working_days_across_a_weekend_a_closure_day_and_the_dst_change() {
+        use crate::domain::deadline::{parse_local, working_days_late};
+        use chrono_tz::Europe::London;
+        let at = |t: &str| parse_local(t, London).unwrap();
+        let p = LatePolicy::UkStandard;
+        let kept = |due: &str, received: &str, closed: &[chrono::NaiveDate]| {
+            p.kept_percent(working_days_late(at(due), at(received), London, closed))
+        };
+        // Friday deadline, Monday morning: one working day, whatever the weekend.
+        assert_eq!(kept("2020-05-29 16:00", "2020-06-01 10:00", &[]), 90);
+        // Monday 25 May 2020 was a bank holiday.
+        let holiday = [chrono::NaiveDate::from_ymd_opt(2020, 5, 25).unwrap()];
+        assert_eq!(kept("2020-05-22 16:00", "2020-05-26 10:00", &holiday), 90);
+        assert_eq!(kept("2020-05-22 16:00", "2020-05-26 10:00", &[]), 80);
+        // Across the clocks going forward on Sunday 29 March 2020.
+        assert_eq!(kept("2020-03-27 16:00", "2020-04-03 16:00", &[]), 50);
+        assert_eq!(kept("2020-03-27 16:00", "2020-04-03 16:01", &[]), 0);
+        assert_eq!(kept("2020-03-27 16:00", "2020-03-27 16:00", &[]), 100);
+    }
+
+    #[test]
     fn no_policy_never_changes_the_mark() {
         assert_eq!(LatePolicy::None.kept_percent(9), 100);
         assert_eq!(LatePolicy::None.describe(9), None);

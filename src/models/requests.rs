@@ -152,7 +152,7 @@ pub async fn ask(
     ask: Ask,
     at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let txn = crate::db::begin_write(&*db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let open = Entity::find()
         .filter(Column::AssignmentId.eq(assignment_id))
         .filter(Column::StudentId.eq(student_id))

@@ -2,6 +2,7 @@
 //! multipart bodies. One test binary, modules inside.
 
 mod access;
+mod admin;
 mod api;
 mod import;
 mod marking;
