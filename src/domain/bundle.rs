@@ -423,4 +423,57 @@ mod tests {
             })
         );
     }
+
+    /// An independent statement of "safe", to check the inspector against.
+    fn plainly_safe(name: &str) -> bool {
+        !name.is_empty()
+            && !name.starts_with('/')
+            && !name.contains('\\')
+            && !name.contains(':')
+            && !name.chars().any(char::is_control)
+            && name
+                .trim_end_matches('/')
+                .split('/')
+                .all(|part| !matches!(part, "" | "." | ".."))
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+            #[test]
+            fn random_bytes_never_panic_and_are_never_accepted(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+                prop_assert!(check(bytes, &[]).is_err());
+            }
+
+            #[test]
+            fn mutated_zips_never_panic_and_never_let_an_unsafe_name_through(
+                names in proptest::collection::vec("[a-z./\\\\:]{1,12}", 1..5),
+                flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
+            ) {
+                let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), b"x".as_slice())).collect();
+                let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+                for (name, body) in &files {
+                    // The writer itself refuses some names; those cases prove nothing.
+                    if writer.start_file(*name, SimpleFileOptions::default()).is_err() {
+                        return Ok(());
+                    }
+                    writer.write_all(body).unwrap();
+                }
+                let mut bytes = writer.finish().unwrap().into_inner();
+                for (index, value) in flips {
+                    let i = index.index(bytes.len());
+                    bytes[i] ^= value;
+                }
+                if let Ok(entries) = check(bytes, &[]) {
+                    for entry in entries {
+                        prop_assert!(plainly_safe(&entry.path), "accepted {:?}", entry.path);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -7,5 +7,7 @@ mod api;
 mod import;
 mod marking;
 mod restart;
+mod rush;
+mod server;
 mod support;
 mod upload;

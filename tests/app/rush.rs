@@ -1,0 +1,250 @@
+//! The deadline rush and a crash mid-upload, against the real server binary
+//! on loopback.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::TcpStream;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use handin::clock::SystemClock;
+use handin::config::AppConfig;
+use handin::models::{api_token, course, enrolment, submission, user};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+
+use crate::server::{self, Server};
+use crate::support::{sha256_hex, zip_of};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_handin");
+
+fn runtime() -> rocket::tokio::runtime::Runtime {
+    rocket::tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn open(dir: &Path) -> handin::App {
+    let config = AppConfig {
+        database: dir.join("handin.sqlite"),
+        uploads_dir: dir.join("uploads"),
+        ..AppConfig::default()
+    };
+    handin::open(config, Arc::new(SystemClock)).await.unwrap()
+}
+
+/// A course whose `rush` deadline is an hour away, and `n` students with tokens.
+async fn prepare(dir: &Path, n: usize) -> Vec<(String, String)> {
+    let app = open(dir).await;
+    let due = (Utc::now() + chrono::Duration::hours(1)).with_timezone(&chrono_tz::Europe::London);
+    let text = format!(
+        "[[course]]\ncode = \"RUSH1\"\ntitle = \"Rush\"\ntime_zone = \"Europe/London\"\n\
+         [[course.assignment]]\nslug = \"rush\"\ntitle = \"Rush\"\ndue = \"{}\"\nrequired_files = [\"report.pdf\"]\n",
+        due.format("%Y-%m-%d %H:%M:%S")
+    );
+    let change = handin::import::Change {
+        actor_id: None,
+        at: Utc::now(),
+        reason: "test",
+    };
+    handin::import::import_file(&app.db, &app.config, &text, &change)
+        .await
+        .unwrap();
+    let course = course::find_by_code(&app.db, "RUSH1")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut students = Vec::new();
+    for i in 0..n {
+        let username = format!("s{i:04}");
+        // Tokens only: no password is needed, so none is hashed.
+        let row = user::ActiveModel {
+            username: Set(username.clone()),
+            display_name: Set(format!("Student {i}")),
+            email: Set(String::new()),
+            role: Set("student".into()),
+            password_hash: Set("!".into()),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&app.db)
+        .await
+        .unwrap();
+        enrolment::enrol(&app.db, row.id, course.id, enrolment::STUDENT)
+            .await
+            .unwrap();
+        students.push((
+            username,
+            api_token::issue(&app.db, row.id, Utc::now()).await.unwrap(),
+        ));
+    }
+    app.db.close().await.unwrap();
+    students
+}
+
+fn bundle(student: &str, attempt: usize, padding: usize) -> Vec<u8> {
+    let body = format!("%PDF {student} {attempt} {}", "x".repeat(padding));
+    zip_of(&[("report.pdf", body.as_bytes())])
+}
+
+#[test]
+fn three_hundred_racing_uploads_all_get_receipts_with_gapless_attempts() {
+    let dir = tempfile::tempdir().unwrap();
+    let students = runtime().block_on(prepare(dir.path(), 150));
+    let server = Server::start(Path::new(BINARY), dir.path());
+    let addr = server.addr;
+    let threads: Vec<_> = students
+        .iter()
+        .flat_map(|(name, token)| (0..2).map(move |i| (name.clone(), token.clone(), i)))
+        .map(|(name, token, i)| {
+            std::thread::spawn(move || {
+                let sent = bundle(&name, i, 20_000);
+                let reply = server::upload(addr, &token, "RUSH1/assignments/rush", &sent)
+                    .expect("the upload is answered");
+                (name, sha256_hex(&sent), reply)
+            })
+        })
+        .collect();
+    let mut sent_by_student: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for thread in threads {
+        let (name, sha, reply) = thread.join().unwrap();
+        assert_eq!(
+            reply.status,
+            201,
+            "{name}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        let receipt: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(receipt["sha256"], sha.as_str());
+        assert_eq!(receipt["status"], "on_time");
+        sent_by_student.entry(name).or_default().push(sha);
+    }
+    drop(server);
+
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+    assert!(!log.contains("locked"), "{log}");
+    runtime().block_on(async {
+        let app = open(dir.path()).await;
+        let rows = submission::Entity::find().all(&app.db).await.unwrap();
+        assert_eq!(rows.len(), 300);
+        let users: BTreeMap<i32, String> = user::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| (u.id, u.username))
+            .collect();
+        let mut attempts: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+        for row in &rows {
+            let name = users[&row.student_id].clone();
+            attempts.entry(name.clone()).or_default().push(row.attempt);
+            let stored = std::fs::read(app.uploads.path_of(&row.stored_path)).unwrap();
+            assert_eq!(sha256_hex(&stored), row.sha256);
+            assert!(sent_by_student[&name].contains(&row.sha256));
+        }
+        for (name, mut list) in attempts {
+            list.sort();
+            assert_eq!(list, vec![1, 2], "{name}");
+        }
+    });
+}
+
+#[test]
+fn a_crash_mid_upload_leaves_complete_submissions_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let students = runtime().block_on(prepare(dir.path(), 6));
+    let server = Server::start(Path::new(BINARY), dir.path());
+    // Three earlier submissions, complete.
+    let mut earlier = BTreeMap::new();
+    for (name, token) in &students[..3] {
+        let sent = bundle(name, 0, 1000);
+        let reply = server::upload(server.addr, token, "RUSH1/assignments/rush", &sent).unwrap();
+        assert_eq!(reply.status, 201);
+        earlier.insert(name.clone(), sha256_hex(&sent));
+    }
+    // Three uploads caught halfway: headers and half the body sent.
+    let big = bundle("slow", 1, 4 * 1024 * 1024);
+    let mut open_uploads = Vec::new();
+    for (_, token) in &students[3..] {
+        let (head, tail) = server::multipart_frame("slow.zip");
+        let length = head.len() + big.len() + tail.len();
+        let mut stream = TcpStream::connect(server.addr).unwrap();
+        let request = format!(
+            "POST /api/v1/courses/RUSH1/assignments/rush/submissions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: {}\r\nContent-Length: {length}\r\n\r\n",
+            server::multipart_content_type()
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        stream.write_all(&head).unwrap();
+        stream.write_all(&big[..big.len() / 2]).unwrap();
+        open_uploads.push(stream);
+    }
+    let incoming = dir.path().join("uploads/incoming");
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(&incoming).unwrap().count() < 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the uploads never reached the disk"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.kill();
+    drop(open_uploads);
+
+    // It starts cleanly, and leaves nothing half-done.
+    let server = Server::start(Path::new(BINARY), dir.path());
+    assert_eq!(
+        std::fs::read_dir(&incoming).unwrap().count(),
+        0,
+        "partial temp files are gone"
+    );
+    let bundles: Vec<String> = std::fs::read_dir(dir.path().join("uploads/bundles"))
+        .unwrap()
+        .map(|e| format!("bundles/{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    for (name, token) in &students[..3] {
+        let reply = server::request(
+            server.addr,
+            "GET",
+            "/api/v1/assignments",
+            &[("Authorization", format!("Bearer {token}"))],
+            b"",
+        )
+        .unwrap();
+        let list: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(
+            list[0]["status"], "on_time",
+            "{name}'s earlier submission is intact"
+        );
+    }
+    drop(server);
+    runtime().block_on(async {
+        let app = open(dir.path()).await;
+        let rows = submission::Entity::find().all(&app.db).await.unwrap();
+        assert_eq!(rows.len(), 3, "no row for an upload that never finished");
+        let mut stored: Vec<String> = rows.iter().map(|r| r.stored_path.clone()).collect();
+        stored.sort();
+        let mut on_disk = bundles.clone();
+        on_disk.sort();
+        assert_eq!(
+            stored, on_disk,
+            "no row without its file, no file without its row"
+        );
+        for row in rows {
+            assert!(earlier.values().any(|sha| *sha == row.sha256));
+        }
+    });
+    let verify = std::process::Command::new(BINARY)
+        .arg("verify")
+        .env("ROCKET_DATABASE", dir.path().join("handin.sqlite"))
+        .env("ROCKET_UPLOADS_DIR", dir.path().join("uploads"))
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
