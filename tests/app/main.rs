@@ -7,6 +7,7 @@ mod api;
 mod import;
 mod marking;
 mod restart;
+mod routes;
 mod rush;
 mod server;
 mod support;

@@ -1,0 +1,345 @@
+//! Every mounted route, read from the Rocket instance itself (so a new route
+//! cannot be forgotten), against every kind of caller, with and without a
+//! valid CSRF token; plus tampered cookies and forged tokens.
+
+use rocket::http::{ContentType, Cookie, Header, Method, Status};
+use sea_orm::{EntityTrait, PaginatorTrait};
+
+use crate::support::*;
+
+const WHO: [&str; 6] = ["anonymous", "alice", "bob", "other", "mark", "admin"];
+
+/// Who may use each route (by method and path as mounted). A route missing
+/// from this table fails the test.
+fn allowed(method: Method, path: &str) -> Option<&'static [&'static str]> {
+    const ALL: &[&str] = &["anonymous", "alice", "bob", "other", "mark", "admin"];
+    const LOGGED_IN: &[&str] = &["alice", "bob", "other", "mark", "admin"];
+    const COURSE: &[&str] = &["alice", "bob", "mark", "admin"];
+    const STUDENTS: &[&str] = &["alice", "bob"];
+    const OWNER_AND_STAFF: &[&str] = &["alice", "mark", "admin"];
+    const STAFF: &[&str] = &["mark", "admin"];
+    const ADMIN: &[&str] = &["admin"];
+    const OWNER_AND_ADMIN: &[&str] = &["alice", "admin"];
+    let a = "/courses/<code>/assignments/<slug>";
+    let table: Vec<(Method, String, &'static [&'static str])> = vec![
+        (Method::Get, "/login".into(), ALL),
+        (Method::Post, "/login".into(), ALL),
+        (Method::Get, "/static/handin.css".into(), ALL),
+        (Method::Post, "/logout".into(), LOGGED_IN),
+        (Method::Get, "/".into(), LOGGED_IN),
+        (Method::Get, a.into(), COURSE),
+        (
+            Method::Post,
+            "/courses/<_code>/assignments/<_slug>/submissions".into(),
+            STUDENTS,
+        ),
+        (Method::Get, "/submissions/<id>".into(), OWNER_AND_STAFF),
+        (
+            Method::Get,
+            "/submissions/<id>/bundle".into(),
+            OWNER_AND_STAFF,
+        ),
+        (Method::Get, format!("{a}/marking"), STAFF),
+        (Method::Get, format!("{a}/marking/<label>"), STAFF),
+        (Method::Get, format!("{a}/submissions.zip"), STAFF),
+        (Method::Get, format!("{a}/submissions.csv"), STAFF),
+        (Method::Get, format!("{a}/extensions"), ADMIN),
+        (Method::Post, format!("{a}/extensions"), ADMIN),
+        (
+            Method::Post,
+            format!("{a}/extensions/<username>/revoke"),
+            ADMIN,
+        ),
+        (Method::Post, format!("{a}/extensions/import"), ADMIN),
+        (Method::Post, format!("{a}/extension-requests/<id>"), ADMIN),
+        (Method::Post, format!("{a}/extension-request"), STUDENTS),
+        (
+            Method::Get,
+            "/extension-requests/<id>/evidence".into(),
+            OWNER_AND_ADMIN,
+        ),
+        (Method::Get, "/admin".into(), ADMIN),
+        (Method::Post, "/admin/courses".into(), ADMIN),
+        (Method::Get, "/admin/courses/<code>".into(), ADMIN),
+        (
+            Method::Post,
+            "/admin/courses/<code>/assignments".into(),
+            ADMIN,
+        ),
+        (
+            Method::Get,
+            "/admin/courses/<code>/assignments/<slug>".into(),
+            ADMIN,
+        ),
+        (Method::Post, "/admin/roster".into(), ADMIN),
+        (Method::Get, "/admin/audit".into(), ADMIN),
+        (Method::Get, "/admin/audit.csv".into(), ADMIN),
+        (Method::Get, "/api/v1/assignments".into(), LOGGED_IN),
+        (
+            Method::Post,
+            "/api/v1/courses/<_code>/assignments/<_slug>/submissions".into(),
+            STUDENTS,
+        ),
+        (
+            Method::Get,
+            "/api/v1/submissions/<id>".into(),
+            OWNER_AND_STAFF,
+        ),
+        (
+            Method::Get,
+            "/api/v1/submissions/<id>/bundle".into(),
+            OWNER_AND_STAFF,
+        ),
+        (Method::Get, format!("/api/v1{a}/submissions"), COURSE),
+        (Method::Get, format!("/api/v1{a}/submissions.zip"), STAFF),
+        (Method::Get, format!("/api/v1{a}/submissions.csv"), STAFF),
+        (Method::Get, format!("/api/v1{a}/extensions"), ADMIN),
+        (
+            Method::Put,
+            format!("/api/v1{a}/extensions/<username>"),
+            ADMIN,
+        ),
+        (
+            Method::Delete,
+            format!("/api/v1{a}/extensions/<username>"),
+            ADMIN,
+        ),
+    ];
+    table
+        .into_iter()
+        .find(|(m, p, _)| *m == method && p == path)
+        .map(|(_, _, who)| who)
+}
+
+fn concrete(path: &str) -> String {
+    path.replace("<code>", "COMP6248")
+        .replace("<_code>", "COMP6248")
+        .replace("<slug>", "coursework")
+        .replace("<_slug>", "coursework")
+        .replace("<id>", "1")
+        .replace("<username>", "bob")
+        .replace("<label>", "alice")
+}
+
+/// Every field any form reads, so a form is refused for its token alone.
+fn body(csrf: &str) -> String {
+    format!(
+        "csrf={csrf}&username=bob&password=x&next=%2F&students=bob&until=2020-06-01T16%3A00&reason=r&decision=reject\
+         &comment=c&code=COMP6248&title=T&time_zone=Europe%2FLondon&closure_days=&slug=coursework&opens=&due=2020-05-29T16%3A00\
+         &hard_close=&grace_minutes=0&max_bundle_mib=1&required_files=&late_policy=none&csv=username%2Cuntil%2Creason&bundle=x"
+    )
+}
+
+async fn state(t: &TestApp) -> Vec<u64> {
+    let db = &t.app().db;
+    vec![
+        handin::models::submission::Entity::find()
+            .count(db)
+            .await
+            .unwrap(),
+        handin::models::extension::Entity::find()
+            .count(db)
+            .await
+            .unwrap(),
+        handin::models::requests::Entity::find()
+            .count(db)
+            .await
+            .unwrap(),
+        handin::models::user::Entity::find()
+            .count(db)
+            .await
+            .unwrap(),
+        handin::models::course::Entity::find()
+            .count(db)
+            .await
+            .unwrap(),
+        handin::models::assignment::Entity::find()
+            .count(db)
+            .await
+            .unwrap(),
+        t.upload_files().len() as u64,
+    ]
+}
+
+async fn as_who(t: &TestApp, who: &str) -> Option<String> {
+    if who == "anonymous" {
+        t.client.cookies().remove_private("handin_session");
+        return None;
+    }
+    t.login(who).await;
+    Some(t.token(who).await)
+}
+
+#[rocket::async_test]
+async fn every_route_refuses_everyone_it_should() {
+    let t = TestApp::new().await;
+    // Submission 1 and request 1 (with evidence) are alice's.
+    let id = t.hand_in("alice", "coursework", "alice's work").await;
+    assert_eq!(id, 1);
+    let db = &t.app().db;
+    let (course, coursework) =
+        handin::models::assignment::find_by_codes(db, "COMP6248", "coursework")
+            .await
+            .unwrap()
+            .unwrap();
+    let alice = handin::models::user::find_by_username(db, "alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let evidence = t.app().uploads.receive(&b"note"[..], 100).await.unwrap();
+    let kept = t.app().uploads.keep_evidence(evidence).await.unwrap();
+    let ask = handin::models::requests::Ask {
+        requested_until: utc("2020-06-05T15:00:00Z"),
+        reason: "ill".into(),
+        evidence: Some((kept, "note.pdf".into())),
+    };
+    handin::models::requests::ask(
+        db,
+        course.id,
+        coursework.id,
+        alice.id,
+        ask,
+        utc("2020-05-28T10:00:00Z"),
+    )
+    .await
+    .unwrap();
+
+    let routes: Vec<(Method, String)> = t
+        .client
+        .rocket()
+        .routes()
+        .map(|r| {
+            (
+                r.method,
+                r.uri.as_str().split('?').next().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(routes.len() >= 38, "{} routes", routes.len());
+    for (method, path) in &routes {
+        assert!(
+            allowed(*method, path).is_some(),
+            "{method} {path} is mounted but not in the access table"
+        );
+    }
+
+    for who in WHO {
+        let token = as_who(&t, who).await;
+        let csrf = if token.is_some() {
+            t.csrf().await
+        } else {
+            String::new()
+        };
+        for (method, path) in &routes {
+            let may = allowed(*method, path).unwrap().contains(&who);
+            let uri = concrete(path);
+            let api = path.starts_with("/api/");
+            let mut request = t.client.req(*method, uri.clone());
+            if api {
+                if let Some(token) = &token {
+                    request =
+                        request.header(Header::new("Authorization", format!("Bearer {token}")));
+                }
+            }
+            let state_changing = *method != Method::Get;
+            let before = state(&t).await;
+            if state_changing {
+                // Without a valid token first: refused, and nothing changes.
+                if !api && path != "/login" {
+                    let forged = t
+                        .client
+                        .req(*method, uri.clone())
+                        .header(ContentType::Form)
+                        .body(body("forged"));
+                    let status = forged.dispatch().await.status();
+                    assert!(
+                        status.code >= 400 || who == "anonymous",
+                        "{who} {method} {path} without CSRF gave {status}"
+                    );
+                    assert_eq!(
+                        state(&t).await,
+                        before,
+                        "{who} {method} {path} without CSRF changed something"
+                    );
+                }
+                if may {
+                    continue; // Allowed and state-changing: the feature tests cover it.
+                }
+                request = if api {
+                    request
+                        .header(ContentType::JSON)
+                        .body(r#"{"until":"2020-06-01 16:00","reason":"r"}"#)
+                } else {
+                    request.header(ContentType::Form).body(body(&csrf))
+                };
+            }
+            let status = request.dispatch().await.status();
+            if may {
+                assert!(status.code < 400, "{who} may {method} {path}, got {status}");
+            } else if who == "anonymous" {
+                let expected = if api {
+                    Status::Unauthorized
+                } else {
+                    Status::SeeOther
+                };
+                assert_eq!(status, expected, "anonymous {method} {path}");
+            } else {
+                assert!(
+                    matches!(status.code, 403 | 404),
+                    "{who} {method} {path} gave {status}"
+                );
+            }
+            assert_eq!(
+                state(&t).await,
+                before,
+                "{who} {method} {path} changed something it may not"
+            );
+        }
+    }
+}
+
+#[rocket::async_test]
+async fn a_tampered_session_cookie_and_a_forged_or_unknown_token_get_nowhere() {
+    let t = TestApp::new().await;
+    t.login("alice").await;
+    let value = t
+        .client
+        .cookies()
+        .get_pending("handin_session")
+        .map(|c| c.value().to_string())
+        .unwrap();
+    let mut tampered = value.into_bytes();
+    let middle = tampered.len() / 2;
+    tampered[middle] = if tampered[middle] == b'A' { b'B' } else { b'A' };
+    t.client.cookies().remove_private("handin_session");
+    let response = t
+        .client
+        .get("/")
+        .cookie(Cookie::new(
+            "handin_session",
+            String::from_utf8(tampered).unwrap(),
+        ))
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::SeeOther);
+    // A session from before the clock moved twelve hours on has expired.
+    t.login("alice").await;
+    t.set_time("2020-05-30T00:00:00Z");
+    assert_eq!(
+        t.client.get("/").dispatch().await.status(),
+        Status::SeeOther
+    );
+    for token in [
+        "hdn_0000000000000000000000000000000000000000000000000000000000000000",
+        "Bearer",
+        "' OR 1=1 --",
+    ] {
+        let response = t
+            .client
+            .get("/api/v1/assignments")
+            .header(Header::new("Authorization", format!("Bearer {token}")))
+            .dispatch()
+            .await;
+        assert_eq!(response.status(), Status::Unauthorized, "{token}");
+    }
+}
