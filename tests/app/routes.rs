@@ -235,11 +235,8 @@ async fn every_route_refuses_everyone_it_should() {
             let uri = concrete(path);
             let api = path.starts_with("/api/");
             let mut request = t.client.req(*method, uri.clone());
-            if api {
-                if let Some(token) = &token {
-                    request =
-                        request.header(Header::new("Authorization", format!("Bearer {token}")));
-                }
+            if api && let Some(token) = &token {
+                request = request.header(Header::new("Authorization", format!("Bearer {token}")));
             }
             let state_changing = *method != Method::Get;
             let before = state(&t).await;
