@@ -37,6 +37,11 @@ impl Server {
             .env("ROCKET_UPLOADS_DIR", dir.join("uploads"))
             .env("ROCKET_TEMPLATE_DIR", templates)
             .env("ROCKET_DEMO", "false")
+            // Release builds refuse to start without one; a fixed one is fine for tests.
+            .env(
+                "ROCKET_SECRET_KEY",
+                "BwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSY=",
+            )
             .env("ROCKET_LOG_LEVEL", "critical")
             .env("ROCKET_WORKERS", "16")
             .env("ROCKET_CLI_COLORS", "false")
@@ -100,6 +105,16 @@ impl Reply {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The `name=value` of the cookie this reply sets under `name`.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == "set-cookie")
+            .map(|(_, v)| v.split(';').next().unwrap_or_default())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .map(str::to_string)
     }
 }
 

@@ -1,0 +1,488 @@
+//! The benchmark: `cargo bench` (release build). It starts the real server
+//! binary on loopback and prints figures; it asserts nothing about speed.
+//!
+//! 1. One bundle of 10, 100 and 500 MiB uploaded over HTTP, beside
+//!    `openssl dgst -sha256` and `cp` of the same file, with the server's
+//!    peak RSS during each upload.
+//! 2. The deadline rush: 300 students send 5 MiB each at once.
+//! 3. Download-all of those 300 bundles, beside `zip -0 -r` of the same files.
+//! 4. The marker's page with 1,000 students x 3 attempts.
+//!
+//! Set HANDIN_BENCH_QUICK=1 for a small run (sizes / 10, 30 students).
+
+#[path = "../app/server.rs"]
+mod server;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use handin::clock::SystemClock;
+use handin::config::AppConfig;
+use handin::models::{api_token, course, enrolment, submission, user};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+use server::Server;
+use zip::write::SimpleFileOptions;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_handin");
+const MIB: u64 = 1024 * 1024;
+
+fn main() {
+    let quick = std::env::var("HANDIN_BENCH_QUICK").is_ok();
+    let scale = if quick { 10 } else { 1 };
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("handin-bench");
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let runtime = rocket::tokio::runtime::Runtime::new().unwrap();
+    let rush_students = if quick { 30 } else { 300 };
+    let tokens = runtime.block_on(prepare(&root, rush_students));
+    let server = Server::start(Path::new(BINARY), &root);
+    println!("handin benchmark: {} cores, {}", num_cpus(), machine());
+    println!("server: release build, SQLite in {}\n", root.display());
+
+    println!("1. One bundle over loopback HTTP");
+    println!(
+        "{:>8} {:>9} {:>9} {:>12} {:>12} {:>20}",
+        "size", "seconds", "MB/s", "vs openssl", "vs cp", "RSS before -> peak"
+    );
+    for mib in [10, 100, 500].map(|m| m / scale) {
+        let bundle = big_bundle(&root, mib.max(1));
+        let (seconds, peak) = timed_upload(&server, &tokens.uploader, &bundle);
+        let size = std::fs::metadata(&bundle).unwrap().len();
+        let openssl = time_command("openssl", &["dgst", "-sha256", bundle.to_str().unwrap()]);
+        let copy = time_command(
+            "cp",
+            &[
+                bundle.to_str().unwrap(),
+                root.join("copy.zip").to_str().unwrap(),
+            ],
+        );
+        println!(
+            "{:>5} MiB {:>9.3} {:>9.1} {:>11.2}x {:>11.2}x {:>10} -> {} MiB",
+            size / MIB,
+            seconds,
+            size as f64 / 1e6 / seconds,
+            seconds / openssl,
+            seconds / copy,
+            peak.0 / 1024,
+            peak.1 / 1024
+        );
+        std::fs::remove_file(&bundle).unwrap();
+    }
+
+    println!("\n2. The deadline rush: {rush_students} students x 5 MiB at once");
+    let size = 5 * MIB as usize;
+    let started = Instant::now();
+    let threads: Vec<_> = tokens
+        .rush
+        .iter()
+        .enumerate()
+        .map(|(i, token)| {
+            let (token, addr) = (token.clone(), server.addr);
+            std::thread::spawn(move || {
+                let bundle = bundle_bytes(i as u64, size);
+                let start = Instant::now();
+                let reply = server::upload(addr, &token, "BENCH/assignments/big", &bundle);
+                (start.elapsed(), reply.map(|r| r.status).unwrap_or(0))
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for thread in threads {
+        let (latency, status) = thread.join().unwrap();
+        if status != 201 {
+            errors += 1;
+        }
+        latencies.push(latency.as_secs_f64());
+    }
+    let total = started.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    let pick = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
+    println!(
+        "p50 {:.2} s, p95 {:.2} s, p99 {:.2} s, max {:.2} s; {:.1} MB/s overall in {:.1} s; {errors} errors",
+        pick(0.5),
+        pick(0.95),
+        pick(0.99),
+        pick(1.0),
+        (rush_students * size) as f64 / 1e6 / total,
+        total
+    );
+
+    // A fresh server process, so its memory figures are the download's alone.
+    drop(server);
+    let server = Server::start(Path::new(BINARY), &root);
+    println!("\n3. Download-all of those {rush_students} bundles (a freshly started server)");
+    let (bytes, first_byte, seconds, peak) = timed_download(
+        &server,
+        &tokens.marker,
+        "/api/v1/courses/BENCH/assignments/big/submissions.zip",
+    );
+    let zip_time = time_command_in(
+        &root.join("uploads"),
+        "zip",
+        &[
+            "-q",
+            "-0",
+            "-r",
+            root.join("all.zip").to_str().unwrap(),
+            "bundles",
+        ],
+    );
+    println!(
+        "{} MiB in {:.2} s ({:.1} MB/s), first byte after {:.3} s, server RSS {} -> {} MiB; zip -0 -r took {:.2} s ({:.2}x)",
+        bytes / MIB,
+        seconds,
+        bytes as f64 / 1e6 / seconds,
+        first_byte,
+        peak.0 / 1024,
+        peak.1 / 1024,
+        zip_time,
+        seconds / zip_time
+    );
+    drop(server);
+
+    println!("\n4. The marker's page with 1,000 students x 3 attempts");
+    runtime.block_on(thousand_students(&root));
+    let server = Server::start(Path::new(BINARY), &root);
+    let cookie = login(&server, "marker");
+    let mut times = Vec::new();
+    for _ in 0..21 {
+        let start = Instant::now();
+        let reply = server::request(
+            server.addr,
+            "GET",
+            "/courses/PAGE/assignments/big/marking",
+            &[("Cookie", cookie.clone())],
+            b"",
+        )
+        .unwrap();
+        times.push(start.elapsed().as_secs_f64());
+        assert_eq!(reply.status, 200);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "median {:.1} ms (min {:.1} ms, max {:.1} ms) over 21 requests",
+        times[10] * 1e3,
+        times[0] * 1e3,
+        times[20] * 1e3
+    );
+    println!("\nRerun with: cargo bench --bench deadline");
+}
+
+struct Tokens {
+    uploader: String,
+    marker: String,
+    rush: Vec<String>,
+}
+
+async fn open(root: &Path) -> handin::App {
+    let config = AppConfig {
+        database: root.join("handin.sqlite"),
+        uploads_dir: root.join("uploads"),
+        ..AppConfig::default()
+    };
+    handin::open(config, Arc::new(SystemClock)).await.unwrap()
+}
+
+async fn add_user(
+    app: &handin::App,
+    username: &str,
+    role: &str,
+    course_id: i32,
+    hash: &str,
+) -> i32 {
+    let row = user::ActiveModel {
+        username: Set(username.to_string()),
+        display_name: Set(format!("{username} Bench")),
+        email: Set(String::new()),
+        role: Set(role.to_string()),
+        password_hash: Set(hash.to_string()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    let course_role = if role == "student" {
+        enrolment::STUDENT
+    } else {
+        enrolment::MARKER
+    };
+    enrolment::enrol(&app.db, row.id, course_id, course_role)
+        .await
+        .unwrap();
+    row.id
+}
+
+async fn prepare(root: &Path, students: usize) -> Tokens {
+    let app = open(root).await;
+    let due = (Utc::now() + chrono::Duration::hours(2)).with_timezone(&chrono_tz::Europe::London);
+    let text = format!(
+        "[[course]]\ncode = \"BENCH\"\ntitle = \"Bench\"\ntime_zone = \"Europe/London\"\n\
+         [[course.assignment]]\nslug = \"big\"\ntitle = \"Big\"\ndue = \"{}\"\nmax_bundle_mib = 600\nrequired_files = [\"data.bin\"]\n",
+        due.format("%Y-%m-%d %H:%M")
+    );
+    let change = handin::import::Change {
+        actor_id: None,
+        at: Utc::now(),
+        reason: "bench",
+    };
+    handin::import::import_file(&app.db, &app.config, &text, &change)
+        .await
+        .unwrap();
+    let course = course::find_by_code(&app.db, "BENCH")
+        .await
+        .unwrap()
+        .unwrap();
+    let uploader = add_user(&app, "uploader", "student", course.id, "!").await;
+    let marker = add_user(&app, "benchmarker", "marker", course.id, "!").await;
+    let mut rush = Vec::new();
+    for i in 0..students {
+        let id = add_user(&app, &format!("r{i:04}"), "student", course.id, "!").await;
+        rush.push(api_token::issue(&app.db, id, Utc::now()).await.unwrap());
+    }
+    let tokens = Tokens {
+        uploader: api_token::issue(&app.db, uploader, Utc::now())
+            .await
+            .unwrap(),
+        marker: api_token::issue(&app.db, marker, Utc::now()).await.unwrap(),
+        rush,
+    };
+    app.db.close().await.unwrap();
+    tokens
+}
+
+/// 1,000 students with 3 attempts each on a second course, rows only, and a
+/// marker who logs in with a password.
+async fn thousand_students(root: &Path) {
+    let app = open(root).await;
+    let text = "[[course]]\ncode = \"PAGE\"\ntitle = \"Page\"\ntime_zone = \"Europe/London\"\n\
+                [[course.assignment]]\nslug = \"big\"\ntitle = \"Big\"\ndue = \"2020-05-29 16:00\"\n";
+    let change = handin::import::Change {
+        actor_id: None,
+        at: Utc::now(),
+        reason: "bench",
+    };
+    handin::import::import_file(&app.db, &app.config, text, &change)
+        .await
+        .unwrap();
+    let (course, assignment) = handin::models::assignment::find_by_codes(&app.db, "PAGE", "big")
+        .await
+        .unwrap()
+        .unwrap();
+    let hash = user::hash_password("benchmark password").unwrap();
+    add_user(&app, "marker", "marker", course.id, &hash).await;
+    let base = chrono::DateTime::parse_from_rfc3339("2020-05-29T12:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    for i in 0..1000 {
+        let id = add_user(&app, &format!("p{i:04}"), "student", course.id, "!").await;
+        for attempt in 1..=3 {
+            submission::ActiveModel {
+                assignment_id: Set(assignment.id),
+                student_id: Set(id),
+                attempt: Set(attempt),
+                received_at: Set(base + chrono::Duration::minutes(i * 7 + attempt as i64 * 60)),
+                upload_started_at: Set(base),
+                sha256: Set(format!("{:064x}", i * 10 + attempt as i64)),
+                size: Set(1000),
+                original_name: Set("bundle.zip".into()),
+                stored_path: Set(format!("bundles/page-{i}-{attempt}.zip")),
+                entries: Set("[{\"path\":\"report.pdf\",\"size\":1000}]".into()),
+                ..Default::default()
+            }
+            .insert(&app.db)
+            .await
+            .unwrap();
+        }
+    }
+    app.db.close().await.unwrap();
+}
+
+/// Bytes that do not compress, deterministically.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 32) as u8
+        })
+        .collect()
+}
+
+fn bundle_bytes(seed: u64, size: usize) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::with_capacity(size + 1024)));
+    let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    writer.start_file("data.bin", options).unwrap();
+    writer.write_all(&noise(seed, size)).unwrap();
+    writer.finish().unwrap().into_inner()
+}
+
+/// A bundle of about `mib` MiB written to disk in 1 MiB pieces.
+fn big_bundle(root: &Path, mib: u64) -> PathBuf {
+    let path = root.join(format!("bundle-{mib}.zip"));
+    let mut writer = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let options = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .large_file(mib >= 4096);
+    writer.start_file("data.bin", options).unwrap();
+    for piece in 0..mib {
+        writer.write_all(&noise(piece, MIB as usize)).unwrap();
+    }
+    writer.finish().unwrap();
+    path
+}
+
+/// Samples the server's RSS every 5 ms while `work` runs; returns the peak in KiB.
+fn with_peak_rss<T>(server: &Server, work: impl FnOnce() -> T) -> (T, (u64, u64)) {
+    let before = server.rss_kib();
+    let peak = Arc::new(AtomicU64::new(before));
+    let done = Arc::new(AtomicBool::new(false));
+    let pid = server.child.id();
+    let sampler = {
+        let (peak, done) = (peak.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                let status =
+                    std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                if let Some(kib) = status
+                    .lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|n| n.parse().ok())
+                {
+                    peak.fetch_max(kib, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    let result = work();
+    done.store(true, Ordering::Relaxed);
+    sampler.join().unwrap();
+    (result, (before, peak.load(Ordering::Relaxed)))
+}
+
+/// Streams a bundle from disk to the API; returns seconds and peak server RSS (KiB).
+fn timed_upload(server: &Server, token: &str, bundle: &Path) -> (f64, (u64, u64)) {
+    let (head, tail) = server::multipart_frame("bundle.zip");
+    let size = std::fs::metadata(bundle).unwrap().len();
+    let ((seconds, status), peak) = with_peak_rss(server, || {
+        let start = Instant::now();
+        let mut stream = TcpStream::connect(server.addr).unwrap();
+        let request = format!(
+            "POST /api/v1/courses/BENCH/assignments/big/submissions HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\
+             Authorization: Bearer {token}\r\nContent-Type: {}\r\nContent-Length: {}\r\n\r\n",
+            server::multipart_content_type(),
+            head.len() as u64 + size + tail.len() as u64
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        stream.write_all(&head).unwrap();
+        std::io::copy(&mut std::fs::File::open(bundle).unwrap(), &mut stream).unwrap();
+        stream.write_all(&tail).unwrap();
+        let reply = server::read_reply(stream).unwrap();
+        (start.elapsed().as_secs_f64(), reply.status)
+    });
+    assert_eq!(status, 201, "the upload was refused");
+    (seconds, peak)
+}
+
+/// Reads a download without keeping it; returns bytes, time to first byte,
+/// total seconds and the server's peak RSS (KiB).
+fn timed_download(server: &Server, token: &str, path: &str) -> (u64, f64, f64, (u64, u64)) {
+    let ((bytes, first, total), peak) = with_peak_rss(server, || {
+        let start = Instant::now();
+        let mut stream = TcpStream::connect(server.addr).unwrap();
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut buffer = vec![0u8; 256 * 1024];
+        let mut bytes = 0u64;
+        let mut first = None;
+        loop {
+            let n = stream.read(&mut buffer).unwrap();
+            if n == 0 {
+                break;
+            }
+            first.get_or_insert_with(|| start.elapsed().as_secs_f64());
+            bytes += n as u64;
+        }
+        (bytes, first.unwrap_or(0.0), start.elapsed().as_secs_f64())
+    });
+    (bytes, first, total, peak)
+}
+
+fn time_command(program: &str, args: &[&str]) -> f64 {
+    time_command_in(Path::new("."), program, args)
+}
+
+fn time_command_in(dir: &Path, program: &str, args: &[&str]) -> f64 {
+    let start = Instant::now();
+    let status = std::process::Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .status();
+    assert!(
+        status.is_ok_and(|s| s.success()),
+        "{program} failed (is it installed?)"
+    );
+    start.elapsed().as_secs_f64()
+}
+
+/// Logs in through the form, as a browser: returns the Cookie header value.
+fn login(server: &Server, username: &str) -> String {
+    let page = server::request(server.addr, "GET", "/login", &[], b"").unwrap();
+    let cookie = page
+        .cookie("handin_login")
+        .expect("the login page sets its cookie");
+    let body = String::from_utf8_lossy(&page.body).to_string();
+    let marker = "name=\"csrf\" value=\"";
+    let start = body.find(marker).unwrap() + marker.len();
+    let csrf = &body[start..start + 64];
+    let form = format!("csrf={csrf}&username={username}&password=benchmark+password&next=%2F");
+    let reply = server::request(
+        server.addr,
+        "POST",
+        "/login",
+        &[
+            ("Cookie", cookie),
+            ("Content-Type", "application/x-www-form-urlencoded".into()),
+        ],
+        form.as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(reply.status, 303, "login failed");
+    reply.cookie("handin_session").expect("a session cookie")
+}
+
+fn num_cpus() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    format!("{cpu}; {memory}")
+}
