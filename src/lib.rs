@@ -76,6 +76,9 @@ pub async fn open(config: AppConfig, clock: SharedClock) -> Result<App, String> 
     })
 }
 
+/// The largest ordinary form: an extension request's evidence (10 MiB) or a CSV.
+const FORM_LIMIT: u64 = 16 * 1024 * 1024;
+
 /// The app on the system clock, configured from `Rocket.toml` and `ROCKET_*`.
 pub fn rocket() -> Rocket<Build> {
     build(rocket::Config::figment(), Arc::new(SystemClock))
@@ -83,15 +86,13 @@ pub fn rocket() -> Rocket<Build> {
 
 /// The app with a given configuration and clock (tests set both).
 pub fn build(figment: Figment, clock: SharedClock) -> Rocket<Build> {
-    // Rocket's body limits follow the largest bundle allowed, so the two can
-    // never disagree; the form may carry a little more than the file.
-    let ceiling = AppConfig::from_figment(&figment)
-        .map(|c| c.max_upload_bytes())
-        .unwrap_or(0);
+    // Bundles are read by handin's own upload reader, with each assignment's
+    // limit and a limit on every field. Rocket's form parser serves only the
+    // small forms (an evidence file, a CSV), and it buffers text fields up to
+    // its whole-form limit: keep that limit small.
     let figment = figment
-        .merge(("limits.file", ceiling))
-        .merge(("limits.file/zip", ceiling))
-        .merge(("limits.data-form", ceiling + 1024 * 1024));
+        .merge(("limits.data-form", FORM_LIMIT))
+        .merge(("limits.file", FORM_LIMIT));
     let rocket = rocket::custom(figment)
         .attach(Template::fairing())
         .attach(AdHoc::try_on_ignite(

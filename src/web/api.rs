@@ -1,13 +1,12 @@
 //! The JSON API under `/api/v1`, for scripts: `Authorization: Bearer TOKEN`.
 
-use rocket::form::{self, Form};
 use rocket::response::status::Created;
 use rocket::serde::json::Json;
 use rocket::{State, get, post, routes};
 
 use super::pages::visible_receipt;
 use super::session::Caller;
-use super::upload::{self, Bundle, UploadTarget};
+use super::upload::{self, UploadBody, UploadTarget};
 use crate::App;
 use crate::error::AppError;
 use crate::models::access::{self, CourseRole};
@@ -29,23 +28,16 @@ async fn assignments(
     ))
 }
 
-#[derive(rocket::FromForm)]
-struct SubmitForm {
-    bundle: Bundle,
-}
-
-#[post("/courses/<_code>/assignments/<_slug>/submissions", data = "<form>")]
+#[post("/courses/<_code>/assignments/<_slug>/submissions", data = "<body>")]
 async fn submit(
     app: &State<App>,
     target: UploadTarget,
-    form: Result<Form<SubmitForm>, form::Errors<'_>>,
+    body: Result<UploadBody, AppError>,
     _code: &str,
     _slug: &str,
 ) -> Result<Created<Json<Receipt>>, AppError> {
-    let form = form
-        .map_err(|errors| upload::form_error(&errors, &target))?
-        .into_inner();
-    let receipt = upload::accept(app, &target, form.bundle).await?;
+    // Scripts authenticate with a token, not a cookie: no CSRF token to check.
+    let receipt = upload::accept(app, &target, body?.bundle).await?;
     Ok(Created::new(format!("/api/v1/submissions/{}", receipt.id)).body(Json(receipt)))
 }
 

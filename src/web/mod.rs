@@ -55,6 +55,10 @@ fn default_message(status: Status) -> String {
         403 => "You are not allowed to do that.".into(),
         404 => "There is nothing here.".into(),
         413 => "That is larger than handin accepts. Nothing was stored.".into(),
+        415 => {
+            "Send forms as multipart/form-data (a bundle in the field 'bundle') or as a web form."
+                .into()
+        }
         422 => "The form was incomplete or malformed. Nothing was changed.".into(),
         _ => format!("{status}."),
     }

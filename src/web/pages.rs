@@ -1,14 +1,13 @@
 //! The pages people use: the dashboard, an assignment (with its upload form),
 //! and receipts.
 
-use rocket::form::{self, Form};
 use rocket::request::FlashMessage;
 use rocket::response::Redirect;
 use rocket::{State, get, post, routes, uri};
 use rocket_dyn_templates::{Template, context};
 
 use super::session::Caller;
-use super::upload::{self, Bundle, UploadTarget};
+use super::upload::{self, UploadBody, UploadTarget};
 use crate::App;
 use crate::error::AppError;
 use crate::models::access::{self, CourseRole};
@@ -69,28 +68,21 @@ async fn assignment_page(
     ))
 }
 
-#[derive(rocket::FromForm)]
-struct UploadForm {
-    csrf: String,
-    bundle: Bundle,
-}
-
-#[post("/courses/<_code>/assignments/<_slug>/submissions", data = "<form>")]
+#[post("/courses/<_code>/assignments/<_slug>/submissions", data = "<body>")]
 async fn hand_in(
     app: &State<App>,
     target: UploadTarget,
-    form: Result<Form<UploadForm>, form::Errors<'_>>,
+    body: Result<UploadBody, AppError>,
     _code: &str,
     _slug: &str,
 ) -> Result<Redirect, AppError> {
-    let form = form
-        .map_err(|errors| upload::form_error(&errors, &target))?
-        .into_inner();
+    let body = body.map_err(|e| e.with_back(target.page()))?;
+    let csrf = body.csrf.as_deref().unwrap_or_default();
     target
         .caller
-        .check_csrf(&form.csrf)
+        .check_csrf(csrf)
         .map_err(|e| e.with_back(target.page()))?;
-    let receipt = upload::accept(app, &target, form.bundle).await?;
+    let receipt = upload::accept(app, &target, body.bundle).await?;
     Ok(Redirect::to(uri!(receipt(receipt.id))))
 }
 

@@ -2,13 +2,17 @@
 //!
 //! The [`UploadTarget`] guard runs before a byte of the body is read: an
 //! unauthenticated, unenrolled or too-late upload is refused without being
-//! stored. The [`Bundle`] form field then streams the body to disk while it
-//! is hashed, capped at the assignment's limit. [`accept`] inspects it and
+//! stored. [`UploadBody`] then reads the multipart body itself, with a limit
+//! on every field: the bundle streams to disk while it is hashed, capped at
+//! the assignment's limit, and the only other field, the CSRF token, may not
+//! exceed 1 KiB. (Rocket's own form parser would buffer any text field in
+//! memory up to the whole form's limit.) [`accept`] inspects the bundle and
 //! records it.
 
 use chrono::{DateTime, Utc};
-use rocket::data::ToByteUnit;
-use rocket::form::{self, DataField, FromFormField, ValueField, error::ErrorKind};
+use rocket::data::{self, Data, FromData, ToByteUnit};
+use rocket::futures::TryStreamExt;
+use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
 
 use super::session::Caller;
@@ -40,8 +44,9 @@ impl UploadTarget {
     }
 }
 
-/// The per-assignment size limit, handed from the guard to the form field.
-struct UploadLimit(Option<u64>);
+/// The per-assignment size limit (and the assignment's title, for the
+/// message), handed from the guard to the body reader.
+struct UploadLimit(Option<(u64, String)>);
 
 fn mib(bytes: u64) -> String {
     let value = bytes as f64 / (1024.0 * 1024.0);
@@ -132,7 +137,11 @@ impl<'r> FromRequest<'r> for UploadTarget {
         };
         match find_target(request, app, caller).await {
             Ok(target) => {
-                request.local_cache(|| UploadLimit(Some(target.assignment.max_bundle_bytes())));
+                let limit = (
+                    target.assignment.max_bundle_bytes(),
+                    target.assignment.title.clone(),
+                );
+                request.local_cache(|| UploadLimit(Some(limit)));
                 Outcome::Success(target)
             }
             Err(error) => fail(request, error),
@@ -147,6 +156,17 @@ pub struct Bundle {
     pub received: Received,
 }
 
+/// The body of an upload: the bundle and, from a browser, the CSRF token.
+pub struct UploadBody {
+    pub csrf: Option<String>,
+    pub bundle: Bundle,
+}
+
+/// The CSRF token is 64 characters; nothing else but the bundle is accepted.
+const TEXT_FIELD_LIMIT: u64 = 1024;
+/// Room for the multipart framing around the bundle.
+const FRAMING: u64 = 64 * 1024;
+
 /// The browser's file name, made safe to keep and show: control characters
 /// dropped, any folder part removed, at most 255 characters.
 fn display_name(raw: &str) -> String {
@@ -159,81 +179,123 @@ fn display_name(raw: &str) -> String {
     }
 }
 
-#[rocket::async_trait]
-impl<'r> FromFormField<'r> for Bundle {
-    fn from_value(_field: ValueField<'r>) -> form::Result<'r, Self> {
-        Err(form::Error::validation(
-            "the bundle must be sent as a file (multipart/form-data)",
-        ))?
-    }
+fn too_large(limit: u64, title: &str) -> AppError {
+    AppError::too_large(format!(
+        "The bundle is larger than the {} allowed for {title}. Nothing was stored. \
+         Remove large data files or build outputs from it and try again.",
+        mib(limit)
+    ))
+}
 
-    async fn from_data(field: DataField<'r, '_>) -> form::Result<'r, Self> {
-        let request = field.request;
-        let app = request.rocket().state::<App>().ok_or(ErrorKind::Unknown)?;
-        // Without the guard there is no assignment, and so no upload.
-        let limit = request
-            .local_cache(|| UploadLimit(None))
-            .0
-            .ok_or(ErrorKind::Unknown)?;
-        let file_name = display_name(
-            field
-                .file_name
-                .map(|n| n.dangerous_unsafe_unsanitized_raw().as_str())
-                .unwrap_or_default(),
-        );
-        // One byte over the limit is enough to know it is too large.
-        let stream = field.data.open((limit + 1).bytes());
-        match app.uploads.receive(stream, limit).await {
-            Ok(received) => Ok(Bundle {
-                file_name,
-                received,
-            }),
-            Err(ReceiveError::TooLarge { limit }) => Err(ErrorKind::InvalidLength {
-                min: None,
-                max: Some(limit),
-            })?,
-            Err(ReceiveError::Io(e)) => Err(ErrorKind::Io(e))?,
+/// A multipart error, as the student needs to hear it.
+fn multipart_error(error: &multer::Error, limit: u64, title: &str) -> AppError {
+    match error {
+        multer::Error::FieldSizeExceeded { .. } => {
+            AppError::too_large("A form field was longer than handin accepts. Nothing was stored.")
         }
+        multer::Error::StreamSizeExceeded { .. } => too_large(limit, title),
+        multer::Error::UnknownField { field_name } => AppError::bad_request(format!(
+            "Unexpected form field '{}': send the bundle in the field 'bundle'. Nothing was stored.",
+            field_name.as_deref().unwrap_or("")
+        )),
+        other => AppError::bad_request(format!(
+            "The upload arrived incomplete or malformed ({other}). Nothing was stored; please try again."
+        )),
     }
 }
 
-/// Turns a form that could not be read into a message a student can act on.
-pub fn form_error(errors: &form::Errors<'_>, target: &UploadTarget) -> AppError {
-    let status = errors.status();
-    let error = if status == rocket::http::Status::PayloadTooLarge {
-        AppError::too_large(format!(
-            "The bundle is larger than the {} allowed for {}. Nothing was stored. \
-             Remove large data files or build outputs from it and try again.",
-            mib(target.assignment.max_bundle_bytes()),
-            target.assignment.title
-        ))
-    } else if errors.iter().any(|e| e.is_for("csrf")) {
-        AppError::forbidden(
-            "This form has expired or did not come from handin (its security token is missing). \
-             Nothing was stored. Please reload the page and try again.",
-        )
-    } else if errors.iter().any(|e| e.is_for("bundle")) || !errors.iter().any(|e| e.name.is_some())
-    {
-        let bundle_missing = errors
-            .iter()
-            .any(|e| e.is_for("bundle") && matches!(e.kind, ErrorKind::Missing));
-        if bundle_missing {
-            AppError::unprocessable(
-                "No file was sent. Please choose your .zip bundle and upload it.",
-            )
-        } else {
+async fn read_upload(request: &Request<'_>, data: Data<'_>) -> Result<UploadBody, AppError> {
+    let app = request
+        .rocket()
+        .state::<App>()
+        .ok_or_else(|| AppError::internal("application state missing"))?;
+    // Without the guard there is no assignment, and so no upload.
+    let (limit, title) = request
+        .local_cache(|| UploadLimit(None))
+        .0
+        .clone()
+        .ok_or_else(|| AppError::internal("upload without a target"))?;
+    let boundary = request
+        .content_type()
+        .filter(|ct| ct.is_form_data())
+        .and_then(|ct| ct.params().find(|(key, _)| *key == "boundary").map(|(_, value)| value.to_string()))
+        .ok_or_else(|| {
             AppError::new(
-                status,
-                format!("The upload could not be read ({errors}). Nothing was stored."),
+                Status::UnsupportedMediaType,
+                "Send the bundle as multipart/form-data, in a field named 'bundle'. Nothing was stored.",
             )
+        })?;
+    let constraints = multer::Constraints::new()
+        .allowed_fields(vec!["csrf", "bundle"])
+        .size_limit(
+            multer::SizeLimit::new()
+                .whole_stream(limit + FRAMING)
+                .for_field("csrf", TEXT_FIELD_LIMIT),
+        );
+    let stream = data.open((limit + FRAMING + 1).bytes());
+    let mut multipart =
+        multer::Multipart::with_reader_with_constraints(stream, boundary, constraints);
+    let (mut csrf, mut bundle) = (None, None);
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(&e, limit, &title))?
+    {
+        if field.name() == Some("csrf") {
+            csrf = Some(
+                field
+                    .text()
+                    .await
+                    .map_err(|e| multipart_error(&e, limit, &title))?,
+            );
+            continue;
         }
-    } else {
-        AppError::new(
-            status,
-            format!("The upload form was incomplete ({errors}). Nothing was stored."),
-        )
-    };
-    error.with_back(target.page())
+        if bundle.is_some() {
+            return Err(AppError::bad_request(
+                "Send one bundle at a time. Nothing was stored.",
+            ));
+        }
+        let file_name = display_name(field.file_name().unwrap_or_default());
+        let reader = tokio_util::io::StreamReader::new(field.map_err(std::io::Error::other));
+        match app.uploads.receive(reader, limit).await {
+            Ok(received) => {
+                bundle = Some(Bundle {
+                    file_name,
+                    received,
+                })
+            }
+            Err(ReceiveError::TooLarge { .. }) => return Err(too_large(limit, &title)),
+            Err(ReceiveError::Io(e)) => {
+                return Err(
+                    match e
+                        .get_ref()
+                        .and_then(|inner| inner.downcast_ref::<multer::Error>())
+                    {
+                        Some(inner) => multipart_error(inner, limit, &title),
+                        None => AppError::bad_request(
+                            "The upload was interrupted. Nothing was stored; please try again.",
+                        ),
+                    },
+                );
+            }
+        }
+    }
+    let bundle = bundle.ok_or_else(|| {
+        AppError::unprocessable("No file was sent. Please choose your .zip bundle and upload it.")
+    })?;
+    Ok(UploadBody { csrf, bundle })
+}
+
+#[rocket::async_trait]
+impl<'r> FromData<'r> for UploadBody {
+    type Error = AppError;
+
+    async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        match read_upload(request, data).await {
+            Ok(body) => data::Outcome::Success(body),
+            Err(error) => data::Outcome::Error((error.status, error)),
+        }
+    }
 }
 
 /// Checks a received bundle and records it as the student's next attempt.

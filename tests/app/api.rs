@@ -159,23 +159,33 @@ async fn api_errors_are_json_with_the_fitting_status() {
         Status::Unauthorized
     );
 
-    // A multipart body without the bundle field.
-    let (content_type, body) = multipart(&[Part::text("note", "hello")]);
-    let response = t
-        .client
-        .post("/api/v1/courses/COMP6248/assignments/coursework/submissions")
-        .header(content_type)
-        .header(Header::new("Authorization", format!("Bearer {alice}")))
-        .body(body)
-        .dispatch()
-        .await;
-    assert_eq!(response.status(), Status::UnprocessableEntity);
-    assert!(
-        response
-            .into_string()
-            .await
-            .unwrap()
-            .contains("No file was sent")
-    );
+    // A multipart body without the bundle field, and one with a field nobody asked for.
+    for (parts, status, message) in [
+        (
+            vec![Part::text("csrf", "x")],
+            Status::UnprocessableEntity,
+            "No file was sent",
+        ),
+        (
+            vec![Part::text("note", "hello")],
+            Status::BadRequest,
+            "Unexpected form field 'note'",
+        ),
+    ] {
+        let (content_type, body) = multipart(&parts);
+        let response = t
+            .client
+            .post("/api/v1/courses/COMP6248/assignments/coursework/submissions")
+            .header(content_type)
+            .header(Header::new("Authorization", format!("Bearer {alice}")))
+            .body(body)
+            .dispatch()
+            .await;
+        assert_eq!(response.status(), status, "{message}");
+        assert!(
+            response.into_string().await.unwrap().contains(message),
+            "{message}"
+        );
+    }
     assert_eq!(t.snapshot().await, (0, vec![]));
 }

@@ -4,6 +4,7 @@
 mod access;
 mod admin;
 mod api;
+mod hostile;
 mod import;
 mod marking;
 mod restart;

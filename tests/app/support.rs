@@ -66,11 +66,25 @@ impl TestApp {
         app
     }
 
+    /// The seeded app on a folder the caller owns (to hand to the server binary).
+    pub async fn with_dir(path: &std::path::Path) -> TestApp {
+        let dir = tempfile::Builder::new().tempdir_in(path).unwrap();
+        let figment_dir = path.to_path_buf();
+        let app = Self::start_at(dir, &figment_dir, Options::default()).await;
+        app.seed().await;
+        app
+    }
+
     /// Starts the app on an existing folder (as after a restart).
     pub async fn start(dir: tempfile::TempDir, options: Options) -> TestApp {
+        let root = dir.path().to_path_buf();
+        Self::start_at(dir, &root, options).await
+    }
+
+    async fn start_at(dir: tempfile::TempDir, root: &std::path::Path, options: Options) -> TestApp {
         let figment = rocket::Config::figment()
-            .merge(("database", dir.path().join("handin.sqlite")))
-            .merge(("uploads_dir", dir.path().join("uploads")))
+            .merge(("database", root.join("handin.sqlite")))
+            .merge(("uploads_dir", root.join("uploads")))
             .merge(("demo", false))
             .merge(("max_bundle_entries", options.max_bundle_entries))
             .merge(("max_unpacked_mib", options.max_unpacked_mib))
@@ -353,6 +367,19 @@ pub fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
         writer.write_all(body).unwrap();
     }
     writer.finish().unwrap().into_inner()
+}
+
+/// Bytes that do not compress, deterministically.
+pub fn noise(len: usize) -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
 }
 
 /// A bundle the coursework accepts.

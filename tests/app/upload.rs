@@ -226,15 +226,7 @@ async fn over_the_size_limit_is_413_and_stores_nothing() {
     t.login("alice").await;
     let csrf = t.csrf().await;
     // Random bytes do not compress: a zip just over the 1 MiB limit.
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let noise: Vec<u8> = (0..1_100_000)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect();
+    let noise = noise(1_100_000);
     let bytes = zip_of(&[("report.pdf", &noise)]);
     assert!(bytes.len() > 1024 * 1024);
     let response = t
