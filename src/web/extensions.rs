@@ -99,13 +99,14 @@ impl Granting {
             .map_err(|e| AppError::unprocessable(format!("The new deadline: {e}.")))
     }
 
+    /// Grants one new deadline to the students; returns it.
     async fn grant(
         &self,
         app: &App,
         students: &[i32],
         until: &str,
         reason: &str,
-    ) -> Result<(), AppError> {
+    ) -> Result<chrono::DateTime<chrono::Utc>, AppError> {
         let until = self.until(until)?;
         let reason = reason.trim();
         if reason.is_empty() {
@@ -121,7 +122,8 @@ impl Granting {
                 reason: reason.to_string(),
             })
             .collect();
-        Ok(extension::grant(&app.db, &self.decision(app), &grants).await?)
+        extension::grant(&app.db, &self.decision(app), &grants).await?;
+        Ok(until)
     }
 }
 

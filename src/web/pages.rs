@@ -15,7 +15,14 @@ use crate::models::receipt::Receipt;
 use crate::models::{assignment, marking, overview, requests, submission};
 
 pub fn routes() -> Vec<rocket::Route> {
-    routes![dashboard, assignment_page, hand_in, receipt, stylesheet]
+    routes![
+        dashboard,
+        assignment_page,
+        hand_in,
+        receipt,
+        stylesheet,
+        script
+    ]
 }
 
 #[get("/")]
@@ -113,6 +120,15 @@ async fn receipt(app: &State<App>, caller: Caller, id: i32) -> Result<Template, 
         "receipt",
         context! { title: "Receipt", me: caller.view(), r: receipt },
     ))
+}
+
+/// Served by handin itself: no CDN, since universities run it behind firewalls.
+#[get("/static/handin.js")]
+fn script() -> (rocket::http::ContentType, &'static str) {
+    (
+        rocket::http::ContentType::JavaScript,
+        include_str!("../../templates/static/handin.js"),
+    )
 }
 
 #[get("/static/handin.css")]

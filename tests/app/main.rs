@@ -4,6 +4,7 @@
 mod access;
 mod admin;
 mod api;
+mod browser;
 mod hostile;
 mod import;
 mod marking;

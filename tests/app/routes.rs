@@ -25,6 +25,7 @@ fn allowed(method: Method, path: &str) -> Option<&'static [&'static str]> {
         (Method::Get, "/login".into(), ALL),
         (Method::Post, "/login".into(), ALL),
         (Method::Get, "/static/handin.css".into(), ALL),
+        (Method::Get, "/static/handin.js".into(), ALL),
         (Method::Post, "/logout".into(), LOGGED_IN),
         (Method::Get, "/".into(), LOGGED_IN),
         (Method::Get, a.into(), COURSE),

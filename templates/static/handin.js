@@ -1,0 +1,135 @@
+// handin: small improvements on pages that work without JavaScript.
+// - countdowns: elements with data-deadline (RFC 3339) show the time left, live;
+// - the upload form: drag and drop, a check of type and size before sending,
+//   a progress bar with percentage and speed, and one upload at a time.
+"use strict";
+
+(function () {
+  // Two largest units, as the server writes them: "2 h 13 min", "3 d 4 h", "45 s".
+  function human(ms) {
+    var total = Math.floor(Math.abs(ms) / 1000);
+    var d = Math.floor(total / 86400), h = Math.floor(total / 3600) % 24;
+    var m = Math.floor(total / 60) % 60, s = total % 60;
+    if (d > 0) return d + " d " + h + " h";
+    if (h > 0) return h + " h " + m + " min";
+    if (m > 0) return m + " min " + s + " s";
+    return s + " s";
+  }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-deadline]").forEach(function (el) {
+      var left = Date.parse(el.getAttribute("data-deadline")) - now;
+      if (isNaN(left)) return;
+      el.textContent = left >= 0 ? human(left) + " left" : "deadline passed " + human(left) + " ago";
+      el.classList.toggle("late", left < 0);
+    });
+  }
+
+  function mib(bytes) {
+    return (bytes / 1048576).toFixed(1) + " MiB";
+  }
+
+  // The message of an error page returned by the server.
+  function messageOf(html, status) {
+    try {
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      var el = doc.querySelector(".error");
+      if (el) return el.textContent.trim();
+    } catch (e) { /* fall through */ }
+    return "The upload failed (status " + status + "). Nothing was stored; please try again.";
+  }
+
+  function enhanceUpload(form) {
+    var input = form.querySelector("input[type=file]");
+    var button = form.querySelector("button[type=submit]");
+    var zone = form.querySelector(".dropzone");
+    var progress = form.querySelector("progress");
+    var status = form.querySelector(".upload-status");
+    var max = parseInt(form.getAttribute("data-max-bytes"), 10) || Infinity;
+    var sending = false;
+
+    function say(text, isError) {
+      status.textContent = text;
+      status.classList.toggle("error", !!isError);
+    }
+
+    function check(file) {
+      if (!file) return "Please choose your .zip bundle first.";
+      if (!/\.zip$/i.test(file.name)) return "\"" + file.name + "\" is not a .zip file. Please upload your work as one .zip bundle.";
+      if (file.size === 0) return "\"" + file.name + "\" is empty (0 bytes).";
+      if (file.size > max) return "\"" + file.name + "\" is " + mib(file.size) + "; at most " + mib(max) + " is allowed.";
+      return null;
+    }
+
+    input.addEventListener("change", function () {
+      var file = input.files[0];
+      var problem = file && check(file);
+      say(problem || (file ? file.name + " (" + mib(file.size) + ") is ready to upload." : ""), !!problem);
+    });
+
+    if (zone) {
+      ["dragenter", "dragover"].forEach(function (type) {
+        zone.addEventListener(type, function (e) { e.preventDefault(); zone.classList.add("dragging"); });
+      });
+      ["dragleave", "drop"].forEach(function (type) {
+        zone.addEventListener(type, function () { zone.classList.remove("dragging"); });
+      });
+      zone.addEventListener("drop", function (e) {
+        e.preventDefault();
+        if (e.dataTransfer.files.length) {
+          input.files = e.dataTransfer.files;
+          input.dispatchEvent(new Event("change"));
+        }
+      });
+    }
+
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (sending) return; // a double click sends once
+      var file = input.files[0];
+      var problem = check(file);
+      if (problem) { say(problem, true); input.focus(); return; }
+      sending = true;
+      button.disabled = true;
+      progress.hidden = false;
+      progress.value = 0;
+      var started = Date.now();
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      xhr.upload.addEventListener("progress", function (p) {
+        if (!p.lengthComputable) return;
+        var percent = Math.floor((100 * p.loaded) / p.total);
+        var seconds = Math.max((Date.now() - started) / 1000, 0.001);
+        progress.value = percent;
+        say("Uploading: " + percent + "% (" + (p.loaded / 1e6 / seconds).toFixed(1) + " MB/s)");
+      });
+      xhr.addEventListener("load", function () {
+        if (xhr.status >= 200 && xhr.status < 300 && /\/submissions\/\d+$/.test(xhr.responseURL)) {
+          progress.value = 100;
+          say("Received. Opening your receipt…");
+          window.location.assign(xhr.responseURL);
+          return;
+        }
+        sending = false;
+        button.disabled = false;
+        progress.hidden = true;
+        say(messageOf(xhr.responseText, xhr.status), true);
+      });
+      xhr.addEventListener("error", function () {
+        sending = false;
+        button.disabled = false;
+        progress.hidden = true;
+        say("The connection failed before the upload finished. Nothing was stored; please try again.", true);
+      });
+      xhr.send(new FormData(form));
+      say("Uploading: 0%");
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    tick();
+    setInterval(tick, 1000);
+    document.querySelectorAll("form[data-upload]").forEach(enhanceUpload);
+  });
+})();

@@ -1,0 +1,505 @@
+//! A person in a real browser: headless Chromium, driven over WebDriver
+//! (chromedriver), against the real server binary on loopback. The pages'
+//! screenshots are saved in `target/screenshots/`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use fantoccini::{Client, ClientBuilder, Locator};
+use handin::clock::SystemClock;
+use handin::config::AppConfig;
+use handin::models::{course, enrolment, user};
+use serde_json::json;
+
+use crate::server::Server;
+use crate::support::{PASSWORD, noise, sha256_hex, zip_of};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_handin");
+
+struct Browser {
+    client: Client,
+    driver: Child,
+    downloads: PathBuf,
+    shots: PathBuf,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn browser(work: &Path) -> Browser {
+    let driver_path = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let port = free_port();
+    let driver = Command::new(&driver_path)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{driver_path} did not start ({e}): install chromium and chromium-driver (.ci/run does)"));
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "chromedriver did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let downloads = work.join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let profile = work.join("profile");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let capabilities = json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+            "prefs": {
+                "download.default_directory": downloads.display().to_string(),
+                "download.prompt_for_download": false,
+            }
+        }
+    });
+    let capabilities = match capabilities {
+        serde_json::Value::Object(map) => map,
+        _ => unreachable!(),
+    };
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a WebDriver session with headless Chromium");
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    Browser {
+        client,
+        driver,
+        downloads,
+        shots,
+    }
+}
+
+impl Browser {
+    async fn shot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+
+    async fn text_of(&self, css: &str) -> String {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn login(&self, base: &str, username: &str) {
+        self.client.goto(&format!("{base}/login")).await.unwrap();
+        self.client
+            .find(Locator::Id("username"))
+            .await
+            .unwrap()
+            .send_keys(username)
+            .await
+            .unwrap();
+        self.client
+            .find(Locator::Id("password"))
+            .await
+            .unwrap()
+            .send_keys(PASSWORD)
+            .await
+            .unwrap();
+        self.client
+            .find(Locator::Css("form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_url(&url(&format!("{base}/")))
+            .await
+            .unwrap();
+    }
+
+    async fn logout(&self) {
+        self.client
+            .find(Locator::Css("nav form button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Id("username"))
+            .await
+            .unwrap();
+    }
+
+    async fn set_value(&self, id: &str, value: &str) {
+        let script = "document.getElementById(arguments[0]).value = arguments[1];";
+        self.client
+            .execute(script, vec![json!(id), json!(value)])
+            .await
+            .unwrap();
+    }
+}
+
+fn url(text: &str) -> url::Url {
+    url::Url::parse(text).unwrap()
+}
+
+/// WEB101 `lab1`, due in 40 minutes, needing `report.pdf`; students alice and
+/// bob, marker mark, administrator admin, all with real passwords.
+async fn prepare(dir: &Path) {
+    let config = AppConfig {
+        database: dir.join("handin.sqlite"),
+        uploads_dir: dir.join("uploads"),
+        ..AppConfig::default()
+    };
+    let app = handin::open(config, Arc::new(SystemClock)).await.unwrap();
+    let due =
+        (Utc::now() + chrono::Duration::minutes(40)).with_timezone(&chrono_tz::Europe::London);
+    let text = format!(
+        "[[course]]\ncode = \"WEB101\"\ntitle = \"The Web\"\ntime_zone = \"Europe/London\"\n\
+         [[course.assignment]]\nslug = \"lab1\"\ntitle = \"Lab one\"\ndue = \"{}\"\nmax_bundle_mib = 5\nrequired_files = [\"report.pdf\"]\nlate_policy = \"uk_standard\"\n",
+        due.format("%Y-%m-%d %H:%M:%S")
+    );
+    let change = handin::import::Change {
+        actor_id: None,
+        at: Utc::now(),
+        reason: "test",
+    };
+    handin::import::import_file(&app.db, &app.config, &text, &change)
+        .await
+        .unwrap();
+    let course = course::find_by_code(&app.db, "WEB101")
+        .await
+        .unwrap()
+        .unwrap();
+    for (name, display, role) in [
+        ("alice", "Alice Liddell", user::Role::Student),
+        ("bob", "Bob Marley", user::Role::Student),
+        ("mark", "Mark Marker", user::Role::Marker),
+        ("admin", "Ada Admin", user::Role::Admin),
+    ] {
+        let email = format!("{name}@example.ac.uk");
+        let new = user::NewUser {
+            username: name,
+            display_name: display,
+            email: &email,
+            role,
+            password: PASSWORD,
+        };
+        let saved = user::upsert(&app.db, new, Utc::now()).await.unwrap();
+        let course_role = if role == user::Role::Student {
+            enrolment::STUDENT
+        } else {
+            enrolment::MARKER
+        };
+        if role != user::Role::Admin {
+            enrolment::enrol(&app.db, saved.id, course.id, course_role)
+                .await
+                .unwrap();
+        }
+    }
+    app.db.close().await.unwrap();
+}
+
+#[rocket::async_test]
+async fn a_person_uses_handin_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    prepare(dir.path()).await;
+    let server = Server::start(Path::new(BINARY), dir.path());
+    let base = format!("http://{}", server.addr);
+    let b = browser(dir.path()).await;
+    let page = format!("{base}/courses/WEB101/assignments/lab1");
+
+    // A student logs in and sees the deadline with a live countdown.
+    b.client.goto(&format!("{base}/login")).await.unwrap();
+    b.shot("login").await;
+    b.login(&base, "alice").await;
+    b.shot("dashboard").await;
+    let first = b.text_of("[data-deadline]").await;
+    assert!(
+        first.ends_with(" s left") && first.contains("min"),
+        "{first}"
+    );
+    let changed = Instant::now();
+    while b.text_of("[data-deadline]").await == first {
+        assert!(
+            changed.elapsed() < Duration::from_secs(5),
+            "the countdown does not move"
+        );
+        rocket::tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // A refused bundle shows its message, and nothing leaves the page.
+    b.client.goto(&page).await.unwrap();
+    let wrong = dir.path().join("wrong.zip");
+    std::fs::write(&wrong, zip_of(&[("notes.txt", b"no report here")])).unwrap();
+    b.client
+        .find(Locator::Id("bundle"))
+        .await
+        .unwrap()
+        .send_keys(wrong.to_str().unwrap())
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("form[data-upload] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while !b
+        .text_of(".upload-status")
+        .await
+        .contains("Required file is missing: report.pdf")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no refusal shown: {}",
+            b.text_of(".upload-status").await
+        );
+        rocket::tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        b.client
+            .find(Locator::Css("form[data-upload] button"))
+            .await
+            .unwrap()
+            .is_enabled()
+            .await
+            .unwrap()
+    );
+    b.shot("refused").await;
+
+    // A bundle that is not a zip is caught before it is sent.
+    let pdf = dir.path().join("report.pdf");
+    std::fs::write(&pdf, b"%PDF").unwrap();
+    b.client
+        .find(Locator::Id("bundle"))
+        .await
+        .unwrap()
+        .send_keys(pdf.to_str().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        b.text_of(".upload-status")
+            .await
+            .contains("is not a .zip file")
+    );
+
+    // An upload through the form, with the progress bar, ends on the receipt.
+    let good = dir.path().join("lab1.zip");
+    let bytes = zip_of(&[
+        ("report.pdf", &noise(4 * 1024 * 1024)),
+        ("code/main.py", b"print(1)\n"),
+    ]);
+    std::fs::write(&good, &bytes).unwrap();
+    b.client.goto(&page).await.unwrap();
+    b.shot("assignment").await;
+    // Record what the status line says while uploading, across the navigation.
+    let watch = "const s = document.querySelector('.upload-status'); sessionStorage.setItem('said', '');\
+                 new MutationObserver(() => sessionStorage.setItem('said', sessionStorage.getItem('said') + '|' + s.textContent))\
+                 .observe(s, {childList: true, characterData: true, subtree: true});";
+    b.client.execute(watch, vec![]).await.unwrap();
+    b.client
+        .find(Locator::Id("bundle"))
+        .await
+        .unwrap()
+        .send_keys(good.to_str().unwrap())
+        .await
+        .unwrap();
+    let button = b
+        .client
+        .find(Locator::Css("form[data-upload] button"))
+        .await
+        .unwrap();
+    button.click().await.unwrap();
+    // A second click while sending does nothing: the button is disabled.
+    let _ = button.click().await;
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("code.hash"))
+        .await
+        .unwrap();
+    assert!(
+        b.client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/submissions/")
+    );
+    let said = b
+        .client
+        .execute("return sessionStorage.getItem('said');", vec![])
+        .await
+        .unwrap();
+    let said = said.as_str().unwrap_or_default().to_string();
+    assert!(
+        said.contains("Uploading: 100% (") && said.contains("MB/s)"),
+        "{said}"
+    );
+    assert!(said.contains("Received"), "{said}");
+    assert_eq!(b.text_of("code.hash").await, sha256_hex(&bytes));
+    assert!(
+        b.text_of("[role=status]")
+            .await
+            .contains("Attempt 1 received on time")
+    );
+    b.shot("receipt").await;
+
+    // On a phone-sized screen the pages still read.
+    b.client.set_window_size(375, 800).await.unwrap();
+    b.client.goto(&page).await.unwrap();
+    b.shot("assignment-phone").await;
+    let overflow = b
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        overflow,
+        json!(false),
+        "the assignment page scrolls sideways at 375 px"
+    );
+    b.client.set_window_size(1280, 900).await.unwrap();
+    b.logout().await;
+
+    // A marker filters the table and downloads everything.
+    b.login(&base, "mark").await;
+    b.client.goto(&format!("{page}/marking")).await.unwrap();
+    b.shot("marking").await;
+    b.client
+        .find(Locator::Css("input[name=status][value=not_submitted]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("form.filters button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_url(&url(&format!(
+            "{page}/marking?status=not_submitted&sort=student&dir=asc"
+        )))
+        .await
+        .unwrap();
+    let table = b.text_of("table.marking tbody").await;
+    assert!(table.contains("bob") && !table.contains("alice"), "{table}");
+    b.client
+        .find(Locator::LinkText("Download all (latest attempts)"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let zip_path = b.downloads.join("WEB101-lab1-submissions.zip");
+    let started = Instant::now();
+    while !zip_path.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the download did not arrive"
+        );
+        rocket::tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let archive = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    let names: Vec<String> = archive
+        .file_names()
+        .map(|n| n.unwrap().to_string())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .any(|n| n == "alice/WEB101-lab1-alice-attempt1.zip"),
+        "{names:?}"
+    );
+    assert!(names.iter().any(|n| n == "manifest.csv"), "{names:?}");
+    b.logout().await;
+
+    // An administrator grants an extension; the student's page shows it.
+    b.login(&base, "admin").await;
+    b.client.goto(&format!("{page}/extensions")).await.unwrap();
+    b.client
+        .execute(
+            "document.querySelector('#students option[value=alice]').selected = true;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let until = (Utc::now() + chrono::Duration::days(3)).with_timezone(&chrono_tz::Europe::London);
+    b.set_value("until", &until.format("%Y-%m-%dT%H:%M").to_string())
+        .await;
+    b.client
+        .find(Locator::Id("reason"))
+        .await
+        .unwrap()
+        .send_keys("illness, with a note")
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("form.card button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(b.text_of("p.notice").await.contains("saved for alice"));
+    b.shot("extensions").await;
+    b.client
+        .goto(&format!("{base}/admin/courses/WEB101/assignments/lab1"))
+        .await
+        .unwrap();
+    b.shot("admin-assignment").await;
+    b.logout().await;
+
+    b.login(&base, "alice").await;
+    b.client.goto(&page).await.unwrap();
+    let details = b.text_of("dl.card").await;
+    let shown = until.format("%a %-d %b %Y, %H:%M").to_string();
+    assert!(
+        details.contains("Your extended deadline") && details.contains(&shown),
+        "{details}"
+    );
+    b.client.clone().close().await.unwrap();
+}
