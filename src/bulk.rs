@@ -276,15 +276,7 @@ pub async fn enrolled_students(
     db: &DatabaseConnection,
     course_id: i32,
 ) -> Result<HashMap<String, i32>, sea_orm::DbErr> {
-    use sea_orm::{ColumnTrait, QueryFilter};
-    let ids: Vec<i32> = enrolment::of_course(db, course_id, enrolment::STUDENT)
-        .await?
-        .into_iter()
-        .map(|e| e.user_id)
-        .collect();
-    Ok(user::Entity::find()
-        .filter(user::Column::Id.is_in(ids))
-        .all(db)
+    Ok(enrolment::students(db, course_id)
         .await?
         .into_iter()
         .map(|u| (u.username, u.id))

@@ -1,7 +1,7 @@
 //! Who takes or marks which course.
 
 use sea_orm::entity::prelude::*;
-use sea_orm::{ActiveValue::Set, QueryFilter};
+use sea_orm::{ActiveValue::Set, QueryFilter, QueryOrder};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "enrolments")]
@@ -102,4 +102,21 @@ pub async fn of_user(
         query = query.filter(Column::Role.eq(role));
     }
     query.all(db).await
+}
+
+/// The users enrolled in a course as students, by username.
+pub async fn students(
+    db: &impl ConnectionTrait,
+    course_id: i32,
+) -> Result<Vec<super::user::Model>, DbErr> {
+    let ids: Vec<i32> = of_course(db, course_id, STUDENT)
+        .await?
+        .into_iter()
+        .map(|e| e.user_id)
+        .collect();
+    super::user::Entity::find()
+        .filter(super::user::Column::Id.is_in(ids))
+        .order_by_asc(super::user::Column::Username)
+        .all(db)
+        .await
 }

@@ -19,7 +19,7 @@ use crate::bulk;
 use crate::domain::deadline::{format_local, parse_instant};
 use crate::error::AppError;
 use crate::models::access::{self, CourseRole};
-use crate::models::{assignment, course, extension, requests, user};
+use crate::models::{assignment, course, enrolment, extension, requests, user};
 
 pub fn page_routes() -> Vec<rocket::Route> {
     let mut all = routes![extensions_page, grant_form, revoke_form, import_form];
@@ -84,14 +84,15 @@ impl Granting {
 
     /// A student of this course, by username.
     async fn student(&self, app: &App, username: &str) -> Result<user::Model, AppError> {
-        let students = bulk::enrolled_students(&app.db, self.course.id).await?;
-        let id = students.get(username).ok_or_else(|| {
-            AppError::not_found(&format!("student {username} in {}", self.course.code))
-        })?;
-        user::Entity::find_by_id(*id)
-            .one(&app.db)
+        let not_found =
+            || AppError::not_found(&format!("student {username} in {}", self.course.code));
+        let user = user::find_by_username(&app.db, username)
             .await?
-            .ok_or_else(|| AppError::not_found("student"))
+            .ok_or_else(not_found)?;
+        match access::role_in(&app.db, &user, self.course.id).await? {
+            Some(CourseRole::Student) => Ok(user),
+            _ => Err(not_found()),
+        }
     }
 
     fn until(&self, text: &str) -> Result<chrono::DateTime<chrono::Utc>, AppError> {
@@ -185,16 +186,11 @@ async fn extensions_page(
 ) -> Result<Template, AppError> {
     let granting = Granting::find(app, caller, code, slug).await?;
     let extensions = views(app, &granting).await?;
-    let mut students: Vec<(String, String)> = Vec::new();
-    for (username, id) in bulk::enrolled_students(&app.db, granting.course.id).await? {
-        let name = user::Entity::find_by_id(id)
-            .one(&app.db)
-            .await?
-            .map(|u| u.display_name)
-            .unwrap_or_default();
-        students.push((username, name));
-    }
-    students.sort();
+    let students: Vec<(String, String)> = enrolment::students(&app.db, granting.course.id)
+        .await?
+        .into_iter()
+        .map(|u| (u.username, u.display_name))
+        .collect();
     let requests = requests::for_staff(&app.db, &granting.course, &granting.assignment).await?;
     Ok(Template::render(
         "extensions",

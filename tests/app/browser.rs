@@ -4,16 +4,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use fantoccini::{Client, ClientBuilder, Locator};
-use handin::clock::SystemClock;
-use handin::config::AppConfig;
-use handin::models::{course, enrolment, user};
+use handin::models::user;
 use serde_json::json;
 
+use crate::fixture;
 use crate::server::Server;
 use crate::support::{PASSWORD, noise, sha256_hex, zip_of};
 
@@ -177,56 +175,18 @@ fn url(text: &str) -> url::Url {
 /// WEB101 `lab1`, due in 40 minutes, needing `report.pdf`; students alice and
 /// bob, marker mark, administrator admin, all with real passwords.
 async fn prepare(dir: &Path) {
-    let config = AppConfig {
-        database: dir.join("handin.sqlite"),
-        uploads_dir: dir.join("uploads"),
-        ..AppConfig::default()
-    };
-    let app = handin::open(config, Arc::new(SystemClock)).await.unwrap();
-    let due =
-        (Utc::now() + chrono::Duration::minutes(40)).with_timezone(&chrono_tz::Europe::London);
-    let text = format!(
-        "[[course]]\ncode = \"WEB101\"\ntitle = \"The Web\"\ntime_zone = \"Europe/London\"\n\
-         [[course.assignment]]\nslug = \"lab1\"\ntitle = \"Lab one\"\ndue = \"{}\"\nmax_bundle_mib = 5\nrequired_files = [\"report.pdf\"]\nlate_policy = \"uk_standard\"\n",
-        due.format("%Y-%m-%d %H:%M:%S")
-    );
-    let change = handin::import::Change {
-        actor_id: None,
-        at: Utc::now(),
-        reason: "test",
-    };
-    handin::import::import_file(&app.db, &app.config, &text, &change)
-        .await
-        .unwrap();
-    let course = course::find_by_code(&app.db, "WEB101")
-        .await
-        .unwrap()
-        .unwrap();
+    let app = fixture::open(dir).await;
+    let extra =
+        "max_bundle_mib = 5\nrequired_files = [\"report.pdf\"]\nlate_policy = \"uk_standard\"";
+    let course = fixture::course(&app, "WEB101", "lab1", "Lab one", 40, extra).await;
+    let hash = user::hash_password(PASSWORD).unwrap();
     for (name, display, role) in [
-        ("alice", "Alice Liddell", user::Role::Student),
-        ("bob", "Bob Marley", user::Role::Student),
-        ("mark", "Mark Marker", user::Role::Marker),
-        ("admin", "Ada Admin", user::Role::Admin),
+        ("alice", "Alice Liddell", "student"),
+        ("bob", "Bob Marley", "student"),
+        ("mark", "Mark Marker", "marker"),
+        ("admin", "Ada Admin", "admin"),
     ] {
-        let email = format!("{name}@example.ac.uk");
-        let new = user::NewUser {
-            username: name,
-            display_name: display,
-            email: &email,
-            role,
-            password: PASSWORD,
-        };
-        let saved = user::upsert(&app.db, new, Utc::now()).await.unwrap();
-        let course_role = if role == user::Role::Student {
-            enrolment::STUDENT
-        } else {
-            enrolment::MARKER
-        };
-        if role != user::Role::Admin {
-            enrolment::enrol(&app.db, saved.id, course.id, course_role)
-                .await
-                .unwrap();
-        }
+        fixture::user(&app, name, display, role, course.id, &hash).await;
     }
     app.db.close().await.unwrap();
 }

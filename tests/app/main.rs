@@ -5,6 +5,7 @@ mod access;
 mod admin;
 mod api;
 mod browser;
+mod fixture;
 mod hostile;
 mod import;
 mod marking;

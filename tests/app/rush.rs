@@ -5,15 +5,13 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use handin::clock::SystemClock;
-use handin::config::AppConfig;
-use handin::models::{api_token, course, enrolment, submission, user};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+use handin::models::{api_token, submission, user};
+use sea_orm::EntityTrait;
 
+use crate::fixture;
 use crate::server::{self, Server};
 use crate::support::{sha256_hex, zip_of};
 
@@ -26,58 +24,33 @@ fn runtime() -> rocket::tokio::runtime::Runtime {
         .unwrap()
 }
 
-async fn open(dir: &Path) -> handin::App {
-    let config = AppConfig {
-        database: dir.join("handin.sqlite"),
-        uploads_dir: dir.join("uploads"),
-        ..AppConfig::default()
-    };
-    handin::open(config, Arc::new(SystemClock)).await.unwrap()
-}
-
 /// A course whose `rush` deadline is an hour away, and `n` students with tokens.
 async fn prepare(dir: &Path, n: usize) -> Vec<(String, String)> {
-    let app = open(dir).await;
-    let due = (Utc::now() + chrono::Duration::hours(1)).with_timezone(&chrono_tz::Europe::London);
-    let text = format!(
-        "[[course]]\ncode = \"RUSH1\"\ntitle = \"Rush\"\ntime_zone = \"Europe/London\"\n\
-         [[course.assignment]]\nslug = \"rush\"\ntitle = \"Rush\"\ndue = \"{}\"\nrequired_files = [\"report.pdf\"]\n",
-        due.format("%Y-%m-%d %H:%M:%S")
-    );
-    let change = handin::import::Change {
-        actor_id: None,
-        at: Utc::now(),
-        reason: "test",
-    };
-    handin::import::import_file(&app.db, &app.config, &text, &change)
-        .await
-        .unwrap();
-    let course = course::find_by_code(&app.db, "RUSH1")
-        .await
-        .unwrap()
-        .unwrap();
+    let app = fixture::open(dir).await;
+    let course = fixture::course(
+        &app,
+        "RUSH1",
+        "rush",
+        "Rush",
+        60,
+        "required_files = [\"report.pdf\"]",
+    )
+    .await;
     let mut students = Vec::new();
     for i in 0..n {
         let username = format!("s{i:04}");
-        // Tokens only: no password is needed, so none is hashed.
-        let row = user::ActiveModel {
-            username: Set(username.clone()),
-            display_name: Set(format!("Student {i}")),
-            email: Set(String::new()),
-            role: Set("student".into()),
-            password_hash: Set("!".into()),
-            created_at: Set(Utc::now()),
-            ..Default::default()
-        }
-        .insert(&app.db)
-        .await
-        .unwrap();
-        enrolment::enrol(&app.db, row.id, course.id, enrolment::STUDENT)
-            .await
-            .unwrap();
+        let id = fixture::user(
+            &app,
+            &username,
+            &format!("Student {i}"),
+            "student",
+            course.id,
+            "!",
+        )
+        .await;
         students.push((
             username,
-            api_token::issue(&app.db, row.id, Utc::now()).await.unwrap(),
+            api_token::issue(&app.db, id, Utc::now()).await.unwrap(),
         ));
     }
     app.db.close().await.unwrap();
@@ -126,7 +99,7 @@ fn three_hundred_racing_uploads_all_get_receipts_with_gapless_attempts() {
     let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
     assert!(!log.contains("locked"), "{log}");
     runtime().block_on(async {
-        let app = open(dir.path()).await;
+        let app = fixture::open(dir.path()).await;
         let rows = submission::Entity::find().all(&app.db).await.unwrap();
         assert_eq!(rows.len(), 300);
         let users: BTreeMap<i32, String> = user::Entity::find()
@@ -221,7 +194,7 @@ fn a_crash_mid_upload_leaves_complete_submissions_or_none() {
     }
     drop(server);
     runtime().block_on(async {
-        let app = open(dir.path()).await;
+        let app = fixture::open(dir.path()).await;
         let rows = submission::Entity::find().all(&app.db).await.unwrap();
         assert_eq!(rows.len(), 3, "no row for an upload that never finished");
         let mut stored: Vec<String> = rows.iter().map(|r| r.stored_path.clone()).collect();

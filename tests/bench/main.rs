@@ -11,6 +11,8 @@
 //! Set HANDIN_BENCH_QUICK=1 for a small run (sizes / 10, 30 students), and
 //! HANDIN_BENCH_SIZES=10,1000 for other bundle sizes (MiB) in part 1.
 
+#[path = "../app/fixture.rs"]
+mod fixture;
 #[path = "../app/server.rs"]
 mod server;
 
@@ -22,9 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use handin::clock::SystemClock;
-use handin::config::AppConfig;
-use handin::models::{api_token, course, enrolment, submission, user};
+use handin::models::{api_token, submission, user};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use server::Server;
 use zip::write::SimpleFileOptions;
@@ -194,70 +194,31 @@ struct Tokens {
     rush: Vec<String>,
 }
 
-async fn open(root: &Path) -> handin::App {
-    let config = AppConfig {
-        database: root.join("handin.sqlite"),
-        uploads_dir: root.join("uploads"),
-        ..AppConfig::default()
-    };
-    handin::open(config, Arc::new(SystemClock)).await.unwrap()
-}
-
-async fn add_user(
-    app: &handin::App,
-    username: &str,
-    role: &str,
-    course_id: i32,
-    hash: &str,
-) -> i32 {
-    let row = user::ActiveModel {
-        username: Set(username.to_string()),
-        display_name: Set(format!("{username} Bench")),
-        email: Set(String::new()),
-        role: Set(role.to_string()),
-        password_hash: Set(hash.to_string()),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(&app.db)
-    .await
-    .unwrap();
-    let course_role = if role == "student" {
-        enrolment::STUDENT
-    } else {
-        enrolment::MARKER
-    };
-    enrolment::enrol(&app.db, row.id, course_id, course_role)
-        .await
-        .unwrap();
-    row.id
-}
-
 async fn prepare(root: &Path, students: usize) -> Tokens {
-    let app = open(root).await;
-    let due = (Utc::now() + chrono::Duration::hours(2)).with_timezone(&chrono_tz::Europe::London);
-    let text = format!(
-        "[[course]]\ncode = \"BENCH\"\ntitle = \"Bench\"\ntime_zone = \"Europe/London\"\n\
-         [[course.assignment]]\nslug = \"big\"\ntitle = \"Big\"\ndue = \"{}\"\nmax_bundle_mib = 1024\nrequired_files = [\"data.bin\"]\n",
-        due.format("%Y-%m-%d %H:%M")
-    );
-    let change = handin::import::Change {
-        actor_id: None,
-        at: Utc::now(),
-        reason: "bench",
-    };
-    handin::import::import_file(&app.db, &app.config, &text, &change)
-        .await
-        .unwrap();
-    let course = course::find_by_code(&app.db, "BENCH")
-        .await
-        .unwrap()
-        .unwrap();
-    let uploader = add_user(&app, "uploader", "student", course.id, "!").await;
-    let marker = add_user(&app, "benchmarker", "marker", course.id, "!").await;
+    let app = fixture::open(root).await;
+    let extra = "max_bundle_mib = 1024\nrequired_files = [\"data.bin\"]";
+    let course = fixture::course(&app, "BENCH", "big", "Big", 120, extra).await;
+    let uploader = fixture::user(&app, "uploader", "Up Loader", "student", course.id, "!").await;
+    let marker = fixture::user(
+        &app,
+        "benchmarker",
+        "Bench Marker",
+        "marker",
+        course.id,
+        "!",
+    )
+    .await;
     let mut rush = Vec::new();
     for i in 0..students {
-        let id = add_user(&app, &format!("r{i:04}"), "student", course.id, "!").await;
+        let id = fixture::user(
+            &app,
+            &format!("r{i:04}"),
+            "Rush Student",
+            "student",
+            course.id,
+            "!",
+        )
+        .await;
         rush.push(api_token::issue(&app.db, id, Utc::now()).await.unwrap());
     }
     let tokens = Tokens {
@@ -274,28 +235,27 @@ async fn prepare(root: &Path, students: usize) -> Tokens {
 /// 1,000 students with 3 attempts each on a second course, rows only, and a
 /// marker who logs in with a password.
 async fn thousand_students(root: &Path) {
-    let app = open(root).await;
-    let text = "[[course]]\ncode = \"PAGE\"\ntitle = \"Page\"\ntime_zone = \"Europe/London\"\n\
-                [[course.assignment]]\nslug = \"big\"\ntitle = \"Big\"\ndue = \"2020-05-29 16:00\"\n";
-    let change = handin::import::Change {
-        actor_id: None,
-        at: Utc::now(),
-        reason: "bench",
-    };
-    handin::import::import_file(&app.db, &app.config, text, &change)
-        .await
-        .unwrap();
-    let (course, assignment) = handin::models::assignment::find_by_codes(&app.db, "PAGE", "big")
+    let app = fixture::open(root).await;
+    let course = fixture::course(&app, "PAGE", "big", "Big", -60 * 24 * 7, "").await;
+    let (_, assignment) = handin::models::assignment::find_by_codes(&app.db, "PAGE", "big")
         .await
         .unwrap()
         .unwrap();
     let hash = user::hash_password("benchmark password").unwrap();
-    add_user(&app, "marker", "marker", course.id, &hash).await;
+    fixture::user(&app, "marker", "Page Marker", "marker", course.id, &hash).await;
     let base = chrono::DateTime::parse_from_rfc3339("2020-05-29T12:00:00Z")
         .unwrap()
         .with_timezone(&Utc);
     for i in 0..1000 {
-        let id = add_user(&app, &format!("p{i:04}"), "student", course.id, "!").await;
+        let id = fixture::user(
+            &app,
+            &format!("p{i:04}"),
+            "Page Student",
+            "student",
+            course.id,
+            "!",
+        )
+        .await;
         for attempt in 1..=3 {
             submission::ActiveModel {
                 assignment_id: Set(assignment.id),
