@@ -26,6 +26,9 @@ pub struct AppConfig {
     pub max_unpacked_mib: u64,
     /// Create the demo course and accounts on first start (development only).
     pub demo: bool,
+    /// Mark cookies `Secure` (sent over HTTPS only). Rocket does so only
+    /// with its own TLS; behind a TLS proxy, set this.
+    pub secure_cookies: bool,
 }
 
 impl Default for AppConfig {
@@ -38,6 +41,7 @@ impl Default for AppConfig {
             max_bundle_entries: 10_000,
             max_unpacked_mib: 4096,
             demo: false,
+            secure_cookies: false,
         }
     }
 }

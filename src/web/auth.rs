@@ -26,20 +26,22 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 fn login_template(
+    app: &App,
     cookies: &CookieJar<'_>,
     next: &str,
     error: Option<&str>,
     username: &str,
 ) -> Template {
+    let csrf = session::login_csrf(cookies, app.config.secure_cookies);
     Template::render(
         "login",
-        context! { title: "Log in", csrf: session::login_csrf(cookies), next, error, username },
+        context! { title: "Log in", csrf, next, error, username },
     )
 }
 
 #[get("/login?<next>")]
-fn login_page(cookies: &CookieJar<'_>, next: Option<&str>) -> Template {
-    login_template(cookies, &safe_next(next), None, "")
+fn login_page(app: &State<App>, cookies: &CookieJar<'_>, next: Option<&str>) -> Template {
+    login_template(app, cookies, &safe_next(next), None, "")
 }
 
 #[derive(rocket::FromForm)]
@@ -61,7 +63,7 @@ async fn login(
         let message = "The login form had expired. Please try again.";
         return Ok(Err((
             Status::Forbidden,
-            login_template(cookies, &next, Some(message), form.username),
+            login_template(app, cookies, &next, Some(message), form.username),
         )));
     }
     let found = user::find_by_username(&app.db, form.username.trim()).await?;
@@ -78,7 +80,7 @@ async fn login(
             .map_err(AppError::internal)?;
     match found {
         Some(user) if verified => {
-            session::start_session(cookies, user.id, app.clock.now());
+            session::start_session(cookies, user.id, app.clock.now(), app.config.secure_cookies);
             Ok(Ok(Redirect::to(next)))
         }
         _ => {
@@ -86,7 +88,7 @@ async fn login(
                 "That username and password do not match. Please check them and try again.";
             Ok(Err((
                 Status::Unauthorized,
-                login_template(cookies, &next, Some(message), form.username),
+                login_template(app, cookies, &next, Some(message), form.username),
             )))
         }
     }

@@ -38,22 +38,23 @@ pub fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
-fn private_cookie(name: &'static str, value: String) -> Cookie<'static> {
+fn private_cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
     Cookie::build((name, value))
         .http_only(true)
         .same_site(SameSite::Strict)
+        .secure(secure)
         .path("/")
         .build()
 }
 
-pub fn start_session(cookies: &CookieJar<'_>, user_id: i32, now: DateTime<Utc>) {
+pub fn start_session(cookies: &CookieJar<'_>, user_id: i32, now: DateTime<Utc>, secure: bool) {
     let session = SessionCookie {
         user_id,
         csrf: random_token(),
         issued: now.timestamp(),
     };
     let value = serde_json::to_string(&session).unwrap_or_default();
-    cookies.add_private(private_cookie(SESSION_COOKIE, value));
+    cookies.add_private(private_cookie(SESSION_COOKIE, value, secure));
     cookies.remove_private(LOGIN_COOKIE);
 }
 
@@ -64,12 +65,12 @@ pub fn end_session(cookies: &CookieJar<'_>) {
 /// A token for the login form, kept in its own private cookie: login is a
 /// state-changing form too (login CSRF would log a student into an attacker's
 /// account, where their work would then be handed in).
-pub fn login_csrf(cookies: &CookieJar<'_>) -> String {
+pub fn login_csrf(cookies: &CookieJar<'_>, secure: bool) -> String {
     if let Some(existing) = cookies.get_private(LOGIN_COOKIE) {
         return existing.value().to_string();
     }
     let token = random_token();
-    cookies.add_private(private_cookie(LOGIN_COOKIE, token.clone()));
+    cookies.add_private(private_cookie(LOGIN_COOKIE, token.clone(), secure));
     token
 }
 

@@ -191,3 +191,25 @@ async fn the_dashboard_shows_deadlines_in_local_time_with_the_zone_and_the_time_
     assert!(page.contains("deadline passed 8 d 20 h ago"));
     assert!(!page.contains("Introduction"), "not enrolled in COMP1000");
 }
+
+#[rocket::async_test]
+async fn cookies_are_http_only_strict_and_secure_when_configured() {
+    for secure in [false, true] {
+        let t = TestApp::with(Options {
+            secure_cookies: secure,
+            ..Options::default()
+        })
+        .await;
+        let response = t.client.get("/login").dispatch().await;
+        let cookie = response
+            .headers()
+            .get_one("Set-Cookie")
+            .unwrap()
+            .to_string();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
+        assert_eq!(cookie.contains("Secure"), secure, "{cookie}");
+    }
+}

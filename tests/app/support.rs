@@ -38,6 +38,7 @@ pub struct TestApp {
 pub struct Options {
     pub max_bundle_entries: usize,
     pub max_unpacked_mib: u64,
+    pub secure_cookies: bool,
 }
 
 impl Default for Options {
@@ -45,6 +46,7 @@ impl Default for Options {
         Options {
             max_bundle_entries: 10_000,
             max_unpacked_mib: 4096,
+            secure_cookies: false,
         }
     }
 }
@@ -88,6 +90,7 @@ impl TestApp {
             .merge(("demo", false))
             .merge(("max_bundle_entries", options.max_bundle_entries))
             .merge(("max_unpacked_mib", options.max_unpacked_mib))
+            .merge(("secure_cookies", options.secure_cookies))
             .merge(("log_level", "off"));
         let clock = FixedClock::new(utc("2020-05-29T11:00:00Z"));
         let client = Client::tracked(handin::build(figment, Arc::new(clock.clone())))

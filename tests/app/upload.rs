@@ -113,6 +113,7 @@ async fn every_kind_of_refused_bundle_stores_nothing_and_says_why() {
     let t = TestApp::with(Options {
         max_bundle_entries: 50,
         max_unpacked_mib: 1,
+        ..Options::default()
     })
     .await;
     t.login("alice").await;
