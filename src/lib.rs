@@ -40,7 +40,8 @@ pub struct App {
     pub clock: SharedClock,
 }
 
-/// Opens the database and the uploads folder, and cleans up after a crash.
+/// Opens the database and the uploads folder. The command line uses this
+/// beside a running server, so it must not touch files an upload is using.
 pub async fn open(config: AppConfig, clock: SharedClock) -> Result<App, String> {
     let db = db::connect(&config.database).await.map_err(|e| {
         format!(
@@ -54,20 +55,6 @@ pub async fn open(config: AppConfig, clock: SharedClock) -> Result<App, String> 
             config.uploads_dir.display()
         )
     })?;
-    let recorded: HashSet<String> = models::submission::stored_paths(&db)
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .collect();
-    let removed = uploads
-        .clean_orphans(&recorded)
-        .map_err(|e| format!("cannot clean the uploads folder: {e}"))?;
-    for path in removed {
-        rocket::warn!(
-            "removed an unfinished upload left by an earlier run: {}",
-            path.display()
-        );
-    }
     Ok(App {
         db,
         uploads,
@@ -110,9 +97,32 @@ pub fn build(figment: Figment, clock: SharedClock) -> Rocket<Build> {
     web::mount(rocket)
 }
 
+/// Cleans up after a crash: removes partial uploads and bundles without a
+/// row. Only the server does this, at start, before it takes any upload; one
+/// server owns an uploads folder.
+async fn clean_up_after_crash(app: &App) -> Result<(), String> {
+    let recorded: HashSet<String> = models::submission::stored_paths(&app.db)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .collect();
+    let removed = app
+        .uploads
+        .clean_orphans(&recorded)
+        .map_err(|e| format!("cannot clean the uploads folder: {e}"))?;
+    for path in removed {
+        rocket::warn!(
+            "removed an unfinished upload left by an earlier run: {}",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 async fn start(rocket: &Rocket<Build>, clock: SharedClock) -> Result<App, String> {
     let config = AppConfig::from_figment(rocket.figment())?;
     let app = open(config, clock).await?;
+    clean_up_after_crash(&app).await?;
     // The demo is for a developer's first `cargo run`, never production.
     if app.config.demo && rocket.figment().profile() == rocket::Config::DEBUG_PROFILE {
         demo::create_if_empty(&app).await?;

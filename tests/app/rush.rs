@@ -163,6 +163,23 @@ fn a_crash_mid_upload_leaves_complete_submissions_or_none() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    // The command line, used beside the running server, leaves uploads in flight alone.
+    let token = std::process::Command::new(BINARY)
+        .args(["token", "s0000"])
+        .env("ROCKET_DATABASE", dir.path().join("handin.sqlite"))
+        .env("ROCKET_UPLOADS_DIR", dir.path().join("uploads"))
+        .output()
+        .unwrap();
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
+    assert_eq!(
+        std::fs::read_dir(&incoming).unwrap().count(),
+        3,
+        "the CLI removed an upload in flight"
+    );
     server.kill();
     drop(open_uploads);
 
