@@ -88,9 +88,19 @@ impl From<std::io::Error> for AppError {
     }
 }
 
-/// API paths answer in JSON; everything else in HTML.
+/// The mount point of the JSON API.
+pub const API_BASE: &str = "/api/v1";
+
+/// Whether a request is for the API: it then authenticates with a token only,
+/// and answers in JSON. Decided by the route that matched, not by the raw
+/// path: Rocket also routes `//api/v1/...` and `/%61pi/v1/...` there, and a
+/// cookie must never reach an API route, whose forms carry no CSRF token.
 pub fn is_api(request: &Request<'_>) -> bool {
-    request.uri().path().starts_with("/api/")
+    match request.route() {
+        Some(route) => route.uri.base() == API_BASE,
+        // No route (a catcher for an unmatched path): only the format is at stake.
+        None => request.uri().path().segments().next() == Some("api"),
+    }
 }
 
 impl<'r> Responder<'r, 'static> for AppError {

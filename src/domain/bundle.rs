@@ -3,7 +3,7 @@
 //! Only the zip's central directory is read: nothing is decompressed, so a
 //! zip bomb costs nothing to refuse, and the bundle is never read twice.
 
-use std::io::{Read, Seek};
+use std::io::{Read, Seek, SeekFrom};
 
 use globset::{GlobBuilder, GlobMatcher};
 
@@ -115,10 +115,23 @@ pub fn compile_pattern(pattern: &str) -> Result<GlobMatcher, String> {
 
 /// Inspects a zip's central directory and returns its files, or why it is refused.
 pub fn inspect<R: Read + Seek>(
-    reader: R,
+    mut reader: R,
     limits: BundleLimits,
     required: &[String],
 ) -> Result<Vec<Entry>, BundleError> {
+    // Count the entries from the end record before the zip crate parses the
+    // whole central directory: that parse costs memory for every entry.
+    if let Some(count) = declared_entries(&mut reader)
+        && count > limits.max_entries as u64
+    {
+        return Err(BundleError::TooManyEntries {
+            count: count as usize,
+            max: limits.max_entries,
+        });
+    }
+    reader
+        .seek(SeekFrom::Start(0))
+        .map_err(|_| BundleError::NotAZip("it is unreadable".into()))?;
     let mut archive = zip::ZipArchive::new(reader).map_err(not_a_zip)?;
     if archive.len() > limits.max_entries {
         return Err(BundleError::TooManyEntries {
@@ -129,6 +142,13 @@ pub fn inspect<R: Read + Seek>(
     if archive.has_duplicate_names() {
         return Err(BundleError::DuplicateNames);
     }
+    // Local headers must say what the central directory says: a streaming
+    // unzipper reads the local names, so a mismatch could smuggle a path.
+    archive.validate_header_consistency().map_err(|_| {
+        BundleError::NotAZip(
+            "its entries' headers disagree with its directory, a sign of tampering".into(),
+        )
+    })?;
     let mut entries = Vec::with_capacity(archive.len());
     let mut unpacked: u64 = 0;
     for index in 0..archive.len() {
@@ -165,6 +185,43 @@ pub fn inspect<R: Read + Seek>(
         return Err(BundleError::MissingRequired { patterns: missing });
     }
     Ok(entries)
+}
+
+/// How many entries the zip's end record declares (ZIP64 included), or
+/// `None` if there is no readable end record (the zip crate then says why).
+fn declared_entries<R: Read + Seek>(reader: &mut R) -> Option<u64> {
+    const END: u32 = 0x0605_4b50;
+    const LOCATOR: u32 = 0x0706_4b50;
+    const END64: u32 = 0x0606_4b50;
+    let length = reader.seek(SeekFrom::End(0)).ok()?;
+    // The end record is 22 bytes plus a comment of at most 65,535.
+    let tail_length = length.min(22 + 65_535 + 20);
+    reader.seek(SeekFrom::Start(length - tail_length)).ok()?;
+    let mut tail = vec![0u8; tail_length as usize];
+    reader.read_exact(&mut tail).ok()?;
+    let u16_at = |b: &[u8], i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
+    let u32_at = |b: &[u8], i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    let end = (0..tail.len().checked_sub(21)?)
+        .rev()
+        .find(|&i| u32_at(&tail, i) == END)?;
+    let count = u16_at(&tail, end + 10);
+    if count != 0xFFFF {
+        return Some(u64::from(count));
+    }
+    // ZIP64: the locator sits just before the end record and points at the
+    // ZIP64 end record, which holds the real count.
+    let locator = end.checked_sub(20)?;
+    if u32_at(&tail, locator) != LOCATOR {
+        return None;
+    }
+    let offset = u64::from_le_bytes(tail[locator + 8..locator + 16].try_into().ok()?);
+    reader.seek(SeekFrom::Start(offset)).ok()?;
+    let mut record = [0u8; 40];
+    reader.read_exact(&mut record).ok()?;
+    if u32_at(&record, 0) != END64 {
+        return None;
+    }
+    Some(u64::from_le_bytes(record[32..40].try_into().ok()?))
 }
 
 /// The required patterns that no file in `entries` matches.
@@ -382,6 +439,66 @@ mod tests {
         assert_eq!(
             inspect(Cursor::new(bomb), limits, &[]),
             Err(BundleError::TooLargeUnpacked { max: 1 << 19 })
+        );
+    }
+
+    #[test]
+    fn the_entry_count_is_read_from_the_end_record_before_parsing() {
+        let files: Vec<(String, Vec<u8>)> = (0..30).map(|i| (format!("f{i}"), vec![])).collect();
+        let refs: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.as_slice()))
+            .collect();
+        let bytes = zip_of(&refs);
+        assert_eq!(declared_entries(&mut Cursor::new(bytes.clone())), Some(30));
+        assert_eq!(
+            declared_entries(&mut Cursor::new(b"not a zip".to_vec())),
+            None
+        );
+        // A ZIP64 archive keeps the count in its ZIP64 end record.
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = SimpleFileOptions::default().large_file(true);
+        for i in 0..3 {
+            writer.start_file(format!("big{i}"), options).unwrap();
+            writer.write_all(b"x").unwrap();
+        }
+        let zip64 = writer.finish().unwrap().into_inner();
+        assert_eq!(declared_entries(&mut Cursor::new(zip64)), Some(3));
+    }
+
+    #[test]
+    fn zips_made_by_common_tools_are_accepted() {
+        // Info-ZIP to a file, Info-ZIP to a pipe (data descriptors), Python's zipfile.
+        for (tool, bytes) in [
+            (
+                "zip -r",
+                include_bytes!("../../tests/fixtures/infozip.zip").to_vec(),
+            ),
+            (
+                "zip -r - | cat",
+                include_bytes!("../../tests/fixtures/infozip-streamed.zip").to_vec(),
+            ),
+            (
+                "python zipfile",
+                include_bytes!("../../tests/fixtures/python-zipfile.zip").to_vec(),
+            ),
+        ] {
+            let entries = check(bytes, &["report.pdf", "lab*/**/*.ipynb"]);
+            assert!(entries.is_ok(), "{tool}: {entries:?}");
+        }
+    }
+
+    #[test]
+    fn a_local_header_that_disagrees_with_the_directory_is_refused() {
+        // The local header says "../evil", the central directory "./good".
+        let mut bytes = zip_of(&[("abcdefg", b"x")]);
+        let local = bytes
+            .windows(4)
+            .position(|w| w == [0x50, 0x4b, 0x03, 0x04])
+            .unwrap();
+        bytes[local + 30..local + 37].copy_from_slice(b"../evil");
+        assert!(
+            matches!(check(bytes, &[]), Err(BundleError::NotAZip(why)) if why.contains("tampering"))
         );
     }
 

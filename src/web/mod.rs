@@ -16,7 +16,7 @@ use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{Build, Either, Request, Rocket, catch, catchers};
 
-use crate::error::{AppError, GuardFailure, is_api};
+use crate::error::{API_BASE, AppError, GuardFailure, is_api};
 
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
     rocket
@@ -27,9 +27,9 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
         .mount("/", extensions::page_routes())
         .mount("/", requests::routes())
         .mount("/", admin::routes())
-        .mount("/api/v1", api::routes())
-        .mount("/api/v1", extensions::api_routes())
-        .mount("/api/v1", marking::download_routes())
+        .mount(API_BASE, api::routes())
+        .mount(API_BASE, extensions::api_routes())
+        .mount(API_BASE, marking::download_routes())
         .register("/", catchers![default_catcher])
 }
 

@@ -148,8 +148,35 @@ async fn api_errors_are_json_with_the_fitting_status() {
         Status::Forbidden
     );
 
-    // A session cookie does not work on the API: scripts use tokens.
+    // A session cookie does not work on the API: scripts use tokens. Not
+    // even through another spelling of the same path, where a forged form
+    // would otherwise hand in without a CSRF token.
     t.login("alice").await;
+    for path in [
+        "//api/v1/assignments",
+        "/%61pi/v1/assignments",
+        "/api//v1/assignments",
+    ] {
+        let status = t.client.get(path).dispatch().await.status();
+        assert!(matches!(status.code, 401 | 404), "{path}: {status}");
+    }
+    for path in [
+        "//api/v1/courses/COMP6248/assignments/coursework/submissions",
+        "/%61pi/v1/courses/COMP6248/assignments/coursework/submissions",
+    ] {
+        let (content_type, body) =
+            multipart(&[Part::file("bundle", "b.zip", &coursework_zip("forged"))]);
+        let status = t
+            .client
+            .post(path)
+            .header(content_type)
+            .body(body)
+            .dispatch()
+            .await
+            .status();
+        assert!(matches!(status.code, 401 | 404), "{path}: {status}");
+    }
+    assert_eq!(t.snapshot().await, (0, vec![]));
     assert_eq!(
         t.client
             .get("/api/v1/assignments")
