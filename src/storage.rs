@@ -1,7 +1,8 @@
 //! The uploads folder: bundles are streamed into `incoming/` while they are
-//! hashed, fsynced, and renamed into `bundles/` under a name the server
+//! hashed, fsynced, and linked into `bundles/` under a name the server
 //! chose. Nothing is ever overwritten; a file in `incoming/` is never a
-//! submission, so whatever is left there after a crash is deleted at start.
+//! submission, so whatever is left there after a crash is deleted at start,
+//! and a kept file without its row is set aside in `orphans/`.
 
 use std::collections::HashSet;
 use std::io;
@@ -14,6 +15,7 @@ use sha2::{Digest, Sha256};
 const INCOMING: &str = "incoming";
 const BUNDLES: &str = "bundles";
 const EVIDENCE: &str = "evidence";
+const ORPHANS: &str = "orphans";
 const CHUNK: usize = 256 * 1024;
 
 #[derive(Debug, Clone)]
@@ -137,25 +139,32 @@ impl Uploads {
         }
     }
 
-    /// Cleans up after a crash: every file in `incoming/`, and every bundle
-    /// that no submission row names (a crash between rename and insert).
-    /// Returns the removed paths. Run at start, before any upload is taken.
+    /// Cleans up after a crash. Files in `incoming/` were never submissions
+    /// and are deleted. A kept file that no row names (a crash between the
+    /// link and the insert) is moved to `orphans/`, never deleted: pointed at
+    /// the wrong database by mistake, the server must not destroy the work it
+    /// holds. `recorded` lists every stored path the database knows.
+    /// Returns what was moved or removed. Run at start, before any upload.
     pub fn clean_orphans(&self, recorded: &HashSet<String>) -> io::Result<Vec<PathBuf>> {
-        let mut removed = Vec::new();
+        let mut cleaned = Vec::new();
         for entry in std::fs::read_dir(self.root.join(INCOMING))? {
             let path = entry?.path();
             std::fs::remove_file(&path)?;
-            removed.push(path);
+            cleaned.push(path);
         }
-        for entry in std::fs::read_dir(self.root.join(BUNDLES))? {
-            let entry = entry?;
-            let stored = format!("{BUNDLES}/{}", entry.file_name().to_string_lossy());
-            if !recorded.contains(&stored) {
-                std::fs::remove_file(entry.path())?;
-                removed.push(entry.path());
+        std::fs::create_dir_all(self.root.join(ORPHANS))?;
+        for folder in [BUNDLES, EVIDENCE] {
+            for entry in std::fs::read_dir(self.root.join(folder))? {
+                let entry = entry?;
+                let name = entry.file_name().to_string_lossy().to_string();
+                if !recorded.contains(&format!("{folder}/{name}")) {
+                    let target = self.root.join(ORPHANS).join(format!("{folder}-{name}"));
+                    std::fs::rename(entry.path(), &target)?;
+                    cleaned.push(target);
+                }
             }
         }
-        Ok(removed)
+        Ok(cleaned)
     }
 
     /// Every file under the uploads folder (for checks that nothing leaked).

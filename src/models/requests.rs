@@ -278,6 +278,14 @@ pub async fn decide(
     Ok(true)
 }
 
+/// Every stored evidence path (for cleaning up after a crash).
+pub async fn evidence_paths(db: &impl ConnectionTrait) -> Result<Vec<String>, DbErr> {
+    use sea_orm::QuerySelect;
+    let paths: Vec<Option<String>> =
+        Entity::find().select_only().column(Column::EvidencePath).into_tuple().all(db).await?;
+    Ok(paths.into_iter().flatten().collect())
+}
+
 /// Marks the student's approved request revoked, when their extension is.
 pub async fn mark_revoked(
     db: &impl ConnectionTrait,
