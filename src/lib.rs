@@ -101,9 +101,16 @@ pub fn build(figment: Figment, clock: SharedClock) -> Rocket<Build> {
 /// row. Only the server does this, at start, before it takes any upload; one
 /// server owns an uploads folder.
 async fn clean_up_after_crash(app: &App) -> Result<(), String> {
-    let mut recorded: HashSet<String> =
-        models::submission::stored_paths(&app.db).await.map_err(|e| e.to_string())?.into_iter().collect();
-    recorded.extend(models::requests::evidence_paths(&app.db).await.map_err(|e| e.to_string())?);
+    let mut recorded: HashSet<String> = models::submission::stored_paths(&app.db)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .collect();
+    recorded.extend(
+        models::requests::evidence_paths(&app.db)
+            .await
+            .map_err(|e| e.to_string())?,
+    );
     let removed = app
         .uploads
         .clean_orphans(&recorded)

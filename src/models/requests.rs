@@ -281,8 +281,12 @@ pub async fn decide(
 /// Every stored evidence path (for cleaning up after a crash).
 pub async fn evidence_paths(db: &impl ConnectionTrait) -> Result<Vec<String>, DbErr> {
     use sea_orm::QuerySelect;
-    let paths: Vec<Option<String>> =
-        Entity::find().select_only().column(Column::EvidencePath).into_tuple().all(db).await?;
+    let paths: Vec<Option<String>> = Entity::find()
+        .select_only()
+        .column(Column::EvidencePath)
+        .into_tuple()
+        .all(db)
+        .await?;
     Ok(paths.into_iter().flatten().collect())
 }
 

@@ -10,12 +10,20 @@
 //! records it.
 
 use chrono::{DateTime, Utc};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
 use rocket::data::{self, Data, FromData, ToByteUnit};
+use rocket::futures::Stream;
 use rocket::futures::TryStreamExt;
 use rocket::http::Status;
+use rocket::http::hyper::body::Bytes;
 use rocket::request::{FromRequest, Outcome, Request};
+use tokio_util::io::ReaderStream;
 
-use super::session::Caller;
+use super::session::{Caller, same_secret};
 use crate::App;
 use crate::domain::bundle;
 use crate::domain::deadline::{DeadlineRule, format_local};
@@ -44,9 +52,16 @@ impl UploadTarget {
     }
 }
 
-/// The per-assignment size limit (and the assignment's title, for the
-/// message), handed from the guard to the body reader.
-struct UploadLimit(Option<(u64, String)>);
+/// What the guard has learnt that the body reader needs: the assignment's
+/// size limit and title, and the session's CSRF token (none for the API).
+#[derive(Clone)]
+struct UploadPlan {
+    limit: u64,
+    title: String,
+    csrf: Option<String>,
+}
+
+struct PlannedUpload(Option<UploadPlan>);
 
 fn mib(bytes: u64) -> String {
     let value = bytes as f64 / (1024.0 * 1024.0);
@@ -137,11 +152,12 @@ impl<'r> FromRequest<'r> for UploadTarget {
         };
         match find_target(request, app, caller).await {
             Ok(target) => {
-                let limit = (
-                    target.assignment.max_bundle_bytes(),
-                    target.assignment.title.clone(),
-                );
-                request.local_cache(|| UploadLimit(Some(limit)));
+                let plan = UploadPlan {
+                    limit: target.assignment.max_bundle_bytes(),
+                    title: target.assignment.title.clone(),
+                    csrf: target.caller.session_csrf().map(str::to_string),
+                };
+                request.local_cache(|| PlannedUpload(Some(plan)));
                 Outcome::Success(target)
             }
             Err(error) => fail(request, error),
@@ -166,6 +182,11 @@ pub struct UploadBody {
 const TEXT_FIELD_LIMIT: u64 = 1024;
 /// Room for the multipart framing around the bundle.
 const FRAMING: u64 = 64 * 1024;
+/// The body is handed to the multipart parser in pieces of this size.
+const PIECE: usize = 64 * 1024;
+/// What may be read before the bundle's field begins: the token, the
+/// headers, and the piece in which they arrive.
+const BEFORE_BUNDLE: u64 = 3 * PIECE as u64;
 
 /// The browser's file name, made safe to keep and show: control characters
 /// dropped, any folder part removed, at most 255 characters.
@@ -210,11 +231,12 @@ async fn read_upload(request: &Request<'_>, data: Data<'_>) -> Result<UploadBody
         .state::<App>()
         .ok_or_else(|| AppError::internal("application state missing"))?;
     // Without the guard there is no assignment, and so no upload.
-    let (limit, title) = request
-        .local_cache(|| UploadLimit(None))
+    let plan = request
+        .local_cache(|| PlannedUpload(None))
         .0
         .clone()
         .ok_or_else(|| AppError::internal("upload without a target"))?;
+    let (limit, title) = (plan.limit, plan.title.as_str());
     let boundary = request
         .content_type()
         .filter(|ct| ct.is_form_data())
@@ -232,21 +254,30 @@ async fn read_upload(request: &Request<'_>, data: Data<'_>) -> Result<UploadBody
                 .whole_stream(limit + FRAMING)
                 .for_field("csrf", TEXT_FIELD_LIMIT),
         );
-    let stream = data.open((limit + FRAMING + 1).bytes());
-    let mut multipart =
-        multer::Multipart::with_reader_with_constraints(stream, boundary, constraints);
-    let (mut csrf, mut bundle) = (None, None);
+    // multer keeps in memory whatever it has read and not yet handed on, and
+    // reads while data is there: the body is given to it one piece at a
+    // time, and only a little of it until the bundle's own field begins.
+    let allowance = Arc::new(AtomicU64::new(BEFORE_BUNDLE));
+    let pieces = ReaderStream::with_capacity(data.open((limit + FRAMING + 1).bytes()), PIECE);
+    let body = Paced {
+        inner: pieces,
+        read: 0,
+        allowed: allowance.clone(),
+        just_gave: false,
+    };
+    let mut multipart = multer::Multipart::with_constraints(body, boundary, constraints);
+    let (mut csrf, mut bundle) = (None::<String>, None);
     while let Some(field) = multipart
         .next_field()
         .await
-        .map_err(|e| multipart_error(&e, limit, &title))?
+        .map_err(|e| multipart_error(&e, limit, title))?
     {
         if field.name() == Some("csrf") {
             csrf = Some(
                 field
                     .text()
                     .await
-                    .map_err(|e| multipart_error(&e, limit, &title))?,
+                    .map_err(|e| multipart_error(&e, limit, title))?,
             );
             continue;
         }
@@ -255,6 +286,19 @@ async fn read_upload(request: &Request<'_>, data: Data<'_>) -> Result<UploadBody
                 "Send one bundle at a time. Nothing was stored.",
             ));
         }
+        // A browser's form sends its token first: a forged form is refused
+        // before a byte of its bundle is written.
+        if let Some(expected) = &plan.csrf
+            && !csrf
+                .as_deref()
+                .is_some_and(|sent| same_secret(sent, expected))
+        {
+            return Err(AppError::forbidden(
+                "This form has expired or did not come from handin (its security token is missing or wrong). \
+                 Nothing was stored. Please reload the page and try again.",
+            ));
+        }
+        allowance.store(limit + FRAMING + 1, Ordering::Relaxed);
         let file_name = display_name(field.file_name().unwrap_or_default());
         let reader = tokio_util::io::StreamReader::new(field.map_err(std::io::Error::other));
         match app.uploads.receive(reader, limit).await {
@@ -264,14 +308,14 @@ async fn read_upload(request: &Request<'_>, data: Data<'_>) -> Result<UploadBody
                     received,
                 })
             }
-            Err(ReceiveError::TooLarge { .. }) => return Err(too_large(limit, &title)),
+            Err(ReceiveError::TooLarge { .. }) => return Err(too_large(limit, title)),
             Err(ReceiveError::Io(e)) => {
                 return Err(
                     match e
                         .get_ref()
                         .and_then(|inner| inner.downcast_ref::<multer::Error>())
                     {
-                        Some(inner) => multipart_error(inner, limit, &title),
+                        Some(inner) => multipart_error(inner, limit, title),
                         None => AppError::bad_request(
                             "The upload was interrupted. Nothing was stored; please try again.",
                         ),
@@ -284,6 +328,42 @@ async fn read_upload(request: &Request<'_>, data: Data<'_>) -> Result<UploadBody
         AppError::unprocessable("No file was sent. Please choose your .zip bundle and upload it.")
     })?;
     Ok(UploadBody { csrf, bundle })
+}
+
+/// The body, one piece per poll: after each piece it yields once, so multer
+/// parses what it has before it reads more. It refuses to go past an
+/// allowance, which is raised when the bundle's field begins.
+struct Paced<S> {
+    inner: S,
+    read: u64,
+    allowed: Arc<AtomicU64>,
+    just_gave: bool,
+}
+
+impl<S: Stream<Item = std::io::Result<Bytes>> + Unpin> Stream for Paced<S> {
+    type Item = std::io::Result<Bytes>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.just_gave {
+            this.just_gave = false;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let next = Pin::new(&mut this.inner).poll_next(cx);
+        if let Poll::Ready(Some(Ok(piece))) = &next {
+            this.read += piece.len() as u64;
+            this.just_gave = true;
+            if this.read > this.allowed.load(Ordering::Relaxed) {
+                let error = std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "too much came before the bundle",
+                );
+                return Poll::Ready(Some(Err(error)));
+            }
+        }
+        next
+    }
 }
 
 #[rocket::async_trait]

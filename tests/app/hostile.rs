@@ -94,6 +94,12 @@ async fn malformed_multipart_and_oversized_fields_are_refused() {
             Status::BadRequest,
         ),
         (
+            "a megabyte before the first part",
+            ContentType::new("multipart", "form-data").with_params(("boundary", "zzz")),
+            [vec![b'x'; 1 << 20], b"\r\n--zzz\r\nContent-Disposition: form-data; name=\"bundle\"; filename=\"b.zip\"\r\n\r\nPK\r\n--zzz--\r\n".to_vec()].concat(),
+            Status::BadRequest,
+        ),
+        (
             "not multipart",
             ContentType::JSON,
             b"{\"bundle\": \"x\"}".to_vec(),

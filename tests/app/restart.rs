@@ -8,7 +8,8 @@ async fn a_restart_removes_partial_uploads_sets_aside_unrecorded_files_and_keeps
     let t = TestApp::new().await;
     t.login("alice").await;
     let csrf = t.csrf().await;
-    t.upload_form("coursework", Some(&csrf), "b.zip", &coursework_zip("kept")).await;
+    t.upload_form("coursework", Some(&csrf), "b.zip", &coursework_zip("kept"))
+        .await;
     let kept = t.upload_files();
     assert_eq!(kept.len(), 1);
     let uploads = t.dir.path().join("uploads");
@@ -23,7 +24,10 @@ async fn a_restart_removes_partial_uploads_sets_aside_unrecorded_files_and_keeps
     assert_eq!(t.upload_files(), kept);
     assert_eq!(t.submission_count().await, 1);
     assert!(!uploads.join("incoming/abc.part").exists());
-    assert_eq!(std::fs::read(uploads.join("orphans/bundles-ffff.zip")).unwrap(), b"never recorded");
+    assert_eq!(
+        std::fs::read(uploads.join("orphans/bundles-ffff.zip")).unwrap(),
+        b"never recorded"
+    );
     assert!(uploads.join("orphans/evidence-eeee.bin").exists());
 }
 
@@ -38,6 +42,8 @@ async fn a_server_started_on_an_empty_database_destroys_no_bundle() {
     let _ = std::fs::remove_file(dir.path().join("handin.sqlite-wal"));
     let _ = std::fs::remove_file(dir.path().join("handin.sqlite-shm"));
     let t = TestApp::start(dir, Options::default()).await;
-    let orphans: Vec<_> = std::fs::read_dir(t.dir.path().join("uploads/orphans")).unwrap().collect();
+    let orphans: Vec<_> = std::fs::read_dir(t.dir.path().join("uploads/orphans"))
+        .unwrap()
+        .collect();
     assert_eq!(orphans.len(), 1, "the bundle is set aside, not deleted");
 }
