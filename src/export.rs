@@ -25,7 +25,7 @@ pub fn path_in_zip(row: &StudentRow, attempt: &AttemptRow) -> String {
 
 /// A spreadsheet must not run what a student typed: cells that would start
 /// a formula are prefixed with an apostrophe.
-fn cell(text: &str) -> String {
+pub fn cell(text: &str) -> String {
     match text.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
         _ => text.to_string(),

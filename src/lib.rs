@@ -38,6 +38,9 @@ pub struct App {
     pub uploads: Uploads,
     pub config: AppConfig,
     pub clock: SharedClock,
+    /// Password checks at once: argon2 is slow and memory-hard on purpose,
+    /// so a flood of logins must queue rather than exhaust the machine.
+    pub password_checks: rocket::tokio::sync::Semaphore,
 }
 
 /// Opens the database and the uploads folder. The command line uses this
@@ -55,11 +58,13 @@ pub async fn open(config: AppConfig, clock: SharedClock) -> Result<App, String> 
             config.uploads_dir.display()
         )
     })?;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     Ok(App {
         db,
         uploads,
         config,
         clock,
+        password_checks: rocket::tokio::sync::Semaphore::new(cores),
     })
 }
 

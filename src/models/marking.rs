@@ -136,7 +136,7 @@ pub async fn load(
     }
     let zone = course.zone();
     let policy = assignment.late_policy();
-    let rows = student_ids
+    let mut rows: Vec<StudentRow> = student_ids
         .into_iter()
         .filter_map(|id| {
             let student = users.get(&id)?;
@@ -198,6 +198,9 @@ pub async fn load(
             })
         })
         .collect();
+    // Ordered by what is shown: under anonymous marking, user ids (often in
+    // roster, so alphabetical, order) would give names away.
+    rows.sort_by(|a, b| a.label.cmp(&b.label));
     Ok(Table { anonymous, rows })
 }
 
@@ -208,6 +211,8 @@ pub struct View {
     pub sort: Option<String>,
     pub descending: bool,
 }
+
+pub const STATUSES: [&str; 4] = ["on_time", "late", "extension", "not_submitted"];
 
 pub const SORT_KEYS: [&str; 7] = [
     "student", "name", "attempt", "received", "status", "size", "attempts",

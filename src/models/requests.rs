@@ -143,6 +143,17 @@ pub struct Ask {
     pub evidence: Option<(String, String)>,
 }
 
+/// How many requests a student may file for one assignment.
+pub const MAX_REQUESTS: u64 = 5;
+
+/// What became of a request.
+pub enum Asked {
+    /// Filed or updated; the evidence file it no longer names, if any.
+    Saved { superseded_evidence: Option<String> },
+    /// The student has filed [`MAX_REQUESTS`] already and none is open.
+    TooMany,
+}
+
 /// Files a request, or updates the student's open one (back to `requested`).
 pub async fn ask(
     db: &DatabaseConnection,
@@ -151,8 +162,10 @@ pub async fn ask(
     student_id: i32,
     ask: Ask,
     at: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<Asked, DbErr> {
+    use sea_orm::PaginatorTrait;
     let txn = crate::db::begin_write(db).await?;
+    let mut superseded_evidence = None;
     let open = Entity::find()
         .filter(Column::AssignmentId.eq(assignment_id))
         .filter(Column::StudentId.eq(student_id))
@@ -166,6 +179,9 @@ pub async fn ask(
     let row = match open {
         Some(row) => {
             let keep_evidence = evidence_path.is_none();
+            if !keep_evidence {
+                superseded_evidence = row.evidence_path.clone();
+            }
             let mut active: ActiveModel = row.into();
             active.requested_until = Set(ask.requested_until);
             active.reason = Set(ask.reason);
@@ -177,6 +193,14 @@ pub async fn ask(
             active.update(&txn).await?
         }
         None => {
+            let filed = Entity::find()
+                .filter(Column::AssignmentId.eq(assignment_id))
+                .filter(Column::StudentId.eq(student_id))
+                .count(&txn)
+                .await?;
+            if filed >= MAX_REQUESTS {
+                return Ok(Asked::TooMany);
+            }
             ActiveModel {
                 assignment_id: Set(assignment_id),
                 student_id: Set(student_id),
@@ -204,7 +228,10 @@ pub async fn ask(
         ..Default::default()
     };
     audit::record(&txn, at, entry).await?;
-    txn.commit().await
+    txn.commit().await?;
+    Ok(Asked::Saved {
+        superseded_evidence,
+    })
 }
 
 /// What staff decided.

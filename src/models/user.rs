@@ -80,8 +80,13 @@ pub async fn find_by_username(
 
 /// Usernames are short and plain: they appear in file names and URLs.
 pub fn check_username(username: &str) -> Result<(), String> {
-    let ok = !username.is_empty()
-        && username.len() <= 64
+    // It names a folder in the all-submissions zip: it must not start with a
+    // dot (`..`) or a dash.
+    let ok = username.len() <= 64
+        && username
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
         && username
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
@@ -89,7 +94,7 @@ pub fn check_username(username: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "'{username}' is not a valid username: use 1 to 64 letters, digits, '.', '_' or '-'"
+            "'{username}' is not a valid username: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
         ))
     }
 }
@@ -211,4 +216,26 @@ pub async fn upsert(
         }
     };
     result.map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn usernames_are_plain_and_cannot_climb_out_of_a_folder() {
+        for good in ["ab1g23", "j.smith", "x_y-z", "7"] {
+            assert!(super::check_username(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "..",
+            ".hidden",
+            "-rf",
+            "a b",
+            "a/b",
+            "é",
+            &"x".repeat(65),
+        ] {
+            assert!(super::check_username(bad).is_err(), "{bad}");
+        }
+    }
 }

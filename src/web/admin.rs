@@ -71,7 +71,7 @@ fn closure_days(text: &str) -> Vec<String> {
         .collect()
 }
 
-#[post("/admin/courses", data = "<form>")]
+#[post("/admin/courses", format = "form", data = "<form>")]
 async fn save_course(
     app: &State<App>,
     admin: Admin,
@@ -197,7 +197,7 @@ fn optional(text: &str) -> Option<String> {
     Some(text.trim().to_string()).filter(|t| !t.is_empty())
 }
 
-#[post("/admin/courses/<code>/assignments", data = "<form>")]
+#[post("/admin/courses/<code>/assignments", format = "form", data = "<form>")]
 async fn save_assignment(
     app: &State<App>,
     admin: Admin,
@@ -390,8 +390,35 @@ async fn audit_csv(
     let filter = query.filter(app).await?;
     let entries = audit::search(&app.db, &filter, u64::MAX >> 1).await?;
     let mut writer = csv::Writer::from_writer(Vec::new());
-    for entry in &entries {
-        writer.serialize(entry).map_err(AppError::internal)?;
+    writer
+        .write_record([
+            "at",
+            "actor",
+            "action",
+            "course",
+            "assignment",
+            "student",
+            "before",
+            "after",
+            "details",
+        ])
+        .map_err(AppError::internal)?;
+    for e in &entries {
+        // Reasons are typed by students: defuse anything a spreadsheet would run.
+        let record = [
+            &e.at,
+            &e.actor,
+            &e.action,
+            &e.course,
+            &e.assignment,
+            &e.student,
+            &e.before,
+            &e.after,
+            &e.details,
+        ];
+        writer
+            .write_record(record.map(|field| crate::export::cell(field)))
+            .map_err(AppError::internal)?;
     }
     let body = writer.into_inner().map_err(AppError::internal)?;
     Ok(Download::new(body, ContentType::CSV, "handin-audit.csv"))

@@ -18,7 +18,12 @@ pub fn routes() -> Vec<rocket::Route> {
 /// Only same-site paths: `next` must never send a student elsewhere.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.chars().any(char::is_control) =>
+        {
             path.to_string()
         }
         _ => "/".to_string(),
@@ -52,7 +57,7 @@ struct LoginForm<'r> {
     next: Option<&'r str>,
 }
 
-#[post("/login", data = "<form>")]
+#[post("/login", format = "form", data = "<form>")]
 async fn login(
     app: &State<App>,
     cookies: &CookieJar<'_>,
@@ -74,6 +79,11 @@ async fn login(
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| DUMMY_HASH.clone());
     let password = form.password.to_string();
+    let _slot = app
+        .password_checks
+        .acquire()
+        .await
+        .map_err(AppError::internal)?;
     let verified =
         rocket::tokio::task::spawn_blocking(move || user::verify_password(&password, &hash))
             .await
@@ -102,7 +112,7 @@ struct LogoutForm<'r> {
     csrf: &'r str,
 }
 
-#[post("/logout", data = "<form>")]
+#[post("/logout", format = "form", data = "<form>")]
 fn logout(
     caller: Caller,
     cookies: &CookieJar<'_>,

@@ -12,7 +12,7 @@ use rocket_dyn_templates::{Template, context};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 
-use super::guards::CsvText;
+use super::guards::{CsvText, short_text};
 use super::session::Caller;
 use crate::App;
 use crate::bulk;
@@ -109,7 +109,7 @@ impl Granting {
         reason: &str,
     ) -> Result<chrono::DateTime<chrono::Utc>, AppError> {
         let until = self.until(until)?;
-        let reason = reason.trim();
+        let reason = short_text("reason", reason)?;
         if reason.is_empty() {
             return Err(AppError::unprocessable(
                 "Please give a reason for the extension: it goes on the record.",
@@ -218,7 +218,11 @@ struct GrantForm<'r> {
     reason: &'r str,
 }
 
-#[post("/courses/<code>/assignments/<slug>/extensions", data = "<form>")]
+#[post(
+    "/courses/<code>/assignments/<slug>/extensions",
+    format = "form",
+    data = "<form>"
+)]
 async fn grant_form(
     app: &State<App>,
     caller: Caller,
@@ -262,6 +266,7 @@ struct RevokeForm<'r> {
 
 #[post(
     "/courses/<code>/assignments/<slug>/extensions/<username>/revoke",
+    format = "form",
     data = "<form>"
 )]
 async fn revoke_form(
@@ -275,10 +280,9 @@ async fn revoke_form(
     caller.check_csrf(form.csrf)?;
     let granting = Granting::find(app, caller, code, slug).await?;
     let student = granting.student(app, username).await?;
-    let reason = if form.reason.trim().is_empty() {
-        "revoked"
-    } else {
-        form.reason.trim()
+    let reason = match short_text("reason", form.reason)? {
+        "" => "revoked",
+        given => given,
     };
     let revoked = extension::revoke(&app.db, &granting.decision(app), student.id, reason).await?;
     let message = if revoked {

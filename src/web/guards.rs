@@ -57,3 +57,17 @@ impl<'r> FromFormField<'r> for CsvText {
         Ok(CsvText(text))
     }
 }
+
+/// Reasons and comments go on the record and into pages: keep them short.
+pub const TEXT_LIMIT: usize = 2000;
+
+/// The trimmed text, or a refusal naming the field if it is too long.
+pub fn short_text<'a>(what: &str, text: &'a str) -> Result<&'a str, AppError> {
+    let text = text.trim();
+    if text.chars().count() > TEXT_LIMIT {
+        return Err(AppError::unprocessable(format!(
+            "The {what} is too long: at most {TEXT_LIMIT} characters, please."
+        )));
+    }
+    Ok(text)
+}

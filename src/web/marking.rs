@@ -98,6 +98,8 @@ async fn marking_page(
     let mut table = marking.table(app).await?;
     let counts = table.counts();
     let total = table.rows.len();
+    // Only known statuses: the value is echoed into the page's links.
+    let status = status.filter(|s| marking::STATUSES.contains(s));
     let view = View {
         status: status.map(str::to_string),
         sort: sort

@@ -1,5 +1,10 @@
 //! HTTP: routes per actor, the guards that say who is asking, and the
 //! catchers that turn every failure into a page or a JSON message.
+//!
+//! Forms that carry no file accept only `application/x-www-form-urlencoded`
+//! (`format = "form"`): Rocket's multipart parser would buffer their text
+//! fields in memory up to the whole form's limit. Bundles are read by
+//! `upload.rs` with a limit on every field.
 
 pub mod admin;
 pub mod api;

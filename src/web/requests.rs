@@ -8,13 +8,14 @@ use rocket::{State, get, post, routes};
 use sea_orm::EntityTrait;
 
 use super::extensions::Granting;
+use super::guards::short_text;
 use super::marking::Download;
 use super::session::Caller;
 use crate::App;
 use crate::domain::deadline::parse_instant;
 use crate::error::AppError;
 use crate::models::access::{self, CourseRole};
-use crate::models::requests::{self, Ask, Outcome};
+use crate::models::requests::{self, Ask, Asked, Outcome};
 use crate::models::{assignment, course};
 use crate::storage::{ReceiveError, Received};
 
@@ -109,7 +110,7 @@ async fn ask(
     let until = parse_instant(form.until, course.zone()).map_err(|e| {
         AppError::unprocessable(format!("The deadline you ask for: {e}.")).with_back(back.clone())
     })?;
-    let reason = form.reason.trim();
+    let reason = short_text("reason", form.reason).map_err(|e| e.with_back(back.clone()))?;
     if reason.is_empty() {
         return Err(
             AppError::unprocessable("Please say why you need an extension.").with_back(back),
@@ -127,12 +128,13 @@ async fn ask(
         }
         _ => None,
     };
+    let kept = evidence.as_ref().map(|(path, _)| path.clone());
     let ask = Ask {
         requested_until: until,
         reason: reason.to_string(),
         evidence,
     };
-    requests::ask(
+    let asked = requests::ask(
         &app.db,
         course.id,
         assignment.id,
@@ -140,7 +142,30 @@ async fn ask(
         ask,
         app.clock.now(),
     )
-    .await?;
+    .await;
+    match asked {
+        Ok(Asked::Saved {
+            superseded_evidence,
+        }) => {
+            if let Some(old) = superseded_evidence {
+                app.uploads.discard(&old).await;
+            }
+        }
+        Ok(Asked::TooMany) | Err(_) => {
+            // Nothing names the evidence just kept: remove it again.
+            if let Some(path) = kept {
+                app.uploads.discard(&path).await;
+            }
+            return Err(match asked {
+                Ok(_) => AppError::conflict(format!(
+                    "You have asked {} times for this assignment. Please speak to the course's administrator.",
+                    requests::MAX_REQUESTS
+                ))
+                .with_back(back),
+                Err(e) => AppError::internal(e),
+            });
+        }
+    }
     Ok(Flash::success(
         Redirect::to(back),
         "Your extension request was sent. You will see the decision here.",
@@ -157,6 +182,7 @@ pub struct DecideForm<'r> {
 
 #[post(
     "/courses/<code>/assignments/<slug>/extension-requests/<id>",
+    format = "form",
     data = "<form>"
 )]
 pub async fn decide(
@@ -170,7 +196,7 @@ pub async fn decide(
     caller.check_csrf(form.csrf)?;
     let granting = Granting::find(app, caller, code, slug).await?;
     let back = granting.page();
-    let comment = form.comment.trim();
+    let comment = short_text("comment", form.comment).map_err(|e| e.with_back(back.clone()))?;
     let outcome = match form.decision {
         "approve" => {
             let until = parse_instant(form.until, granting.course.zone()).map_err(|e| {

@@ -768,3 +768,114 @@ async fn the_audit_log_filters_and_exports() {
     assert_eq!(csv.lines().count(), 3, "header and two grants: {csv}");
     assert!(csv.starts_with("at,actor,action,course,assignment,student,before,after,details"));
 }
+
+#[rocket::async_test]
+async fn audit_exports_defuse_formulas_and_requests_are_limited() {
+    let t = TestApp::new().await;
+    let admin = t.token("admin").await;
+    let path = "/api/v1/courses/COMP6248/assignments/coursework/extensions/alice";
+    let body =
+        serde_json::json!({"until": "2020-06-01 16:00", "reason": "=HYPERLINK(\"http://evil\")"});
+    assert_eq!(
+        json(&t, &admin, rocket::http::Method::Put, path, Some(body))
+            .await
+            .0,
+        Status::Ok
+    );
+    t.login("admin").await;
+    let csv = t
+        .client
+        .get("/admin/audit.csv?action=extension_granted")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(csv.contains("'=HYPERLINK"), "{csv}");
+    assert!(!csv.contains(",=HYPERLINK"), "{csv}");
+
+    // A student may file five requests; a sixth is refused and stores nothing.
+    t.login("alice").await;
+    let csrf = t.csrf().await;
+    let db = &t.app().db;
+    let admin_user = user::find_by_username(db, "admin").await.unwrap().unwrap();
+    let (course, coursework) =
+        handin::models::assignment::find_by_codes(db, "COMP6248", "coursework")
+            .await
+            .unwrap()
+            .unwrap();
+    for attempt in 0..6 {
+        let (content_type, body) = multipart(&[
+            Part::text("csrf", &csrf),
+            Part::text("until", "2020-06-05T16:00"),
+            Part::text("reason", "ill"),
+            Part::file("evidence", "note.pdf", b"%PDF note"),
+        ]);
+        let response = t
+            .client
+            .post("/courses/COMP6248/assignments/coursework/extension-request")
+            .header(content_type)
+            .body(body)
+            .dispatch()
+            .await;
+        let expected = if attempt < 5 {
+            Status::SeeOther
+        } else {
+            Status::Conflict
+        };
+        assert_eq!(response.status(), expected, "request {attempt}");
+        // Staff reject each one, so that the next is a new request.
+        let open = handin::models::requests::Entity::find()
+            .filter(handin::models::requests::Column::State.eq("requested"))
+            .one(db)
+            .await
+            .unwrap();
+        if let Some(open) = open {
+            let decision = handin::models::extension::Decision {
+                course_id: course.id,
+                assignment_id: coursework.id,
+                by: admin_user.id,
+                at: utc("2020-05-29T12:00:00Z"),
+            };
+            handin::models::requests::decide(
+                db,
+                &decision,
+                open.id,
+                handin::models::requests::Outcome::Reject,
+                "no",
+            )
+            .await
+            .unwrap();
+        }
+    }
+    assert_eq!(
+        handin::models::requests::Entity::find()
+            .count(db)
+            .await
+            .unwrap(),
+        5
+    );
+    let evidence = std::fs::read_dir(t.dir.path().join("uploads/evidence"))
+        .unwrap()
+        .count();
+    assert_eq!(evidence, 5, "the refused request's evidence was not kept");
+}
+
+#[rocket::async_test]
+async fn forms_without_files_refuse_multipart_bodies() {
+    let t = TestApp::new().await;
+    let (content_type, body) = multipart(&[
+        Part::text("csrf", "x"),
+        Part::text("username", "alice"),
+        Part::text("password", &"p".repeat(100_000)),
+    ]);
+    let status = t
+        .client
+        .post("/login")
+        .header(content_type)
+        .body(body)
+        .dispatch()
+        .await
+        .status();
+    assert!(matches!(status.code, 404 | 415), "{status}");
+}

@@ -448,6 +448,17 @@ async fn anonymous_marking_leaks_no_username_or_name_to_markers() {
     let (_, json, _) = api_get(&t, &token, &format!("{base}/submissions?attempts=all")).await;
     assert_clean("API rows", &String::from_utf8_lossy(&json));
     let rows: Value = serde_json::from_slice(&json).unwrap();
+    // Rows come sorted by candidate number, not in the (alphabetical) order
+    // the students were enrolled in.
+    let labels: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["label"].as_str().unwrap())
+        .collect();
+    let mut sorted = labels.clone();
+    sorted.sort();
+    assert_eq!(labels, sorted);
     let candidate = rows[0]["label"].as_str().unwrap().to_string();
     assert!(candidate.starts_with('C'), "{candidate}");
     let id = rows
