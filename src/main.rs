@@ -36,8 +36,16 @@ enum Command {
         #[command(subcommand)]
         command: RosterCommand,
     },
-    /// Print a new API token for a user.
-    Token { username: String },
+    /// Print a new API token for a user, or revoke all of theirs.
+    Token {
+        username: String,
+        /// How many days the token is valid.
+        #[arg(long, default_value_t = api_token::DEFAULT_DAYS)]
+        days: u32,
+        /// Revoke every token of the user instead.
+        #[arg(long)]
+        revoke: bool,
+    },
     /// Re-hash every stored bundle against the database; exits 1 if any is
     /// missing or changed.
     Verify,
@@ -88,7 +96,11 @@ async fn main() -> ExitCode {
         Command::Roster {
             command: RosterCommand::Import { file },
         } => roster(&file).await,
-        Command::Token { username } => token(&username).await,
+        Command::Token {
+            username,
+            days,
+            revoke,
+        } => token(&username, days, revoke).await,
         Command::Verify => verify().await,
     };
     match result {
@@ -232,13 +244,20 @@ async fn add_user(
     Ok(())
 }
 
-async fn token(username: &str) -> Result<(), String> {
+async fn token(username: &str, days: u32, revoke: bool) -> Result<(), String> {
     let app = open().await?;
     let user = user::find_by_username(&app.db, username)
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("there is no user {username}"))?;
-    let token = api_token::issue(&app.db, user.id, SystemClock.now())
+    if revoke {
+        let count = api_token::revoke_all(&app.db, user.id, SystemClock.now())
+            .await
+            .map_err(|e| e.to_string())?;
+        println!("Revoked {count} token(s) of {username}.");
+        return Ok(());
+    }
+    let token = api_token::issue(&app.db, user.id, SystemClock.now(), days)
         .await
         .map_err(|e| e.to_string())?;
     println!("{token}");

@@ -126,6 +126,8 @@ enum ApiTokens {
     UserId,
     TokenHash,
     CreatedAt,
+    ExpiresAt,
+    RevokedAt,
 }
 
 fn foreign_key(
@@ -308,6 +310,8 @@ impl MigrationTrait for Migration {
                     .col(integer(ApiTokens::UserId))
                     .col(string_uniq(ApiTokens::TokenHash))
                     .col(timestamp_with_time_zone(ApiTokens::CreatedAt))
+                    .col(timestamp_with_time_zone(ApiTokens::ExpiresAt))
+                    .col(timestamp_with_time_zone_null(ApiTokens::RevokedAt))
                     .foreign_key(&mut foreign_key(
                         (ApiTokens::Table, ApiTokens::UserId),
                         (Users::Table, Users::Id),

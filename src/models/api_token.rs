@@ -1,5 +1,7 @@
-//! API tokens: only their SHA-256 is stored, so a leaked database leaks no token.
+//! API tokens: only their SHA-256 is stored, so a leaked database leaks no
+//! token. Each expires, and all of a user's can be revoked at once.
 
+use chrono::Duration;
 use sea_orm::entity::prelude::*;
 use sea_orm::{ActiveValue::Set, QueryFilter};
 use sha2::{Digest, Sha256};
@@ -13,6 +15,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub token_hash: String,
     pub created_at: DateTimeUtc,
+    pub expires_at: DateTimeUtc,
+    pub revoked_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -20,21 +24,28 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
+/// How long a token lasts unless told otherwise: about a semester.
+pub const DEFAULT_DAYS: u32 = 180;
+
 fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Makes a new token for the user and returns it (the only time it is seen).
+/// Makes a new token for the user, valid for `days`, and returns it (the
+/// only time it is seen).
 pub async fn issue(
     db: &impl ConnectionTrait,
     user_id: i32,
     now: DateTimeUtc,
+    days: u32,
 ) -> Result<String, DbErr> {
     let token = format!("hdn_{}", hex::encode(rand::random::<[u8; 32]>()));
     ActiveModel {
         user_id: Set(user_id),
         token_hash: Set(hash(&token)),
         created_at: Set(now),
+        expires_at: Set(now + Duration::days(i64::from(days))),
+        revoked_at: Set(None),
         ..Default::default()
     }
     .insert(db)
@@ -42,17 +53,50 @@ pub async fn issue(
     Ok(token)
 }
 
-/// The user a token belongs to, if it is one we issued.
+/// Why a token is refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    Unknown,
+    Expired,
+    Revoked,
+}
+
+/// The user a token belongs to, if it is one we issued and it still holds.
 pub async fn user_of(
     db: &impl ConnectionTrait,
     token: &str,
-) -> Result<Option<super::user::Model>, DbErr> {
+    now: DateTimeUtc,
+) -> Result<Result<super::user::Model, Refused>, DbErr> {
     let Some(row) = Entity::find()
         .filter(Column::TokenHash.eq(hash(token)))
         .one(db)
         .await?
     else {
-        return Ok(None);
+        return Ok(Err(Refused::Unknown));
     };
-    super::user::Entity::find_by_id(row.user_id).one(db).await
+    if row.revoked_at.is_some() {
+        return Ok(Err(Refused::Revoked));
+    }
+    if now > row.expires_at {
+        return Ok(Err(Refused::Expired));
+    }
+    Ok(super::user::Entity::find_by_id(row.user_id)
+        .one(db)
+        .await?
+        .ok_or(Refused::Unknown))
+}
+
+/// Revokes every live token of the user; returns how many.
+pub async fn revoke_all(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    now: DateTimeUtc,
+) -> Result<u64, DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::RevokedAt, Expr::value(now))
+        .filter(Column::UserId.eq(user_id))
+        .filter(Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
 }

@@ -169,12 +169,17 @@ async fn from_token(request: &Request<'_>, app: &App) -> Result<Caller, AppError
             "Send an API token as 'Authorization: Bearer TOKEN' (an administrator makes one with `handin token USERNAME`).",
         ));
     };
-    let user = api_token::user_of(&app.db, token).await?.ok_or_else(|| {
-        AppError::new(
-            rocket::http::Status::Unauthorized,
-            "The API token is not valid.",
-        )
-    })?;
+    let refused = |why: &str| AppError::new(rocket::http::Status::Unauthorized, why.to_string());
+    let user = match api_token::user_of(&app.db, token, app.clock.now()).await? {
+        Ok(user) => user,
+        Err(api_token::Refused::Unknown) => return Err(refused("The API token is not valid.")),
+        Err(api_token::Refused::Expired) => {
+            return Err(refused(
+                "The API token has expired: ask for a new one (`handin token USERNAME`).",
+            ));
+        }
+        Err(api_token::Refused::Revoked) => return Err(refused("The API token was revoked.")),
+    };
     Ok(Caller {
         user,
         via: Via::Token,

@@ -341,3 +341,43 @@ async fn a_tampered_session_cookie_and_a_forged_or_unknown_token_get_nowhere() {
         assert_eq!(response.status(), Status::Unauthorized, "{token}");
     }
 }
+
+#[rocket::async_test]
+async fn an_expired_or_revoked_api_token_is_refused() {
+    let t = TestApp::new().await;
+    let token = t.token("alice").await;
+    let get = |token: String| {
+        t.client
+            .get("/api/v1/assignments")
+            .header(Header::new("Authorization", format!("Bearer {token}")))
+            .dispatch()
+    };
+    assert_eq!(get(token.clone()).await.status(), Status::Ok);
+    // Tokens made by the test support last 30 days.
+    t.set_time("2020-06-28T11:00:00Z");
+    assert_eq!(get(token.clone()).await.status(), Status::Ok);
+    t.set_time("2020-06-28T11:00:01Z");
+    let response = get(token).await;
+    assert_eq!(response.status(), Status::Unauthorized);
+    assert!(response.into_string().await.unwrap().contains("expired"));
+
+    t.set_time("2020-05-29T11:00:00Z");
+    let (first, second) = (t.token("alice").await, t.token("alice").await);
+    let alice = handin::models::user::find_by_username(&t.app().db, "alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let revoked =
+        handin::models::api_token::revoke_all(&t.app().db, alice.id, utc("2020-05-29T11:00:00Z"))
+            .await
+            .unwrap();
+    assert_eq!(revoked, 3, "the expired one too, and both new ones");
+    for token in [first, second] {
+        let response = get(token).await;
+        assert_eq!(response.status(), Status::Unauthorized);
+        assert!(response.into_string().await.unwrap().contains("revoked"));
+    }
+    // Bob's token is untouched.
+    let bob = t.token("bob").await;
+    assert_eq!(get(bob).await.status(), Status::Ok);
+}

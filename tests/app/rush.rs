@@ -50,7 +50,7 @@ async fn prepare(dir: &Path, n: usize) -> Vec<(String, String)> {
         .await;
         students.push((
             username,
-            api_token::issue(&app.db, id, Utc::now()).await.unwrap(),
+            api_token::issue(&app.db, id, Utc::now(), 30).await.unwrap(),
         ));
     }
     app.db.close().await.unwrap();

@@ -319,7 +319,7 @@ impl TestApp {
     pub async fn token(&self, username: &str) -> String {
         let db = &self.app().db;
         let user = user::find_by_username(db, username).await.unwrap().unwrap();
-        handin::models::api_token::issue(db, user.id, self.clock_now())
+        handin::models::api_token::issue(db, user.id, self.clock_now(), 30)
             .await
             .unwrap()
     }

@@ -219,13 +219,15 @@ async fn prepare(root: &Path, students: usize) -> Tokens {
             "!",
         )
         .await;
-        rush.push(api_token::issue(&app.db, id, Utc::now()).await.unwrap());
+        rush.push(api_token::issue(&app.db, id, Utc::now(), 30).await.unwrap());
     }
     let tokens = Tokens {
-        uploader: api_token::issue(&app.db, uploader, Utc::now())
+        uploader: api_token::issue(&app.db, uploader, Utc::now(), 30)
             .await
             .unwrap(),
-        marker: api_token::issue(&app.db, marker, Utc::now()).await.unwrap(),
+        marker: api_token::issue(&app.db, marker, Utc::now(), 30)
+            .await
+            .unwrap(),
         rush,
     };
     app.db.close().await.unwrap();
