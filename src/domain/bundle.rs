@@ -237,6 +237,12 @@ pub fn missing_required(entries: &[Entry], required: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// Characters that change how a name is displayed without being seen:
+/// direction overrides and zero-width marks ("report\u{202E}fdp.exe").
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
 /// Refuses any name that is not a plain relative path.
 ///
 /// The raw name is checked, not `enclosed_name()`, which would quietly turn
@@ -253,6 +259,9 @@ fn check_entry_name(name: &str) -> Result<(), BundleError> {
     }
     if name.chars().any(char::is_control) {
         return unsafe_entry("its name contains control characters");
+    }
+    if name.chars().any(is_invisible_format) {
+        return unsafe_entry("its name contains invisible direction or width characters");
     }
     if name.contains('\\') {
         return unsafe_entry("its name contains a backslash");
@@ -370,6 +379,7 @@ mod tests {
             "a//b",
             "./a",
             "bell\u{7}.txt",
+            "report\u{202E}fdp.exe",
         ] {
             let err = check(zip_of(&[(name, b"x")]), &[]).unwrap_err();
             assert!(

@@ -31,7 +31,7 @@ pub fn working_days(n: u32) -> String {
     }
 }
 
-/// A size as people read it: "512 B", "1.5 KiB", "100.0 MiB".
+/// A size as people read it: "512 B", "1.5 KiB", "100 MiB".
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
     if n < 1024 {
@@ -43,7 +43,12 @@ pub fn bytes(n: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    format!("{value:.1} {}", UNITS[unit])
+    // A whole number reads as one: "100 MiB", not "100.0 MiB".
+    if value.fract() == 0.0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 #[cfg(test)]
@@ -63,7 +68,8 @@ mod tests {
     fn sizes_are_readable() {
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(1536), "1.5 KiB");
-        assert_eq!(bytes(100 * 1024 * 1024), "100.0 MiB");
+        assert_eq!(bytes(100 * 1024 * 1024), "100 MiB");
+        assert_eq!(bytes(4_195_818), "4.0 MiB");
     }
 
     #[test]

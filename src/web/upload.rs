@@ -27,6 +27,7 @@ use super::session::{Caller, same_secret};
 use crate::App;
 use crate::domain::bundle;
 use crate::domain::deadline::{DeadlineRule, format_local};
+use crate::domain::duration;
 use crate::error::{AppError, fail};
 use crate::models::access::{self, CourseRole};
 use crate::models::receipt::Receipt;
@@ -62,15 +63,6 @@ struct UploadPlan {
 }
 
 struct PlannedUpload(Option<UploadPlan>);
-
-fn mib(bytes: u64) -> String {
-    let value = bytes as f64 / (1024.0 * 1024.0);
-    if value.fract() == 0.0 {
-        format!("{value:.0} MiB")
-    } else {
-        format!("{value:.1} MiB")
-    }
-}
 
 async fn find_target(
     request: &Request<'_>,
@@ -188,11 +180,16 @@ const PIECE: usize = 64 * 1024;
 /// headers, and the piece in which they arrive.
 const BEFORE_BUNDLE: u64 = 3 * PIECE as u64;
 
-/// The browser's file name, made safe to keep and show: control characters
-/// dropped, any folder part removed, at most 255 characters.
+/// The browser's file name, made safe to keep and show: control and
+/// direction-changing characters dropped, any folder part removed, at most
+/// 255 characters.
 fn display_name(raw: &str) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
-    let clean: String = last.chars().filter(|c| !c.is_control()).take(255).collect();
+    let clean: String = last
+        .chars()
+        .filter(|&c| !c.is_control() && !bundle::is_invisible_format(c))
+        .take(255)
+        .collect();
     if clean.trim().is_empty() {
         "bundle.zip".to_string()
     } else {
@@ -204,7 +201,7 @@ fn too_large(limit: u64, title: &str) -> AppError {
     AppError::too_large(format!(
         "The bundle is larger than the {} allowed for {title}. Nothing was stored. \
          Remove large data files or build outputs from it and try again.",
-        mib(limit)
+        duration::bytes(limit)
     ))
 }
 
