@@ -39,7 +39,8 @@ pub struct AssignmentView {
     pub late_by_seconds: Option<i64>,
     pub latest_attempt: Option<i32>,
     pub latest_submission_id: Option<i32>,
-    /// "2 h 13 min left" or "deadline passed 1 d 2 h ago", against the caller's deadline.
+    /// "2 h 13 min left", then "late by 1 d 2 h" (a student with nothing
+    /// handed in) or "deadline passed 1 d 2 h ago", against the caller's deadline.
     pub time_left: String,
     pub deadline_passed: bool,
     /// Whether the caller could hand in now (students only).
@@ -68,12 +69,14 @@ pub fn build(
     let rule = assignment.rule(course, extension);
     let effective = rule.effective_deadline();
     let passed = now > effective;
-    let time_left = if passed {
-        format!("deadline passed {} ago", duration::human(now - effective))
-    } else {
-        format!("{} left", duration::human(effective - now))
-    };
     let is_student = student_state.is_some();
+    // A student with nothing handed in is late; everyone else only sees
+    // that the deadline has passed.
+    let time_left = match (passed, is_student && latest.is_none()) {
+        (false, _) => format!("{} left", duration::human(effective - now)),
+        (true, true) => format!("late by {}", duration::human(now - effective)),
+        (true, false) => format!("deadline passed {} ago", duration::human(now - effective)),
+    };
     let standing = latest.as_ref().map(|s| rule.judge(s.received_at));
     let opened = assignment.opens_at.is_none_or(|opens| now >= opens);
     AssignmentView {

@@ -1,5 +1,6 @@
 // handin: small improvements on pages that work without JavaScript.
-// - countdowns: elements with data-deadline (RFC 3339) show the time left, live;
+// - countdowns: elements with data-deadline (RFC 3339) show the time left, live,
+//   then "late by ..." (data-unsubmitted) or "deadline passed ... ago";
 // - the upload form: drag and drop, a check of type and size before sending,
 //   a progress bar with percentage and speed, and one upload at a time.
 "use strict";
@@ -21,7 +22,9 @@
     document.querySelectorAll("[data-deadline]").forEach(function (el) {
       var left = Date.parse(el.getAttribute("data-deadline")) - now;
       if (isNaN(left)) return;
-      el.textContent = left >= 0 ? human(left) + " left" : "deadline passed " + human(left) + " ago";
+      if (left >= 0) el.textContent = human(left) + " left";
+      else if (el.hasAttribute("data-unsubmitted")) el.textContent = "late by " + human(left);
+      else el.textContent = "deadline passed " + human(left) + " ago";
       el.classList.toggle("late", left < 0);
     });
   }
