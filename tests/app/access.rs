@@ -28,22 +28,7 @@ async fn an_unauthenticated_page_goes_to_the_login_page() {
 #[rocket::async_test]
 async fn a_wrong_password_is_refused_and_logging_out_needs_the_token() {
     let t = TestApp::new().await;
-    let page = t
-        .client
-        .get("/login")
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
-    let csrf = hidden_value(&page, "csrf");
-    let response = t
-        .client
-        .post("/login")
-        .header(ContentType::Form)
-        .body(format!("csrf={csrf}&username=alice&password=wrong&next=/"))
-        .dispatch()
-        .await;
+    let response = t.post_login("alice", "wrong").await;
     assert_eq!(response.status(), Status::Unauthorized);
     assert!(
         response

@@ -42,12 +42,7 @@ fn free_port() -> u16 {
 async fn browser(work: &Path) -> Browser {
     let driver_path = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
     let port = free_port();
-    let driver = Command::new(&driver_path)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{driver_path} did not start ({e}): install chromium and chromium-driver (.ci/run does)"));
+    let driver = Command::new(&driver_path).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap_or_else(|e| panic!("{driver_path} did not start ({e}): install chromium and chromium-driver (.ci/run does)"));
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -100,41 +95,33 @@ impl Browser {
         std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
     }
 
-    async fn text_of(&self, css: &str) -> String {
+    /// The element, once it is there (10 s at most).
+    async fn element(&self, css: &str) -> fantoccini::elements::Element {
         self.client
             .wait()
             .at_most(Duration::from_secs(10))
             .for_element(Locator::Css(css))
             .await
             .unwrap()
-            .text()
-            .await
-            .unwrap()
+    }
+
+    async fn type_in(&self, css: &str, text: &str) {
+        self.element(css).await.send_keys(text).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.element(css).await.click().await.unwrap();
+    }
+
+    async fn text_of(&self, css: &str) -> String {
+        self.element(css).await.text().await.unwrap()
     }
 
     async fn login(&self, base: &str, username: &str) {
         self.client.goto(&format!("{base}/login")).await.unwrap();
-        self.client
-            .find(Locator::Id("username"))
-            .await
-            .unwrap()
-            .send_keys(username)
-            .await
-            .unwrap();
-        self.client
-            .find(Locator::Id("password"))
-            .await
-            .unwrap()
-            .send_keys(PASSWORD)
-            .await
-            .unwrap();
-        self.client
-            .find(Locator::Css("form button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        self.type_in("#username", username).await;
+        self.type_in("#password", PASSWORD).await;
+        self.click("form button[type=submit]").await;
         self.client
             .wait()
             .at_most(Duration::from_secs(10))
@@ -144,13 +131,7 @@ impl Browser {
     }
 
     async fn logout(&self) {
-        self.client
-            .find(Locator::Css("nav form button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        self.click("nav form button").await;
         self.client
             .wait()
             .at_most(Duration::from_secs(10))
@@ -223,20 +204,8 @@ async fn a_person_uses_handin_in_a_real_browser() {
     b.client.goto(&page).await.unwrap();
     let wrong = dir.path().join("wrong.zip");
     std::fs::write(&wrong, zip_of(&[("notes.txt", b"no report here")])).unwrap();
-    b.client
-        .find(Locator::Id("bundle"))
-        .await
-        .unwrap()
-        .send_keys(wrong.to_str().unwrap())
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("form[data-upload] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.type_in("#bundle", wrong.to_str().unwrap()).await;
+    b.click("form[data-upload] button").await;
     let started = Instant::now();
     while !b
         .text_of(".upload-status")
@@ -251,10 +220,8 @@ async fn a_person_uses_handin_in_a_real_browser() {
         rocket::tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(
-        b.client
-            .find(Locator::Css("form[data-upload] button"))
+        b.element("form[data-upload] button")
             .await
-            .unwrap()
             .is_enabled()
             .await
             .unwrap()
@@ -264,13 +231,7 @@ async fn a_person_uses_handin_in_a_real_browser() {
     // A bundle that is not a zip is caught before it is sent.
     let pdf = dir.path().join("report.pdf");
     std::fs::write(&pdf, b"%PDF").unwrap();
-    b.client
-        .find(Locator::Id("bundle"))
-        .await
-        .unwrap()
-        .send_keys(pdf.to_str().unwrap())
-        .await
-        .unwrap();
+    b.type_in("#bundle", pdf.to_str().unwrap()).await;
     assert!(
         b.text_of(".upload-status")
             .await
@@ -288,21 +249,11 @@ async fn a_person_uses_handin_in_a_real_browser() {
     b.shot("assignment").await;
     // Record what the status line says while uploading, across the navigation.
     let watch = "const s = document.querySelector('.upload-status'); sessionStorage.setItem('said', '');\
-                 new MutationObserver(() => sessionStorage.setItem('said', sessionStorage.getItem('said') + '|' + s.textContent))\
+                 new MutationObserver(() => sessionStorage.setItem('said', sessionStorage.getItem('said') + '|' + s.textContent))
                  .observe(s, {childList: true, characterData: true, subtree: true});";
     b.client.execute(watch, vec![]).await.unwrap();
-    b.client
-        .find(Locator::Id("bundle"))
-        .await
-        .unwrap()
-        .send_keys(good.to_str().unwrap())
-        .await
-        .unwrap();
-    let button = b
-        .client
-        .find(Locator::Css("form[data-upload] button"))
-        .await
-        .unwrap();
+    b.type_in("#bundle", good.to_str().unwrap()).await;
+    let button = b.element("form[data-upload] button").await;
     button.click().await.unwrap();
     // A second click while sending does nothing: the button is disabled.
     let _ = button.click().await;
@@ -363,20 +314,8 @@ async fn a_person_uses_handin_in_a_real_browser() {
     b.login(&base, "mark").await;
     b.client.goto(&format!("{page}/marking")).await.unwrap();
     b.shot("marking").await;
-    b.client
-        .find(Locator::Css("input[name=status][value=not_submitted]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("form.filters button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("input[name=status][value=not_submitted]").await;
+    b.click("form.filters button").await;
     b.client
         .wait()
         .at_most(Duration::from_secs(10))
@@ -430,20 +369,8 @@ async fn a_person_uses_handin_in_a_real_browser() {
     let until = (Utc::now() + chrono::Duration::days(3)).with_timezone(&chrono_tz::Europe::London);
     b.set_value("until", &until.format("%Y-%m-%dT%H:%M").to_string())
         .await;
-    b.client
-        .find(Locator::Id("reason"))
-        .await
-        .unwrap()
-        .send_keys("illness, with a note")
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("form.card button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.type_in("#reason", "illness, with a note").await;
+    b.click("form.card button[type=submit]").await;
     assert!(b.text_of("p.notice").await.contains("saved for alice"));
     b.shot("extensions").await;
     b.client

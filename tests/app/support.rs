@@ -219,8 +219,8 @@ impl TestApp {
         self.clock.set(utc(rfc3339));
     }
 
-    /// Logs in through the login form; the client keeps the session cookie.
-    pub async fn login(&self, username: &str) {
+    /// Posts the login form as a browser does (token from the login page).
+    pub async fn post_login(&self, username: &str, password: &str) -> LocalResponse<'_> {
         let page = self
             .client
             .get("/login")
@@ -230,21 +230,21 @@ impl TestApp {
             .await
             .unwrap();
         let csrf = hidden_value(&page, "csrf");
-        let response = self
-            .client
+        let password = password.replace(' ', "+");
+        self.client
             .post("/login")
             .header(ContentType::Form)
             .body(format!(
-                "csrf={csrf}&username={username}&password={}&next=/",
-                PASSWORD.replace(' ', "+")
+                "csrf={csrf}&username={username}&password={password}&next=/"
             ))
             .dispatch()
-            .await;
-        assert_eq!(
-            response.status(),
-            Status::SeeOther,
-            "login of {username} failed"
-        );
+            .await
+    }
+
+    /// Logs in through the login form; the client keeps the session cookie.
+    pub async fn login(&self, username: &str) {
+        let status = self.post_login(username, PASSWORD).await.status();
+        assert_eq!(status, Status::SeeOther, "login of {username} failed");
     }
 
     /// The session's CSRF token, as a page's forms carry it.
