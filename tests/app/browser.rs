@@ -113,6 +113,28 @@ impl Browser {
         self.element(css).await.click().await.unwrap();
     }
 
+    /// Every control on the page has a label a screen reader can read, and
+    /// every image an alternative text.
+    async fn assert_accessible(&self, page: &str) {
+        let unlabelled = self
+            .client
+            .execute(
+                "return [...document.querySelectorAll('input:not([type=hidden]), select, textarea, progress')]\
+                 .filter(e => e.labels.length === 0 && !e.getAttribute('aria-label')).map(e => e.outerHTML)\
+                 .concat([...document.querySelectorAll('img:not([alt])')].map(e => e.outerHTML));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(unlabelled, json!([]), "{page}: controls without labels");
+        let lang = self
+            .client
+            .execute("return document.documentElement.lang;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(lang, json!("en"), "{page}");
+    }
+
     async fn text_of(&self, css: &str) -> String {
         self.element(css).await.text().await.unwrap()
     }
@@ -184,6 +206,7 @@ async fn a_person_uses_handin_in_a_real_browser() {
     // A student logs in and sees the deadline with a live countdown.
     b.client.goto(&format!("{base}/login")).await.unwrap();
     b.shot("login").await;
+    b.assert_accessible("login").await;
     b.login(&base, "alice").await;
     b.shot("dashboard").await;
     let first = b.text_of("[data-deadline]").await;
@@ -247,6 +270,7 @@ async fn a_person_uses_handin_in_a_real_browser() {
     std::fs::write(&good, &bytes).unwrap();
     b.client.goto(&page).await.unwrap();
     b.shot("assignment").await;
+    b.assert_accessible("assignment").await;
     // Record what the status line says while uploading, across the navigation.
     let watch = "const s = document.querySelector('.upload-status'); sessionStorage.setItem('said', '');\
                  new MutationObserver(() => sessionStorage.setItem('said', sessionStorage.getItem('said') + '|' + s.textContent))
@@ -289,6 +313,7 @@ async fn a_person_uses_handin_in_a_real_browser() {
             .contains("Attempt 1 received on time")
     );
     b.shot("receipt").await;
+    b.assert_accessible("receipt").await;
 
     // On a phone-sized screen the pages still read.
     b.client.set_window_size(375, 800).await.unwrap();
@@ -314,6 +339,7 @@ async fn a_person_uses_handin_in_a_real_browser() {
     b.login(&base, "mark").await;
     b.client.goto(&format!("{page}/marking")).await.unwrap();
     b.shot("marking").await;
+    b.assert_accessible("marking").await;
     b.click("input[name=status][value=not_submitted]").await;
     b.click("form.filters button").await;
     b.client
@@ -373,11 +399,13 @@ async fn a_person_uses_handin_in_a_real_browser() {
     b.click("form.card button[type=submit]").await;
     assert!(b.text_of("p.notice").await.contains("saved for alice"));
     b.shot("extensions").await;
+    b.assert_accessible("extensions").await;
     b.client
         .goto(&format!("{base}/admin/courses/WEB101/assignments/lab1"))
         .await
         .unwrap();
     b.shot("admin-assignment").await;
+    b.assert_accessible("admin-assignment").await;
     b.logout().await;
 
     b.login(&base, "alice").await;
