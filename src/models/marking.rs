@@ -255,6 +255,18 @@ impl Table {
     }
 }
 
+/// Every student's candidate number in a course, by user id.
+pub async fn candidates(
+    db: &impl ConnectionTrait,
+    course_id: i32,
+) -> Result<HashMap<i32, String>, DbErr> {
+    Ok(enrolment::of_course(db, course_id, enrolment::STUDENT)
+        .await?
+        .into_iter()
+        .map(|e| (e.user_id, e.candidate_number))
+        .collect())
+}
+
 /// The student's candidate number in a course (for anonymous receipts).
 pub async fn candidate_of(
     db: &impl ConnectionTrait,

@@ -45,6 +45,8 @@ pub const REVOKED: &str = "revoked";
 #[derive(Debug, Clone, Serialize)]
 pub struct RequestView {
     pub id: i32,
+    #[serde(skip)]
+    pub student_id: i32,
     pub username: String,
     pub name: String,
     pub requested_until_local: String,
@@ -76,6 +78,7 @@ fn view(row: Model, student: Option<&user::Model>, course: &course::Model) -> Re
     };
     RequestView {
         id: row.id,
+        student_id: row.student_id,
         username: student.map(|u| u.username.clone()).unwrap_or_default(),
         name: student.map(|u| u.display_name.clone()).unwrap_or_default(),
         requested_until_local: format_local(row.requested_until, zone),

@@ -2,6 +2,8 @@
 //! importing them, as pages and as `/api/v1` calls. Administrators may, and
 //! so may a course's markers where the course allows it.
 
+use std::collections::HashMap;
+
 use rocket::form::Form;
 use rocket::http::Status;
 use rocket::request::FlashMessage;
@@ -19,7 +21,7 @@ use crate::bulk;
 use crate::domain::deadline::{format_local, parse_instant};
 use crate::error::AppError;
 use crate::models::access::{self, CourseRole};
-use crate::models::{assignment, course, enrolment, extension, requests, user};
+use crate::models::{assignment, course, enrolment, extension, marking, requests, user};
 
 pub fn page_routes() -> Vec<rocket::Route> {
     let mut all = routes![extensions_page, grant_form, revoke_form, import_form];
@@ -36,6 +38,8 @@ pub struct Granting {
     pub caller: Caller,
     pub course: course::Model,
     pub assignment: assignment::Model,
+    /// A marker on an anonymous assignment: students are named by candidate number.
+    pub anonymous: bool,
 }
 
 impl Granting {
@@ -48,7 +52,8 @@ impl Granting {
         let (course, assignment) = assignment::find_by_codes(&app.db, code, slug)
             .await?
             .ok_or_else(|| AppError::not_found("assignment"))?;
-        let allowed = match access::role_in(&app.db, &caller.user, course.id).await? {
+        let role = access::role_in(&app.db, &caller.user, course.id).await?;
+        let allowed = match role {
             Some(CourseRole::Admin) => true,
             Some(CourseRole::Marker) => course.markers_grant_extensions,
             _ => false,
@@ -59,10 +64,12 @@ impl Granting {
                 course.code
             )));
         }
+        let anonymous = role.is_some_and(|role| marking::is_anonymous_for(&assignment, role));
         Ok(Granting {
             caller,
             course,
             assignment,
+            anonymous,
         })
     }
 
@@ -83,15 +90,42 @@ impl Granting {
     }
 
     /// A student of this course, by username.
-    async fn student(&self, app: &App, username: &str) -> Result<user::Model, AppError> {
-        let not_found =
-            || AppError::not_found(&format!("student {username} in {}", self.course.code));
-        let user = user::find_by_username(&app.db, username)
-            .await?
-            .ok_or_else(not_found)?;
+    /// A student of this course, by the label the caller sees: a username,
+    /// or a candidate number under anonymous marking.
+    async fn student(&self, app: &App, label: &str) -> Result<user::Model, AppError> {
+        let not_found = || AppError::not_found(&format!("student {label} in {}", self.course.code));
+        let user = if self.anonymous {
+            let candidates = marking::candidates(&app.db, self.course.id).await?;
+            let id = candidates
+                .iter()
+                .find(|(_, c)| *c == label)
+                .map(|(id, _)| *id)
+                .ok_or_else(not_found)?;
+            user::Entity::find_by_id(id)
+                .one(&app.db)
+                .await?
+                .ok_or_else(not_found)?
+        } else {
+            user::find_by_username(&app.db, label)
+                .await?
+                .ok_or_else(not_found)?
+        };
         match access::role_in(&app.db, &user, self.course.id).await? {
             Some(CourseRole::Student) => Ok(user),
             _ => Err(not_found()),
+        }
+    }
+
+    /// How the caller sees a student: (label, name), the name empty under
+    /// anonymous marking.
+    fn shown(&self, student: &user::Model, candidates: &HashMap<i32, String>) -> (String, String) {
+        if self.anonymous {
+            (
+                candidates.get(&student.id).cloned().unwrap_or_default(),
+                String::new(),
+            )
+        } else {
+            (student.username.clone(), student.display_name.clone())
         }
     }
 
@@ -131,7 +165,8 @@ impl Granting {
 /// An extension as the pages and the API show it.
 #[derive(Debug, Serialize)]
 pub struct ExtensionView {
-    pub username: String,
+    /// The username, or the candidate number under anonymous marking.
+    pub student: String,
     pub name: String,
     pub until: String,
     pub until_local: String,
@@ -151,28 +186,28 @@ async fn views(app: &App, granting: &Granting) -> Result<Vec<ExtensionView>, App
         .filter(user::Column::Id.is_in(ids))
         .all(&app.db)
         .await?;
-    let name = |id: i32| users.iter().find(|u| u.id == id);
+    let candidates = marking::candidates(&app.db, granting.course.id).await?;
+    let find = |id: i32| users.iter().find(|u| u.id == id);
     let zone = granting.course.zone();
     let mut views: Vec<ExtensionView> = rows
         .into_iter()
-        .map(|e| ExtensionView {
-            username: name(e.student_id)
-                .map(|u| u.username.clone())
-                .unwrap_or_default(),
-            name: name(e.student_id)
-                .map(|u| u.display_name.clone())
-                .unwrap_or_default(),
-            until: e.until.with_timezone(&zone).to_rfc3339(),
-            until_local: format_local(e.until, zone),
-            until_form: crate::domain::deadline::form_value(e.until, zone),
-            reason: e.reason,
-            granted_by: name(e.granted_by)
-                .map(|u| u.username.clone())
-                .unwrap_or_default(),
-            granted_at: format_local(e.granted_at, zone),
+        .filter_map(|e| {
+            let (student, name) = granting.shown(find(e.student_id)?, &candidates);
+            Some(ExtensionView {
+                student,
+                name,
+                until: e.until.with_timezone(&zone).to_rfc3339(),
+                until_local: format_local(e.until, zone),
+                until_form: crate::domain::deadline::form_value(e.until, zone),
+                reason: e.reason,
+                granted_by: find(e.granted_by)
+                    .map(|u| u.username.clone())
+                    .unwrap_or_default(),
+                granted_at: format_local(e.granted_at, zone),
+            })
         })
         .collect();
-    views.sort_by(|a, b| a.username.cmp(&b.username));
+    views.sort_by(|a, b| a.student.cmp(&b.student));
     Ok(views)
 }
 
@@ -186,12 +221,23 @@ async fn extensions_page(
 ) -> Result<Template, AppError> {
     let granting = Granting::find(app, caller, code, slug).await?;
     let extensions = views(app, &granting).await?;
-    let students: Vec<(String, String)> = enrolment::students(&app.db, granting.course.id)
+    let candidates = marking::candidates(&app.db, granting.course.id).await?;
+    let mut students: Vec<(String, String)> = enrolment::students(&app.db, granting.course.id)
         .await?
-        .into_iter()
-        .map(|u| (u.username, u.display_name))
+        .iter()
+        .map(|u| granting.shown(u, &candidates))
         .collect();
-    let requests = requests::for_staff(&app.db, &granting.course, &granting.assignment).await?;
+    students.sort();
+    let mut requests = requests::for_staff(&app.db, &granting.course, &granting.assignment).await?;
+    if granting.anonymous {
+        for request in &mut requests {
+            request.username = candidates
+                .get(&request.student_id)
+                .cloned()
+                .unwrap_or_default();
+            request.name = String::new();
+        }
+    }
     Ok(Template::render(
         "extensions",
         context! {
@@ -205,6 +251,7 @@ async fn extensions_page(
             extensions,
             students,
             requests,
+            anonymous: granting.anonymous,
             flash: flash.map(|f| f.message().to_string()),
         },
     ))
@@ -320,6 +367,7 @@ async fn import_form(
         &form.csv.0,
         granting.caller.user.id,
         app.clock.now(),
+        granting.anonymous,
     )
     .await
     .map_err(|errors| {
@@ -374,7 +422,7 @@ async fn put_api(
     let view = views(app, &granting)
         .await?
         .into_iter()
-        .find(|v| v.username == username);
+        .find(|v| v.student == username);
     view.map(Json)
         .ok_or_else(|| AppError::internal("extension missing after grant"))
 }

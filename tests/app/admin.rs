@@ -879,3 +879,75 @@ async fn forms_without_files_refuse_multipart_bodies() {
         .status();
     assert!(matches!(status.code, 404 | 415), "{status}");
 }
+
+#[rocket::async_test]
+async fn markers_who_grant_on_an_anonymous_assignment_see_candidate_numbers_only() {
+    let t = TestApp::new().await;
+    let db = &t.app().db;
+    let course = handin::models::course::find_by_code(db, "COMP6248")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut active: handin::models::course::ActiveModel = course.clone().into();
+    active.markers_grant_extensions = sea_orm::ActiveValue::Set(true);
+    sea_orm::ActiveModelTrait::update(active, db).await.unwrap();
+    let (_, coursework) = handin::models::assignment::find_by_codes(db, "COMP6248", "coursework")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut active: handin::models::assignment::ActiveModel = coursework.into();
+    active.anonymous = sea_orm::ActiveValue::Set(true);
+    sea_orm::ActiveModelTrait::update(active, db).await.unwrap();
+    let alice = user::find_by_username(db, "alice").await.unwrap().unwrap();
+    let candidate = handin::models::marking::candidate_of(db, course.id, alice.id)
+        .await
+        .unwrap();
+
+    let mark = t.token("mark").await;
+    let path = "/api/v1/courses/COMP6248/assignments/coursework/extensions";
+    let body = serde_json::json!({"until": "2020-06-01 16:00", "reason": "ill"});
+    // A username does not name anyone here; the candidate number does.
+    assert_eq!(
+        json(
+            &t,
+            &mark,
+            rocket::http::Method::Put,
+            &format!("{path}/alice"),
+            Some(body.clone())
+        )
+        .await
+        .0,
+        Status::NotFound
+    );
+    let (status, view) = json(
+        &t,
+        &mark,
+        rocket::http::Method::Put,
+        &format!("{path}/{candidate}"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, Status::Ok, "{view}");
+    assert_eq!(view["student"], candidate.as_str());
+    let (_, list) = json(&t, &mark, rocket::http::Method::Get, path, None).await;
+    let text = list.to_string();
+    t.login("mark").await;
+    let page = t
+        .client
+        .get("/courses/COMP6248/assignments/coursework/extensions")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    let main = page.split_once("<main").unwrap().1;
+    for secret in ["alice", "bob", "Example"] {
+        assert!(!text.contains(secret), "API leaks {secret}");
+        assert!(!main.contains(secret), "page leaks {secret}");
+    }
+    assert!(main.contains(&candidate));
+    // An administrator still sees who it is.
+    let admin = t.token("admin").await;
+    let (_, list) = json(&t, &admin, rocket::http::Method::Get, path, None).await;
+    assert_eq!(list[0]["student"], "alice");
+}
