@@ -60,14 +60,6 @@ impl AppConfig {
         Ok(config)
     }
 
-    pub fn max_upload_bytes(&self) -> u64 {
-        self.max_upload_mib * MIB
-    }
-
-    pub fn default_bundle_bytes(&self) -> u64 {
-        self.default_bundle_mib * MIB
-    }
-
     pub fn bundle_limits(&self) -> crate::domain::bundle::BundleLimits {
         crate::domain::bundle::BundleLimits {
             max_entries: self.max_bundle_entries,

@@ -6,7 +6,7 @@ use rocket::{State, get, post, routes};
 
 use super::pages::visible_receipt;
 use super::session::Caller;
-use super::upload::{self, UploadBody, UploadTarget};
+use super::upload::{self, Bundle, UploadTarget};
 use crate::App;
 use crate::error::AppError;
 use crate::models::access::{self, CourseRole};
@@ -28,16 +28,15 @@ async fn assignments(
     ))
 }
 
-#[post("/courses/<_code>/assignments/<_slug>/submissions", data = "<body>")]
+#[post("/courses/<_code>/assignments/<_slug>/submissions", data = "<bundle>")]
 async fn submit(
     app: &State<App>,
     target: UploadTarget,
-    body: Result<UploadBody, AppError>,
+    bundle: Result<Bundle, AppError>,
     _code: &str,
     _slug: &str,
 ) -> Result<Created<Json<Receipt>>, AppError> {
-    // Scripts authenticate with a token, not a cookie: no CSRF token to check.
-    let receipt = upload::accept(app, &target, body?.bundle).await?;
+    let receipt = upload::accept(app, &target, bundle?).await?;
     Ok(Created::new(format!("/api/v1/submissions/{}", receipt.id)).body(Json(receipt)))
 }
 

@@ -7,7 +7,7 @@ use rocket::{State, get, post, routes, uri};
 use rocket_dyn_templates::{Template, context};
 
 use super::session::Caller;
-use super::upload::{self, UploadBody, UploadTarget};
+use super::upload::{self, Bundle, UploadTarget};
 use crate::App;
 use crate::error::AppError;
 use crate::models::access::{self, CourseRole};
@@ -75,21 +75,17 @@ async fn assignment_page(
     ))
 }
 
-#[post("/courses/<_code>/assignments/<_slug>/submissions", data = "<body>")]
+#[post("/courses/<_code>/assignments/<_slug>/submissions", data = "<bundle>")]
 async fn hand_in(
     app: &State<App>,
     target: UploadTarget,
-    body: Result<UploadBody, AppError>,
+    bundle: Result<Bundle, AppError>,
     _code: &str,
     _slug: &str,
 ) -> Result<Redirect, AppError> {
-    let body = body.map_err(|e| e.with_back(target.page()))?;
-    let csrf = body.csrf.as_deref().unwrap_or_default();
-    target
-        .caller
-        .check_csrf(csrf)
-        .map_err(|e| e.with_back(target.page()))?;
-    let receipt = upload::accept(app, &target, body.bundle).await?;
+    // The body reader has checked the CSRF token before storing anything.
+    let bundle = bundle.map_err(|e| e.with_back(target.page()))?;
+    let receipt = upload::accept(app, &target, bundle).await?;
     Ok(Redirect::to(uri!(receipt(receipt.id))))
 }
 

@@ -102,14 +102,6 @@ impl Caller {
         }
     }
 
-    /// The session's CSRF token; `None` for API callers, who send no forms.
-    pub fn session_csrf(&self) -> Option<&str> {
-        match &self.via {
-            Via::Session { csrf } => Some(csrf),
-            Via::Token => None,
-        }
-    }
-
     /// Every state-changing form from a browser must carry the session's token.
     pub fn check_csrf(&self, sent: &str) -> Result<(), AppError> {
         match &self.via {

@@ -2,7 +2,7 @@
 //!
 //! The [`UploadTarget`] guard runs before a byte of the body is read: an
 //! unauthenticated, unenrolled or too-late upload is refused without being
-//! stored. [`UploadBody`] then reads the multipart body itself, with a limit
+//! stored. [`Bundle`] then reads the multipart body itself, with a limit
 //! on every field: the bundle streams to disk while it is hashed, capped at
 //! the assignment's limit, and the only other field, the CSRF token, may not
 //! exceed 1 KiB. (Rocket's own form parser would buffer any text field in
@@ -23,7 +23,7 @@ use rocket::http::hyper::body::Bytes;
 use rocket::request::{FromRequest, Outcome, Request};
 use tokio_util::io::ReaderStream;
 
-use super::session::{Caller, same_secret};
+use super::session::Caller;
 use crate::App;
 use crate::domain::bundle;
 use crate::domain::deadline::{DeadlineRule, format_local};
@@ -54,12 +54,12 @@ impl UploadTarget {
 }
 
 /// What the guard has learnt that the body reader needs: the assignment's
-/// size limit and title, and the session's CSRF token (none for the API).
+/// size limit and title, and who is asking (whose CSRF token to expect).
 #[derive(Clone)]
 struct UploadPlan {
     limit: u64,
     title: String,
-    csrf: Option<String>,
+    caller: Caller,
 }
 
 struct PlannedUpload(Option<UploadPlan>);
@@ -147,7 +147,7 @@ impl<'r> FromRequest<'r> for UploadTarget {
                 let plan = UploadPlan {
                     limit: target.assignment.max_bundle_bytes(),
                     title: target.assignment.title.clone(),
-                    csrf: target.caller.session_csrf().map(str::to_string),
+                    caller: target.caller.clone(),
                 };
                 request.local_cache(|| PlannedUpload(Some(plan)));
                 Outcome::Success(target)
@@ -162,12 +162,6 @@ pub struct Bundle {
     /// The name the browser sent, cleaned for display (never used as a path).
     pub file_name: String,
     pub received: Received,
-}
-
-/// The body of an upload: the bundle and, from a browser, the CSRF token.
-pub struct UploadBody {
-    pub csrf: Option<String>,
-    pub bundle: Bundle,
 }
 
 /// The CSRF token is 64 characters; nothing else but the bundle is accepted.
@@ -222,7 +216,7 @@ fn multipart_error(error: &multer::Error, limit: u64, title: &str) -> AppError {
     }
 }
 
-async fn read_upload(request: &Request<'_>, data: Data<'_>) -> Result<UploadBody, AppError> {
+async fn read_upload(request: &Request<'_>, data: Data<'_>) -> Result<Bundle, AppError> {
     let app = request
         .rocket()
         .state::<App>()
@@ -284,17 +278,9 @@ async fn read_upload(request: &Request<'_>, data: Data<'_>) -> Result<UploadBody
             ));
         }
         // A browser's form sends its token first: a forged form is refused
-        // before a byte of its bundle is written.
-        if let Some(expected) = &plan.csrf
-            && !csrf
-                .as_deref()
-                .is_some_and(|sent| same_secret(sent, expected))
-        {
-            return Err(AppError::forbidden(
-                "This form has expired or did not come from handin (its security token is missing or wrong). \
-                 Nothing was stored. Please reload the page and try again.",
-            ));
-        }
+        // before a byte of its bundle is written. (API callers send none.)
+        plan.caller
+            .check_csrf(csrf.as_deref().unwrap_or_default())?;
         allowance.store(limit + FRAMING + 1, Ordering::Relaxed);
         let file_name = display_name(field.file_name().unwrap_or_default());
         let reader = tokio_util::io::StreamReader::new(field.map_err(std::io::Error::other));
@@ -321,10 +307,9 @@ async fn read_upload(request: &Request<'_>, data: Data<'_>) -> Result<UploadBody
             }
         }
     }
-    let bundle = bundle.ok_or_else(|| {
+    bundle.ok_or_else(|| {
         AppError::unprocessable("No file was sent. Please choose your .zip bundle and upload it.")
-    })?;
-    Ok(UploadBody { csrf, bundle })
+    })
 }
 
 /// The body, one piece per poll: after each piece it yields once, so multer
@@ -364,12 +349,12 @@ impl<S: Stream<Item = std::io::Result<Bytes>> + Unpin> Stream for Paced<S> {
 }
 
 #[rocket::async_trait]
-impl<'r> FromData<'r> for UploadBody {
+impl<'r> FromData<'r> for Bundle {
     type Error = AppError;
 
     async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
         match read_upload(request, data).await {
-            Ok(body) => data::Outcome::Success(body),
+            Ok(bundle) => data::Outcome::Success(bundle),
             Err(error) => data::Outcome::Error((error.status, error)),
         }
     }
