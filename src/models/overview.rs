@@ -2,6 +2,7 @@
 //! left, and (for a student) their effective deadline and status, judged now.
 
 use chrono::{DateTime, Utc};
+use sea_orm::QueryFilter;
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
@@ -166,5 +167,3 @@ pub async fn for_user(
     }
     Ok(views)
 }
-
-use sea_orm::QueryFilter;

@@ -10,6 +10,7 @@ use rocket::response::stream::ByteStream;
 use rocket::response::{self, Responder};
 use rocket::{Request, Response, State, get, routes};
 use rocket_dyn_templates::{Template, context};
+use sea_orm::EntityTrait;
 
 use super::session::Caller;
 use crate::App;
@@ -229,7 +230,6 @@ async fn bundle(app: &State<App>, caller: Caller, id: i32) -> Result<BundleFile,
 }
 
 async fn student_username(app: &App, id: i32) -> Result<String, AppError> {
-    use sea_orm::EntityTrait;
     let user = crate::models::user::Entity::find_by_id(id)
         .one(&app.db)
         .await?;
@@ -237,8 +237,6 @@ async fn student_username(app: &App, id: i32) -> Result<String, AppError> {
         .map(|u| u.username)
         .unwrap_or_else(|| format!("U{id:07}")))
 }
-
-use sea_orm::EntityTrait;
 
 /// Every bundle of an assignment as one zip, streamed as it is built.
 pub struct ZipDownload {

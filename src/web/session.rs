@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::request::{FromRequest, Outcome, Request};
+use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 
 use crate::App;
@@ -177,8 +178,6 @@ async fn from_token(request: &Request<'_>, app: &App) -> Result<Caller, AppError
         via: Via::Token,
     })
 }
-
-use sea_orm::EntityTrait;
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for Caller {
