@@ -6,9 +6,10 @@ use chrono_tz::Europe::London;
 use sea_orm::{EntityTrait, PaginatorTrait};
 
 use crate::App;
-use crate::domain::deadline::local_to_utc;
-use crate::import::{self, AssignmentSpec, CourseSpec};
-use crate::models::{enrolment, user};
+use crate::domain::zone::local_to_utc;
+use crate::models::user::{self, Account, Role};
+use crate::services::catalogue::{self, AssignmentSpec, CourseSpec};
+use crate::services::roster;
 
 /// The first year, from `today`, in which 20 May 16:00 is still ahead.
 pub fn demo_year(now: chrono::DateTime<chrono::Utc>) -> i32 {
@@ -61,45 +62,30 @@ pub async fn create_if_empty(app: &App) -> Result<(), String> {
             },
         ],
     };
-    let change = import::Change {
+    let change = catalogue::Change {
         actor_id: None,
         at: now,
         reason: "demo",
     };
-    import::apply(&app.db, &app.config, &[spec], &change).await?;
-    let course = crate::models::course::find_by_code(&app.db, "COMP6248")
+    catalogue::apply(&app.db, &app.config, &[spec], &change)
         .await
-        .map_err(|e| e.to_string())?
-        .ok_or("demo course missing")?;
+        .map_err(|e| e.to_string())?;
     println!(
         "\nDemo course COMP6248 \"Differentiable Programming\" created (deadlines in {year}). Log in at http://127.0.0.1:8000 with:"
     );
-    for (username, name, role, course_role) in [
-        (
-            "student",
-            "Sam Student",
-            user::Role::Student,
-            enrolment::STUDENT,
-        ),
-        (
-            "marker",
-            "Morgan Marker",
-            user::Role::Marker,
-            enrolment::MARKER,
-        ),
-        ("admin", "Alex Admin", user::Role::Admin, enrolment::MARKER),
+    for (username, name, role) in [
+        ("student", "Sam Student", Role::Student),
+        ("marker", "Morgan Marker", Role::Marker),
+        ("admin", "Alex Admin", Role::Admin),
     ] {
         let password = user::generate_password();
-        let email = format!("{username}@example.ac.uk");
-        let new = user::NewUser {
-            username,
-            display_name: name,
-            email: &email,
+        let account = Account {
+            username: username.to_string(),
+            display_name: name.to_string(),
+            email: format!("{username}@example.ac.uk"),
             role,
-            password: &password,
         };
-        let created = user::upsert(&app.db, new, now).await?;
-        enrolment::enrol(&app.db, created.id, course.id, course_role)
+        roster::add(app, &account, &password, Some("COMP6248"))
             .await
             .map_err(|e| e.to_string())?;
         println!(

@@ -1,137 +1,75 @@
-//! One error type for the web layer: what the user is told, with the status
-//! that fits. Internal causes are logged, never shown.
+//! What went wrong, as the use cases (`services/`) say it: typed, so that
+//! each kind of failure reaches the person with the right status and words.
 //!
-//! Handlers use the small constructors (`AppError::not_found(..)`); request
-//! guards use [`fail`] so the catcher can still show the guard's message.
+//! `Invalid` names every problem found, so a person can fix them all at
+//! once. `Internal` keeps its cause for the log; nobody is shown it
+//! (`web::error` turns it into a plain apology). Database and file-system
+//! errors become `Internal` through `?`.
 
-use rocket::http::Status;
-use rocket::request::{Outcome, Request};
-use rocket::response::{self, Responder};
-use rocket::serde::json::Json;
-use rocket_dyn_templates::{Template, context};
+use std::fmt;
 
-#[derive(Debug, Clone)]
-pub struct AppError {
-    pub status: Status,
-    pub message: String,
-    /// Where a person should go next (e.g. back to the upload form).
-    pub back: Option<String>,
+#[derive(Debug)]
+pub enum Error {
+    /// The input cannot be used; each problem in words a person can act on.
+    Invalid(Vec<String>),
+    /// There is no such thing, or the caller may not know that there is.
+    NotFound(String),
+    /// The caller may not do this.
+    Forbidden(String),
+    /// Not now: the state of things forbids it (closed, already decided...).
+    Conflict(String),
+    /// Larger than handin accepts.
+    TooLarge(String),
+    /// Something broke on our side.
+    Internal(String),
 }
 
-impl AppError {
-    pub fn new(status: Status, message: impl Into<String>) -> Self {
-        AppError {
-            status,
-            message: message.into(),
-            back: None,
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn invalid(problem: impl Into<String>) -> Self {
+        Error::Invalid(vec![problem.into()])
+    }
+
+    /// "No such student ab1g23 in COMP6248."
+    pub fn not_found(what: impl fmt::Display) -> Self {
+        Error::NotFound(format!("No such {what}."))
+    }
+
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        Error::Internal(cause.to_string())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Invalid(problems) => f.write_str(&problems.join("; ")),
+            Error::NotFound(m)
+            | Error::Forbidden(m)
+            | Error::Conflict(m)
+            | Error::TooLarge(m)
+            | Error::Internal(m) => f.write_str(m),
         }
     }
-
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(Status::BadRequest, message)
-    }
-
-    pub fn unauthorized() -> Self {
-        Self::new(Status::Unauthorized, "Please log in first.")
-    }
-
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(Status::Forbidden, message)
-    }
-
-    pub fn not_found(what: &str) -> Self {
-        Self::new(Status::NotFound, format!("No such {what}."))
-    }
-
-    pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new(Status::Conflict, message)
-    }
-
-    pub fn too_large(message: impl Into<String>) -> Self {
-        Self::new(Status::PayloadTooLarge, message)
-    }
-
-    pub fn unprocessable(message: impl Into<String>) -> Self {
-        Self::new(Status::UnprocessableEntity, message)
-    }
-
-    /// Something broke on our side: log the cause, tell the user only that.
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        rocket::error!("internal error: {cause}");
-        Self::new(
-            Status::InternalServerError,
-            "Something went wrong on our side and nothing was changed. Please try again in a moment.",
-        )
-    }
-
-    pub fn with_back(mut self, link: impl Into<String>) -> Self {
-        self.back = Some(link.into());
-        self
-    }
 }
 
-impl std::fmt::Display for AppError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.status, self.message)
-    }
-}
+impl std::error::Error for Error {}
 
-impl From<sea_orm::DbErr> for AppError {
+impl From<sea_orm::DbErr> for Error {
     fn from(error: sea_orm::DbErr) -> Self {
-        AppError::internal(error)
+        Error::internal(error)
     }
 }
 
-impl From<std::io::Error> for AppError {
+impl From<std::io::Error> for Error {
     fn from(error: std::io::Error) -> Self {
-        AppError::internal(error)
+        Error::internal(error)
     }
 }
 
-/// The mount point of the JSON API.
-pub const API_BASE: &str = "/api/v1";
-
-/// Whether a request is for the API: it then authenticates with a token only,
-/// and answers in JSON. Decided by the route that matched, not by the raw
-/// path: Rocket also routes `//api/v1/...` and `/%61pi/v1/...` there, and a
-/// cookie must never reach an API route, whose forms carry no CSRF token.
-pub fn is_api(request: &Request<'_>) -> bool {
-    match request.route() {
-        Some(route) => route.uri.base() == API_BASE,
-        // No route (a catcher for an unmatched path): only the format is at stake.
-        None => request.uri().path().segments().next() == Some("api"),
+impl From<rocket::tokio::task::JoinError> for Error {
+    fn from(error: rocket::tokio::task::JoinError) -> Self {
+        Error::internal(error)
     }
-}
-
-impl<'r> Responder<'r, 'static> for AppError {
-    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
-        let status = self.status;
-        let mut response = if is_api(request) {
-            Json(serde_json::json!({ "message": self.message })).respond_to(request)?
-        } else {
-            Template::render(
-                "error",
-                context! {
-                    title: status.reason().unwrap_or("Error"),
-                    code: status.code,
-                    message: self.message,
-                    back: self.back,
-                },
-            )
-            .respond_to(request)?
-        };
-        response.set_status(status);
-        Ok(response)
-    }
-}
-
-/// The first failure of a request guard, kept for the catcher to show.
-pub struct GuardFailure(pub Option<AppError>);
-
-/// Fails a request guard, keeping its message for the catcher.
-pub fn fail<T>(request: &Request<'_>, error: AppError) -> Outcome<T, AppError> {
-    let status = error.status;
-    // Only the first failure is kept: it is the one that stopped the request.
-    request.local_cache(|| GuardFailure(Some(error.clone())));
-    Outcome::Error((status, error))
 }

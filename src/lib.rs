@@ -1,22 +1,23 @@
 //! handin: lab and coursework handin, timestamped, hashed, and judged
 //! against each student's deadline.
 //!
-//! [`rocket`] is the one place the web app is assembled; `main.rs` is the
-//! command line around it.
+//! Layers, each importing only those below it:
+//! `web` (HTTP) → `services` (use cases) → `policy` (who may do what) →
+//! `models` (SeaORM entities and read models), `storage`, `archive` →
+//! `domain` (pure rules). [`rocket`] is the one place the web app is
+//! assembled; `main.rs` is the command line around it. See ARCHITECTURE.md.
 
 pub mod archive;
-pub mod bulk;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
-pub mod export;
-pub mod import;
 pub mod models;
+pub mod policy;
+pub mod services;
 pub mod storage;
-pub mod verify;
 pub mod web;
 
 use std::collections::HashSet;

@@ -7,7 +7,10 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use handin::clock::{Clock, SystemClock};
 use handin::config::AppConfig;
-use handin::models::{api_token, course, enrolment, user};
+use handin::error::Error;
+use handin::models::api_token;
+use handin::models::user::{self, Account, Role};
+use handin::services::{catalogue, roster, verify as verifying};
 
 #[derive(Parser)]
 #[command(
@@ -125,17 +128,27 @@ async fn open() -> Result<handin::App, String> {
     handin::open(config, Arc::new(SystemClock)).await
 }
 
+/// An error as the command line says it: every problem on its own line.
+fn say(error: Error) -> String {
+    match error {
+        Error::Invalid(problems) => format!("nothing was changed:\n  {}", problems.join("\n  ")),
+        other => other.to_string(),
+    }
+}
+
 async fn import(file: &std::path::Path) -> Result<(), String> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let app = open().await?;
     let reason = format!("handin import {}", file.display());
-    let change = handin::import::Change {
+    let change = catalogue::Change {
         actor_id: None,
         at: SystemClock.now(),
         reason: &reason,
     };
-    let report = handin::import::import_file(&app.db, &app.config, &text, &change).await?;
+    let report = catalogue::import_file(&app.db, &app.config, &text, &change)
+        .await
+        .map_err(say)?;
     println!("Imported {}: {report}.", file.display());
     Ok(())
 }
@@ -144,9 +157,14 @@ async fn roster(file: &std::path::Path) -> Result<(), String> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let app = open().await?;
-    let report = handin::bulk::import_roster(&app.db, &text, None, SystemClock.now())
+    let report = roster::import(&app, &text, None)
         .await
-        .map_err(|errors| format!("nothing was imported:\n  {}", errors.join("\n  ")))?;
+        .map_err(|e| match e {
+            Error::Invalid(problems) => {
+                format!("nothing was imported:\n  {}", problems.join("\n  "))
+            }
+            other => other.to_string(),
+        })?;
     println!(
         "Imported {}: {} created, {} updated, {} enrolments.",
         file.display(),
@@ -170,18 +188,9 @@ async fn add_user(
     email: Option<String>,
     course_code: Option<String>,
 ) -> Result<(), String> {
-    let role = user::Role::parse(role)?;
+    let role = Role::parse(role)?;
     user::check_username(username)?;
     let app = open().await?;
-    let course = match &course_code {
-        Some(code) => Some(
-            course::find_by_code(&app.db, code)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("there is no course {code}; import it first"))?,
-        ),
-        None => None,
-    };
     let stdin = std::io::stdin();
     let typed = if stdin.is_terminal() {
         None
@@ -195,48 +204,22 @@ async fn add_user(
     };
     let generated = typed.is_none();
     let password = typed.unwrap_or_else(user::generate_password);
-    let display_name = name.unwrap_or_else(|| username.to_string());
-    let email = email.unwrap_or_default();
-    let new = user::NewUser {
-        username,
-        display_name: &display_name,
-        email: &email,
+    let account = Account {
+        username: username.to_string(),
+        display_name: name.unwrap_or_else(|| username.to_string()),
+        email: email.unwrap_or_default(),
         role,
-        password: &password,
     };
-    let before = user::find_by_username(&app.db, username)
+    let added = roster::add(&app, &account, &password, course_code.as_deref())
         .await
         .map_err(|e| e.to_string())?;
-    let saved = user::upsert(&app.db, new, SystemClock.now()).await?;
-    if let Some(before) = before.filter(|b| b.role != saved.role) {
-        let entry = handin::models::audit::Entry {
-            action: "role_changed",
-            student_id: Some(saved.id),
-            before: Some(before.role),
-            after: Some(saved.role.clone()),
-            details: format!("handin user add {username}"),
-            ..Default::default()
-        };
-        handin::models::audit::record(&app.db, SystemClock.now(), entry)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    if let Some(course) = course {
-        let course_role = if role == user::Role::Student {
-            enrolment::STUDENT
-        } else {
-            enrolment::MARKER
-        };
-        enrolment::enrol(&app.db, saved.id, course.id, course_role)
-            .await
-            .map_err(|e| e.to_string())?;
-        println!(
-            "{username} ({}) is enrolled in {} as {course_role}.",
+    match added.enrolled {
+        Some((code, enrolled_as)) => println!(
+            "{username} ({}) is enrolled in {code} as {}.",
             role.as_str(),
-            course.code
-        );
-    } else {
-        println!("{username} ({}) is saved.", role.as_str());
+            enrolled_as.as_str()
+        ),
+        None => println!("{username} ({}) is saved.", role.as_str()),
     }
     if generated {
         println!("password: {password}");
@@ -268,7 +251,7 @@ async fn verify() -> Result<(), String> {
     let app = open().await?;
     let started = std::time::Instant::now();
     let mut last_report = std::time::Instant::now();
-    let report = handin::verify::verify_all(&app, |done, total, bytes| {
+    let report = verifying::verify_all(&app, |done, total, bytes| {
         // Progress on stderr, at most twice a second, so a long run shows life.
         if done == total || last_report.elapsed().as_millis() >= 500 {
             last_report = std::time::Instant::now();
@@ -278,7 +261,8 @@ async fn verify() -> Result<(), String> {
             );
         }
     })
-    .await?;
+    .await
+    .map_err(|e| e.to_string())?;
     eprintln!();
     for problem in &report.problems {
         println!("PROBLEM {problem}");

@@ -18,6 +18,13 @@ const EVIDENCE: &str = "evidence";
 const ORPHANS: &str = "orphans";
 const CHUNK: usize = 256 * 1024;
 
+/// Where a kept file goes: bundles, or extension requests' evidence.
+#[derive(Debug, Clone, Copy)]
+pub enum Shelf {
+    Bundles,
+    Evidence,
+}
+
 #[derive(Debug, Clone)]
 pub struct Uploads {
     root: PathBuf,
@@ -103,24 +110,14 @@ impl Uploads {
         Ok(received)
     }
 
-    /// Moves a received bundle into `bundles/` under a fresh name, durably
-    /// (the rename is fsynced through the folder). Returns the stored path,
+    /// Moves a received file onto its shelf under a fresh name, durably
+    /// (the link is fsynced through the folder). Returns the stored path,
     /// relative to the uploads folder, as the database keeps it.
-    pub async fn keep(&self, received: Received) -> io::Result<String> {
-        self.keep_in(received, BUNDLES, "zip").await
-    }
-
-    /// Keeps an extension request's evidence file, as [`keep`](Self::keep) does bundles.
-    pub async fn keep_evidence(&self, received: Received) -> io::Result<String> {
-        self.keep_in(received, EVIDENCE, "bin").await
-    }
-
-    async fn keep_in(
-        &self,
-        received: Received,
-        folder: &str,
-        extension: &str,
-    ) -> io::Result<String> {
+    pub async fn keep(&self, received: Received, shelf: Shelf) -> io::Result<String> {
+        let (folder, extension) = match shelf {
+            Shelf::Bundles => (BUNDLES, "zip"),
+            Shelf::Evidence => (EVIDENCE, "bin"),
+        };
         let stored = format!("{folder}/{}.{extension}", random_name());
         let target = self.root.join(&stored);
         // A hard link fails rather than replace an existing file; with 128
@@ -132,7 +129,8 @@ impl Uploads {
         Ok(stored)
     }
 
-    /// Removes a kept bundle whose database row could not be written.
+    /// Removes a kept file whose database row could not be written, or
+    /// that no row names any more.
     pub async fn discard(&self, stored_path: &str) {
         if let Err(e) = fs::remove_file(self.path_of(stored_path)).await {
             rocket::error!("could not remove unrecorded bundle {stored_path}: {e}");

@@ -1,93 +1,17 @@
-//! Deadlines: local wall-clock times in a course's zone, effective deadlines
-//! with extensions and grace, the late flag and working days late.
+//! The deadline rule: one student's effective deadline (extension and
+//! grace), when uploads open and close for them, and how a submission stands.
 
-use chrono::{
-    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc, Weekday,
-};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
-use super::duration;
+use super::calendar::working_days_late;
+use super::readable;
+use super::zone::format_local;
 
-/// Why a wall-clock time cannot be turned into an instant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LocalTimeError {
-    /// The text is not `YYYY-MM-DD HH:MM` (seconds optional).
-    Unreadable(String),
-    /// The time falls in a spring-forward gap: it never happens in that zone.
-    DoesNotExist { local: NaiveDateTime, zone: Tz },
-}
-
-impl std::fmt::Display for LocalTimeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LocalTimeError::Unreadable(text) => {
-                write!(f, "'{text}' is not a time of the form YYYY-MM-DD HH:MM")
-            }
-            LocalTimeError::DoesNotExist { local, zone } => write!(
-                f,
-                "{} does not exist in {zone}: the clocks go forward over it (daylight saving); choose another time",
-                local.format("%Y-%m-%d %H:%M")
-            ),
-        }
-    }
-}
-
-impl std::error::Error for LocalTimeError {}
-
-/// Reads `YYYY-MM-DD HH:MM` or `YYYY-MM-DD HH:MM:SS` (a `T` may stand for the space).
-pub fn parse_wall_clock(text: &str) -> Result<NaiveDateTime, LocalTimeError> {
-    let text = text.trim();
-    [
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%dT%H:%M",
-    ]
-    .iter()
-    .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-    .ok_or_else(|| LocalTimeError::Unreadable(text.to_string()))
-}
-
-/// The instant a wall-clock time in `zone` means.
-///
-/// A time in a spring-forward gap is refused. A time in an autumn fold (it
-/// happens twice) resolves to the *later* of the two instants: a deadline
-/// written as 01:30 on the night the clocks go back then gives students the
-/// whole of both 01:30s, so nobody loses an hour to an ambiguity they did not
-/// write.
-pub fn local_to_utc(local: NaiveDateTime, zone: Tz) -> Result<DateTime<Utc>, LocalTimeError> {
-    match zone.from_local_datetime(&local) {
-        LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
-        LocalResult::Ambiguous(_, later) => Ok(later.with_timezone(&Utc)),
-        LocalResult::None => Err(LocalTimeError::DoesNotExist { local, zone }),
-    }
-}
-
-/// Parses a wall-clock time and resolves it in `zone` (see [`local_to_utc`]).
-pub fn parse_local(text: &str, zone: Tz) -> Result<DateTime<Utc>, LocalTimeError> {
-    local_to_utc(parse_wall_clock(text)?, zone)
-}
-
-/// An instant written either as a wall-clock time in `zone`
-/// (`2020-06-05 16:00`) or as RFC 3339 with an offset.
-pub fn parse_instant(text: &str, zone: Tz) -> Result<DateTime<Utc>, LocalTimeError> {
-    match DateTime::parse_from_rfc3339(text.trim()) {
-        Ok(t) => Ok(t.with_timezone(&Utc)),
-        Err(_) => parse_local(text, zone),
-    }
-}
-
-/// A wall-clock time for a form field (`2020-05-29T16:00`), in `zone`.
-pub fn form_value(instant: DateTime<Utc>, zone: Tz) -> String {
-    instant
-        .with_timezone(&zone)
-        .format("%Y-%m-%dT%H:%M")
-        .to_string()
-}
-
-/// Everything that decides one student's deadline for one assignment.
 #[derive(Debug, Clone)]
 pub struct DeadlineRule {
+    /// Uploads are refused before this, if set.
+    pub opens: Option<DateTime<Utc>>,
     pub due: DateTime<Utc>,
     pub grace: Duration,
     pub hard_close: Option<DateTime<Utc>>,
@@ -96,6 +20,19 @@ pub struct DeadlineRule {
     pub zone: Tz,
     /// Days the university is closed (besides weekends), in the course's zone.
     pub closure_days: Vec<NaiveDate>,
+}
+
+/// Whether uploads are accepted at a given moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadWindow {
+    NotYetOpen {
+        opens: DateTime<Utc>,
+    },
+    Open,
+    /// Closed at the hard close (or the student's later extension).
+    Closed {
+        closed: DateTime<Utc>,
+    },
 }
 
 /// How a submission stands against its deadline.
@@ -133,8 +70,8 @@ impl Standing {
             Standing::Late { by, working_days } => {
                 format!(
                     "late by {} ({})",
-                    duration::human(*by),
-                    duration::working_days(*working_days)
+                    readable::duration(*by),
+                    readable::working_days(*working_days)
                 )
             }
         }
@@ -191,9 +128,18 @@ impl DeadlineRule {
         })
     }
 
-    /// Whether an upload arriving at `at` may still be accepted.
+    /// Whether an upload arriving at `at` is too early, welcome, or too late.
+    pub fn window_at(&self, at: DateTime<Utc>) -> UploadWindow {
+        match (self.opens, self.closes_at()) {
+            (Some(opens), _) if at < opens => UploadWindow::NotYetOpen { opens },
+            (_, Some(closed)) if at > closed => UploadWindow::Closed { closed },
+            _ => UploadWindow::Open,
+        }
+    }
+
+    /// Whether an upload arriving at `at` may be accepted.
     pub fn accepts_upload_at(&self, at: DateTime<Utc>) -> bool {
-        self.closes_at().is_none_or(|close| at <= close)
+        self.window_at(at) == UploadWindow::Open
     }
 
     /// Judges a submission received at `received`.
@@ -216,88 +162,10 @@ impl DeadlineRule {
     }
 }
 
-/// Whether `day` is a working day: not a weekend, not a closure day.
-pub fn is_working_day(day: NaiveDate, closure_days: &[NaiveDate]) -> bool {
-    !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) && !closure_days.contains(&day)
-}
-
-/// How many working days late `received` is against `deadline`.
-///
-/// Counted as the university does, not in 24-hour steps: a submission is n
-/// working days late when it arrives after the deadline moved on by n-1
-/// working days and no later than the deadline moved on by n working days,
-/// each step keeping the deadline's wall-clock time in the course's zone. A
-/// DST change therefore never adds or removes a day, and a weekend or a
-/// closure day is never counted.
-pub fn working_days_late(
-    deadline: DateTime<Utc>,
-    received: DateTime<Utc>,
-    zone: Tz,
-    closure_days: &[NaiveDate],
-) -> u32 {
-    if received <= deadline {
-        return 0;
-    }
-    let local = deadline.with_timezone(&zone).naive_local();
-    let (mut day, time) = (local.date(), local.time());
-    let mut days = 0u32;
-    loop {
-        // Step to the next working day at the same wall-clock time.
-        loop {
-            day = match day.succ_opt() {
-                Some(next) => next,
-                None => return days + 1,
-            };
-            if is_working_day(day, closure_days) {
-                break;
-            }
-        }
-        days += 1;
-        if received <= same_wall_clock(day.and_time(time), zone) {
-            return days;
-        }
-    }
-}
-
-/// The instant of a wall-clock time that is known to be a deadline moved on
-/// by whole days. Should it land in a DST gap, the first instant after the
-/// gap is used, so the step is never shorter than the day it stands for.
-fn same_wall_clock(local: NaiveDateTime, zone: Tz) -> DateTime<Utc> {
-    match zone.from_local_datetime(&local) {
-        LocalResult::Single(t) => t.with_timezone(&Utc),
-        LocalResult::Ambiguous(_, later) => later.with_timezone(&Utc),
-        LocalResult::None => {
-            // Gaps are at most a few hours: walk forward a minute at a time.
-            let mut probe = local;
-            loop {
-                probe += Duration::minutes(1);
-                if let Some(t) = zone.from_local_datetime(&probe).earliest() {
-                    return t.with_timezone(&Utc);
-                }
-            }
-        }
-    }
-}
-
-/// A deadline as a person reads it: "Fri 29 May 2020, 16:00 BST".
-pub fn format_local(instant: DateTime<Utc>, zone: Tz) -> String {
-    instant
-        .with_timezone(&zone)
-        .format("%a %-d %b %Y, %H:%M %Z")
-        .to_string()
-}
-
-/// As [`format_local`], with seconds: for receipts, where the second matters.
-pub fn format_local_precise(instant: DateTime<Utc>, zone: Tz) -> String {
-    instant
-        .with_timezone(&zone)
-        .format("%a %-d %b %Y, %H:%M:%S %Z")
-        .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::zone::parse_local;
     use chrono_tz::Europe::London;
 
     fn utc(text: &str) -> DateTime<Utc> {
@@ -308,6 +176,7 @@ mod tests {
 
     fn rule(due: &str) -> DeadlineRule {
         DeadlineRule {
+            opens: None,
             due: parse_local(due, London).unwrap(),
             grace: Duration::zero(),
             hard_close: None,
@@ -315,18 +184,6 @@ mod tests {
             zone: London,
             closure_days: vec![],
         }
-    }
-
-    #[test]
-    fn coursework_deadline_in_may_is_15_utc() {
-        assert_eq!(
-            parse_local("2020-05-29 16:00", London).unwrap(),
-            utc("2020-05-29T15:00:00Z")
-        );
-        assert_eq!(
-            parse_local("2020-01-29 16:00", London).unwrap(),
-            utc("2020-01-29T16:00:00Z")
-        );
     }
 
     #[test]
@@ -341,48 +198,6 @@ mod tests {
             }
         );
         assert_eq!(r.judge(utc("2020-05-29T15:00:00.999Z")).code(), "late");
-    }
-
-    #[test]
-    fn a_time_in_the_spring_gap_is_refused_and_the_message_says_so() {
-        let err = parse_local("2020-03-29 01:30", London).unwrap_err();
-        assert!(matches!(err, LocalTimeError::DoesNotExist { .. }));
-        assert!(err.to_string().contains("does not exist in Europe/London"));
-    }
-
-    #[test]
-    fn an_autumn_fold_time_takes_the_later_instant() {
-        // 01:30 happens at 00:30 UTC (BST) and again at 01:30 UTC (GMT).
-        assert_eq!(
-            parse_local("2020-10-25 01:30", London).unwrap(),
-            utc("2020-10-25T01:30:00Z")
-        );
-    }
-
-    #[test]
-    fn instants_are_local_or_rfc3339_with_an_offset() {
-        assert_eq!(
-            parse_instant("2020-06-05 16:00", London).unwrap(),
-            utc("2020-06-05T15:00:00Z")
-        );
-        assert_eq!(
-            parse_instant("2020-06-05T16:00:00+02:00", London).unwrap(),
-            utc("2020-06-05T14:00:00Z")
-        );
-        assert_eq!(
-            form_value(utc("2020-06-05T15:00:00Z"), London),
-            "2020-06-05T16:00"
-        );
-    }
-
-    #[test]
-    fn unreadable_times_are_refused() {
-        assert!(matches!(
-            parse_local("29/05/2020 16:00", London),
-            Err(LocalTimeError::Unreadable(_))
-        ));
-        assert!(parse_local("2020-05-29T16:00", London).is_ok());
-        assert!(parse_local("2020-05-29 16:00:30", London).is_ok());
     }
 
     #[test]
@@ -432,65 +247,6 @@ mod tests {
     }
 
     #[test]
-    fn working_days_skip_the_weekend() {
-        // Friday 29 May 2020 16:00 BST.
-        let due = parse_local("2020-05-29 16:00", London).unwrap();
-        let days = |t: &str| working_days_late(due, parse_local(t, London).unwrap(), London, &[]);
-        assert_eq!(days("2020-05-29 16:00"), 0);
-        assert_eq!(days("2020-05-29 16:01"), 1);
-        assert_eq!(days("2020-05-30 12:00"), 1); // Saturday
-        assert_eq!(days("2020-06-01 16:00"), 1); // Monday, exactly one working day on
-        assert_eq!(days("2020-06-01 16:00:01"), 2);
-        assert_eq!(days("2020-06-05 16:00"), 5);
-        assert_eq!(days("2020-06-05 16:01"), 6);
-    }
-
-    #[test]
-    fn working_days_skip_closure_days() {
-        // Friday 22 May 2020; Monday 25 May 2020 was a bank holiday.
-        let due = parse_local("2020-05-22 16:00", London).unwrap();
-        let closed = [NaiveDate::from_ymd_opt(2020, 5, 25).unwrap()];
-        let received = parse_local("2020-05-26 10:00", London).unwrap();
-        assert_eq!(working_days_late(due, received, London, &closed), 1);
-        assert_eq!(working_days_late(due, received, London, &[]), 2);
-    }
-
-    #[test]
-    fn working_days_do_not_change_across_the_dst_change() {
-        // Friday 27 March 2020 16:00 GMT; clocks went forward on Sunday 29 March.
-        let due = parse_local("2020-03-27 16:00", London).unwrap();
-        // Monday 30 March 15:59 BST is 14:59 UTC: fewer than 72 real hours
-        // would say otherwise, but it is within one working day.
-        let received = parse_local("2020-03-30 15:59", London).unwrap();
-        assert_eq!(working_days_late(due, received, London, &[]), 1);
-        assert_eq!(
-            working_days_late(
-                due,
-                parse_local("2020-03-30 16:01", London).unwrap(),
-                London,
-                &[]
-            ),
-            2
-        );
-        // And across the autumn change (25 October 2020).
-        let due = parse_local("2020-10-23 16:00", London).unwrap();
-        let received = parse_local("2020-10-26 16:00", London).unwrap();
-        assert_eq!(working_days_late(due, received, London, &[]), 1);
-    }
-
-    #[test]
-    fn a_step_landing_in_a_dst_gap_takes_the_first_instant_after_it() {
-        // Israel moved its clocks forward on Friday 27 March 2020 at 02:00, a
-        // working day: a Thursday 02:30 deadline moved on one working day lands
-        // in the gap, so the day ends at 03:00 local instead.
-        let zone: Tz = "Asia/Jerusalem".parse().unwrap();
-        let due = parse_local("2020-03-26 02:30", zone).unwrap();
-        let at = |t: &str| parse_local(t, zone).unwrap();
-        assert_eq!(working_days_late(due, at("2020-03-27 03:00"), zone, &[]), 1);
-        assert_eq!(working_days_late(due, at("2020-03-27 03:01"), zone, &[]), 2);
-    }
-
-    #[test]
     fn the_hard_close_refuses_uploads_unless_an_extension_reaches_later() {
         let mut r = rule("2020-05-29 16:00");
         r.hard_close = Some(parse_local("2020-06-05 16:00", London).unwrap());
@@ -501,6 +257,25 @@ mod tests {
         assert!(!r.accepts_upload_at(utc("2020-06-12T15:00:01Z")));
         r.hard_close = None;
         assert!(r.accepts_upload_at(utc("2030-01-01T00:00:00Z")));
+    }
+
+    #[test]
+    fn uploads_open_at_the_opening_second_and_not_before() {
+        let mut r = rule("2020-05-29 16:00");
+        let opens = parse_local("2020-05-01 09:00", London).unwrap();
+        r.opens = Some(opens);
+        r.hard_close = Some(parse_local("2020-06-05 16:00", London).unwrap());
+        assert_eq!(
+            r.window_at(utc("2020-05-01T07:59:59Z")),
+            UploadWindow::NotYetOpen { opens }
+        );
+        assert_eq!(r.window_at(utc("2020-05-01T08:00:00Z")), UploadWindow::Open);
+        assert_eq!(
+            r.window_at(utc("2020-06-05T15:00:01Z")),
+            UploadWindow::Closed {
+                closed: r.hard_close.unwrap()
+            }
+        );
     }
 
     #[test]
@@ -519,13 +294,5 @@ mod tests {
             Standing::WithinExtension { until }.describe(London),
             "on time within your extension until Fri 5 Jun 2020, 16:00 BST"
         );
-    }
-
-    #[test]
-    fn deadlines_are_shown_with_their_zone() {
-        let due = parse_local("2020-05-29 16:00", London).unwrap();
-        assert_eq!(format_local(due, London), "Fri 29 May 2020, 16:00 BST");
-        let winter = parse_local("2020-01-10 16:00", London).unwrap();
-        assert_eq!(format_local(winter, London), "Fri 10 Jan 2020, 16:00 GMT");
     }
 }

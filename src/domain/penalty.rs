@@ -94,7 +94,7 @@ impl LatePolicy {
         if working_days == 0 || *self == LatePolicy::None {
             return None;
         }
-        let days = super::duration::working_days(working_days);
+        let days = super::readable::working_days(working_days);
         Some(format!(
             "{days} late: mark × {}",
             self.multiplier(working_days)
@@ -144,7 +144,8 @@ mod tests {
 
     #[test]
     fn the_penalty_follows_working_days_across_a_weekend_a_closure_day_and_the_dst_change() {
-        use crate::domain::deadline::{parse_local, working_days_late};
+        use crate::domain::calendar::working_days_late;
+        use crate::domain::zone::parse_local;
         use chrono_tz::Europe::London;
         let at = |t: &str| parse_local(t, London).unwrap();
         let p = LatePolicy::UkStandard;

@@ -1,21 +1,29 @@
-//! Who may see what in a course: the one place the rule lives.
+//! Which role a user has in a course: the facts the access policy
+//! (`crate::policy`) decides on. No rule lives here.
 
 use sea_orm::QueryFilter;
 use sea_orm::entity::prelude::*;
+use serde::Serialize;
 
-use super::{enrolment, user};
+use super::enrolment::{self, EnrolledAs};
+use super::user;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a user stands in one course.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CourseRole {
     Student,
     Marker,
-    /// Administrators see every course, enrolled or not.
+    /// Administrators stand in every course, enrolled or not.
     Admin,
 }
 
-impl CourseRole {
-    pub fn sees_everyone(self) -> bool {
-        matches!(self, CourseRole::Marker | CourseRole::Admin)
+impl From<EnrolledAs> for CourseRole {
+    fn from(enrolled: EnrolledAs) -> Self {
+        match enrolled {
+            EnrolledAs::Student => CourseRole::Student,
+            EnrolledAs::Marker => CourseRole::Marker,
+        }
     }
 }
 
@@ -33,14 +41,10 @@ pub async fn role_in(
         .filter(enrolment::Column::CourseId.eq(course_id))
         .one(db)
         .await?;
-    Ok(enrolment.and_then(|e| match e.role.as_str() {
-        enrolment::STUDENT => Some(CourseRole::Student),
-        enrolment::MARKER => Some(CourseRole::Marker),
-        _ => None,
-    }))
+    Ok(enrolment.map(|e| e.role.into()))
 }
 
-/// The ids of the courses the user can see, and how.
+/// The ids of the courses the user stands in, and how.
 pub async fn visible_courses(
     db: &impl ConnectionTrait,
     who: &user::Model,
@@ -54,13 +58,9 @@ pub async fn visible_courses(
             .collect();
         return Ok(ids.into_iter().map(|id| (id, CourseRole::Admin)).collect());
     }
-    Ok(enrolment::of_user(db, who.id, None)
+    Ok(enrolment::of_user(db, who.id)
         .await?
         .into_iter()
-        .filter_map(|e| match e.role.as_str() {
-            enrolment::STUDENT => Some((e.course_id, CourseRole::Student)),
-            enrolment::MARKER => Some((e.course_id, CourseRole::Marker)),
-            _ => None,
-        })
+        .map(|e| (e.course_id, e.role.into()))
         .collect())
 }

@@ -4,6 +4,7 @@ use chrono::Duration;
 use sea_orm::entity::prelude::*;
 use sea_orm::{QueryFilter, QueryOrder};
 
+use super::column::{Policy, RequiredFiles};
 use super::course;
 use crate::domain::deadline::DeadlineRule;
 use crate::domain::penalty::LatePolicy;
@@ -21,12 +22,10 @@ pub struct Model {
     pub hard_close_at: Option<DateTimeUtc>,
     pub grace_seconds: i64,
     pub max_bundle_bytes: i64,
-    /// JSON list of patterns such as `report.pdf` or `lab*/**/*.ipynb`.
-    pub required_files: String,
+    pub required_files: RequiredFiles,
     /// Markers see candidate numbers instead of names and usernames.
     pub anonymous: bool,
-    /// `none`, `uk_standard` or `per_day:PERCENT:CAP`.
-    pub late_policy: String,
+    pub late_policy: Policy,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -35,12 +34,12 @@ pub enum Relation {}
 impl ActiveModelBehavior for ActiveModel {}
 
 impl Model {
-    pub fn required_files(&self) -> Vec<String> {
-        serde_json::from_str(&self.required_files).unwrap_or_default()
+    pub fn required_files(&self) -> &[String] {
+        &self.required_files.0
     }
 
     pub fn late_policy(&self) -> LatePolicy {
-        LatePolicy::parse(&self.late_policy).unwrap_or_default()
+        self.late_policy.0
     }
 
     pub fn max_bundle_bytes(&self) -> u64 {
@@ -50,12 +49,13 @@ impl Model {
     /// The deadline rule for one student, given their extension (if any).
     pub fn rule(&self, course: &course::Model, extension: Option<DateTimeUtc>) -> DeadlineRule {
         DeadlineRule {
+            opens: self.opens_at,
             due: self.due_at,
             grace: Duration::seconds(self.grace_seconds),
             hard_close: self.hard_close_at,
             extension,
             zone: course.zone(),
-            closure_days: course.closure_days(),
+            closure_days: course.closure_days().to_vec(),
         }
     }
 }

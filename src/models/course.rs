@@ -6,6 +6,8 @@ use chrono_tz::Tz;
 use sea_orm::QueryFilter;
 use sea_orm::entity::prelude::*;
 
+use super::column::{ClosureDays, Zone};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "courses")]
 pub struct Model {
@@ -14,9 +16,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub code: String,
     pub title: String,
-    pub time_zone: String,
-    /// JSON list of `YYYY-MM-DD` dates.
-    pub closure_days: String,
+    pub time_zone: Zone,
+    pub closure_days: ClosureDays,
     /// Whether the course's markers may grant extensions (else administrators only).
     pub markers_grant_extensions: bool,
 }
@@ -28,12 +29,16 @@ impl ActiveModelBehavior for ActiveModel {}
 
 impl Model {
     pub fn zone(&self) -> Tz {
-        // Zones are checked when written; UTC keeps a damaged row readable.
-        self.time_zone.parse().unwrap_or(Tz::UTC)
+        self.time_zone.0
     }
 
-    pub fn closure_days(&self) -> Vec<NaiveDate> {
-        serde_json::from_str(&self.closure_days).unwrap_or_default()
+    /// The zone's name, as pages show it: `Europe/London`.
+    pub fn zone_name(&self) -> &'static str {
+        self.time_zone.0.name()
+    }
+
+    pub fn closure_days(&self) -> &[NaiveDate] {
+        &self.closure_days.0
     }
 }
 

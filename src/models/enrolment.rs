@@ -1,6 +1,8 @@
 //! Who takes or marks which course.
 
 use sea_orm::entity::prelude::*;
+use std::collections::HashMap;
+
 use sea_orm::{ActiveValue::Set, QueryFilter, QueryOrder};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -10,8 +12,7 @@ pub struct Model {
     pub id: i32,
     pub user_id: i32,
     pub course_id: i32,
-    /// `student` or `marker`.
-    pub role: String,
+    pub role: EnrolledAs,
     /// Random, unique within the course, never changed: what markers see
     /// under anonymous marking.
     pub candidate_number: String,
@@ -22,15 +23,45 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-pub const STUDENT: &str = "student";
-pub const MARKER: &str = "marker";
+/// How a user takes part in a course.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum EnrolledAs {
+    #[sea_orm(string_value = "student")]
+    Student,
+    #[sea_orm(string_value = "marker")]
+    Marker,
+}
+
+impl EnrolledAs {
+    /// Students take a course; markers and administrators mark it.
+    pub fn for_role(role: super::user::Role) -> EnrolledAs {
+        match role {
+            super::user::Role::Student => EnrolledAs::Student,
+            _ => EnrolledAs::Marker,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnrolledAs::Student => "student",
+            EnrolledAs::Marker => "marker",
+        }
+    }
+}
+
+/// What names a student who has no candidate number in a course (they
+/// handed in, then left it): derived from their id, never their name.
+pub fn unenrolled_label(user_id: i32) -> String {
+    format!("U{user_id:07}")
+}
 
 /// Enrols a user (or changes their role in the course).
 pub async fn enrol(
     db: &impl ConnectionTrait,
     user_id: i32,
     course_id: i32,
-    role: &str,
+    role: EnrolledAs,
 ) -> Result<(), DbErr> {
     let existing = Entity::find()
         .filter(Column::UserId.eq(user_id))
@@ -41,7 +72,7 @@ pub async fn enrol(
         Some(row) if row.role == role => {}
         Some(row) => {
             let mut active: ActiveModel = row.into();
-            active.role = Set(role.to_string());
+            active.role = Set(role);
             active.update(db).await?;
         }
         None => {
@@ -55,7 +86,7 @@ pub async fn enrol(
             ActiveModel {
                 user_id: Set(user_id),
                 course_id: Set(course_id),
-                role: Set(role.to_string()),
+                role: Set(role),
                 candidate_number: Set(new_candidate_number(&taken)),
                 ..Default::default()
             }
@@ -82,7 +113,7 @@ fn new_candidate_number(taken: &[String]) -> String {
 pub async fn of_course(
     db: &impl ConnectionTrait,
     course_id: i32,
-    role: &str,
+    role: EnrolledAs,
 ) -> Result<Vec<Model>, DbErr> {
     Entity::find()
         .filter(Column::CourseId.eq(course_id))
@@ -91,17 +122,12 @@ pub async fn of_course(
         .await
 }
 
-/// The user's enrolments, optionally in one role only.
-pub async fn of_user(
-    db: &impl ConnectionTrait,
-    user_id: i32,
-    role: Option<&str>,
-) -> Result<Vec<Model>, DbErr> {
-    let mut query = Entity::find().filter(Column::UserId.eq(user_id));
-    if let Some(role) = role {
-        query = query.filter(Column::Role.eq(role));
-    }
-    query.all(db).await
+/// The user's enrolments.
+pub async fn of_user(db: &impl ConnectionTrait, user_id: i32) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::UserId.eq(user_id))
+        .all(db)
+        .await
 }
 
 /// The users enrolled in a course as students, by username.
@@ -109,7 +135,7 @@ pub async fn students(
     db: &impl ConnectionTrait,
     course_id: i32,
 ) -> Result<Vec<super::user::Model>, DbErr> {
-    let ids: Vec<i32> = of_course(db, course_id, STUDENT)
+    let ids: Vec<i32> = of_course(db, course_id, EnrolledAs::Student)
         .await?
         .into_iter()
         .map(|e| e.user_id)
@@ -119,4 +145,31 @@ pub async fn students(
         .order_by_asc(super::user::Column::Username)
         .all(db)
         .await
+}
+
+/// Every student's candidate number in a course, by user id.
+pub async fn candidates(
+    db: &impl ConnectionTrait,
+    course_id: i32,
+) -> Result<HashMap<i32, String>, DbErr> {
+    Ok(of_course(db, course_id, EnrolledAs::Student)
+        .await?
+        .into_iter()
+        .map(|e| (e.user_id, e.candidate_number))
+        .collect())
+}
+
+/// The student's candidate number in a course (for anonymous receipts).
+pub async fn candidate_of(
+    db: &impl ConnectionTrait,
+    course_id: i32,
+    student_id: i32,
+) -> Result<String, DbErr> {
+    Ok(Entity::find()
+        .filter(Column::CourseId.eq(course_id))
+        .filter(Column::UserId.eq(student_id))
+        .one(db)
+        .await?
+        .map(|e| e.candidate_number)
+        .unwrap_or_else(|| unenrolled_label(student_id)))
 }

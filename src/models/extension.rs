@@ -128,25 +128,24 @@ pub async fn grant_one(
     audit::record(db, decision.at, entry).await
 }
 
-/// Revokes a student's extension; `false` if they held none.
-pub async fn revoke(
-    db: &DatabaseConnection,
+/// Removes a student's extension, on the record; `false` if they held
+/// none. (The request it came from, if any, is the caller's to mark.)
+pub async fn remove(
+    db: &impl ConnectionTrait,
     decision: &Decision,
     student_id: i32,
     reason: &str,
 ) -> Result<bool, DbErr> {
-    let txn = crate::db::begin_write(db).await?;
     let Some(row) = Entity::find()
         .filter(Column::AssignmentId.eq(decision.assignment_id))
         .filter(Column::StudentId.eq(student_id))
-        .one(&txn)
+        .one(db)
         .await?
     else {
         return Ok(false);
     };
     let before = summary(&row);
-    Entity::delete_by_id(row.id).exec(&txn).await?;
-    super::requests::mark_revoked(&txn, decision.assignment_id, student_id).await?;
+    Entity::delete_by_id(row.id).exec(db).await?;
     let entry = audit::Entry {
         actor_id: Some(decision.by),
         action: "extension_revoked",
@@ -157,8 +156,7 @@ pub async fn revoke(
         after: None,
         details: reason.to_string(),
     };
-    audit::record(&txn, decision.at, entry).await?;
-    txn.commit().await?;
+    audit::record(db, decision.at, entry).await?;
     Ok(true)
 }
 

@@ -6,33 +6,20 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::SecondsFormat;
 use sea_orm::entity::prelude::*;
 use sea_orm::{QueryFilter, QueryOrder};
 use serde::Serialize;
 
-use super::access::CourseRole;
-use super::{assignment, course, enrolment, extension, submission, user};
-use crate::domain::deadline::{format_local, format_local_precise};
-use crate::domain::duration;
+use super::enrolment::{self, EnrolledAs};
+use super::receipt::{Judged, Reader};
+use super::{assignment, course, extension, submission, user};
+use crate::domain::zone::format_local;
 
 /// One attempt as markers see it.
 #[derive(Debug, Clone, Serialize)]
 pub struct AttemptRow {
-    pub submission_id: i32,
-    pub attempt: i32,
-    pub received_at: String,
-    pub received_local: String,
-    pub sha256: String,
-    pub size: u64,
-    pub size_text: String,
-    pub status: &'static str,
-    pub status_text: String,
-    pub late_by_seconds: i64,
-    pub working_days_late: u32,
-    /// "1 working day late: mark × 0.9", when the late policy changes the mark.
-    pub penalty: Option<String>,
-    pub mark_multiplier: String,
+    #[serde(flatten)]
+    pub judged: Judged,
     /// What the last `handin verify` found wrong with the stored file.
     pub verify_error: Option<String>,
     /// The bundle's name in downloads: `COMP6248-labs-ab1g23-attempt2.zip`.
@@ -71,9 +58,13 @@ pub struct Table {
     pub rows: Vec<StudentRow>,
 }
 
-/// Markers (not administrators) see candidate numbers on anonymous assignments.
-pub fn is_anonymous_for(assignment: &assignment::Model, role: CourseRole) -> bool {
-    assignment.anonymous && role != CourseRole::Admin
+/// How students are named in the table (decided by `crate::policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Naming {
+    /// By candidate number only: no username, no name.
+    pub hides_names: bool,
+    /// With a candidate number column.
+    pub shows_candidates: bool,
 }
 
 pub fn download_name(
@@ -92,9 +83,9 @@ pub async fn load(
     db: &impl ConnectionTrait,
     course: &course::Model,
     assignment: &assignment::Model,
-    role: CourseRole,
+    naming: Naming,
 ) -> Result<Table, DbErr> {
-    let anonymous = is_anonymous_for(assignment, role);
+    let anonymous = naming.hides_names;
     let enrolments = enrolment::Entity::find()
         .filter(enrolment::Column::CourseId.eq(course.id))
         .all(db)
@@ -115,7 +106,7 @@ pub async fn load(
     // their work must not vanish from the table.
     let mut student_ids: BTreeSet<i32> = enrolments
         .iter()
-        .filter(|e| e.role == enrolment::STUDENT)
+        .filter(|e| e.role == EnrolledAs::Student)
         .map(|e| e.user_id)
         .collect();
     student_ids.extend(submissions.iter().map(|s| s.student_id));
@@ -135,7 +126,6 @@ pub async fn load(
         by_student.entry(s.student_id).or_default().push(s);
     }
     let zone = course.zone();
-    let policy = assignment.late_policy();
     let mut rows: Vec<StudentRow> = student_ids
         .into_iter()
         .filter_map(|id| {
@@ -143,7 +133,7 @@ pub async fn load(
             let candidate = candidates
                 .get(&id)
                 .cloned()
-                .unwrap_or_else(|| format!("U{id:07}"));
+                .unwrap_or_else(|| enrolment::unenrolled_label(id));
             let label = if anonymous {
                 candidate.clone()
             } else {
@@ -155,27 +145,12 @@ pub async fn load(
                 .remove(&id)
                 .unwrap_or_default()
                 .into_iter()
-                .map(|s| {
-                    let standing = rule.judge(s.received_at);
-                    AttemptRow {
-                        submission_id: s.id,
-                        attempt: s.attempt,
-                        received_at: s.received_at.to_rfc3339_opts(SecondsFormat::Millis, true),
-                        received_local: format_local_precise(s.received_at, zone),
-                        size: s.size.max(0) as u64,
-                        size_text: duration::bytes(s.size.max(0) as u64),
-                        status: standing.code(),
-                        status_text: standing.describe_for_staff(zone),
-                        late_by_seconds: standing.late_by_seconds(),
-                        working_days_late: standing.working_days_late(),
-                        penalty: policy.describe(standing.working_days_late()),
-                        mark_multiplier: policy.multiplier(standing.working_days_late()),
-                        verify_error: s.verify_error,
-                        download_name: download_name(course, assignment, &label, s.attempt),
-                        sha256: s.sha256,
-                        stored_path: s.stored_path,
-                        received_instant: s.received_at,
-                    }
+                .map(|s| AttemptRow {
+                    judged: Judged::new(&s, assignment, &rule, Reader::Staff),
+                    download_name: download_name(course, assignment, &label, s.attempt),
+                    verify_error: s.verify_error,
+                    stored_path: s.stored_path,
+                    received_instant: s.received_at,
                 })
                 .collect();
             let latest = attempts.first().cloned();
@@ -183,12 +158,15 @@ pub async fn load(
             Some(StudentRow {
                 username: (!anonymous).then(|| student.username.clone()),
                 name: (!anonymous).then(|| student.display_name.clone()),
-                candidate: (anonymous || role == CourseRole::Admin).then_some(candidate),
+                candidate: naming.shows_candidates.then_some(candidate),
                 label,
-                status: latest.as_ref().map(|a| a.status).unwrap_or("not_submitted"),
+                status: latest
+                    .as_ref()
+                    .map(|a| a.judged.status)
+                    .unwrap_or("not_submitted"),
                 status_text: latest
                     .as_ref()
-                    .map(|a| a.status_text.clone())
+                    .map(|a| a.judged.status_text.clone())
                     .unwrap_or_else(|| "not submitted".into()),
                 extension_until: effective_extension.map(|t| t.with_timezone(&zone).to_rfc3339()),
                 extension_until_local: effective_extension.map(|t| format_local(t, zone)),
@@ -229,14 +207,16 @@ impl Table {
             "name" => self
                 .rows
                 .sort_by(|a, b| a.name.cmp(&b.name).then(a.label.cmp(&b.label))),
-            "attempt" => self.rows.sort_by_key(|r| latest(r).map(|a| a.attempt)),
+            "attempt" => self
+                .rows
+                .sort_by_key(|r| latest(r).map(|a| a.judged.attempt)),
             "received" => self
                 .rows
                 .sort_by_key(|r| latest(r).map(|a| a.received_instant)),
             "status" => self
                 .rows
-                .sort_by_key(|r| (r.status, latest(r).map(|a| a.late_by_seconds))),
-            "size" => self.rows.sort_by_key(|r| latest(r).map(|a| a.size)),
+                .sort_by_key(|r| (r.status, latest(r).map(|a| a.judged.late_by_seconds))),
+            "size" => self.rows.sort_by_key(|r| latest(r).map(|a| a.judged.size)),
             "attempts" => self.rows.sort_by_key(|r| r.attempt_count),
             _ => self.rows.sort_by(|a, b| a.label.cmp(&b.label)),
         }
@@ -253,31 +233,4 @@ impl Table {
         }
         counts
     }
-}
-
-/// Every student's candidate number in a course, by user id.
-pub async fn candidates(
-    db: &impl ConnectionTrait,
-    course_id: i32,
-) -> Result<HashMap<i32, String>, DbErr> {
-    Ok(enrolment::of_course(db, course_id, enrolment::STUDENT)
-        .await?
-        .into_iter()
-        .map(|e| (e.user_id, e.candidate_number))
-        .collect())
-}
-
-/// The student's candidate number in a course (for anonymous receipts).
-pub async fn candidate_of(
-    db: &impl ConnectionTrait,
-    course_id: i32,
-    student_id: i32,
-) -> Result<String, DbErr> {
-    Ok(enrolment::Entity::find()
-        .filter(enrolment::Column::CourseId.eq(course_id))
-        .filter(enrolment::Column::UserId.eq(student_id))
-        .one(db)
-        .await?
-        .map(|e| e.candidate_number)
-        .unwrap_or_else(|| format!("U{student_id:07}")))
 }

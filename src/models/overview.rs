@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use super::access::{self, CourseRole};
 use super::{assignment, course, extension, submission, user};
-use crate::domain::deadline::format_local;
-use crate::domain::duration;
+use crate::domain::readable;
+use crate::domain::zone::format_local;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AssignmentView {
@@ -29,7 +29,7 @@ pub struct AssignmentView {
     pub max_bundle_text: String,
     pub required_files: Vec<String>,
     /// `student`, `marker` or `admin`: how the caller sees this course.
-    pub role: &'static str,
+    pub role: CourseRole,
     /// The caller's own deadline (students only).
     pub effective_deadline: Option<String>,
     pub effective_deadline_local: Option<String>,
@@ -46,14 +46,6 @@ pub struct AssignmentView {
     pub deadline_passed: bool,
     /// Whether the caller could hand in now (students only).
     pub accepting_uploads: bool,
-}
-
-fn role_name(role: CourseRole) -> &'static str {
-    match role {
-        CourseRole::Student => "student",
-        CourseRole::Marker => "marker",
-        CourseRole::Admin => "admin",
-    }
 }
 
 /// One assignment as seen by `role`; `student_state` is the student's
@@ -74,18 +66,20 @@ pub fn build(
     // A student with nothing handed in is late; everyone else only sees
     // that the deadline has passed.
     let time_left = match (passed, is_student && latest.is_none()) {
-        (false, _) => format!("{} left", duration::human(effective - now)),
-        (true, true) => format!("late by {}", duration::human(now - effective)),
-        (true, false) => format!("deadline passed {} ago", duration::human(now - effective)),
+        (false, _) => format!("{} left", readable::duration(effective - now)),
+        (true, true) => format!("late by {}", readable::duration(now - effective)),
+        (true, false) => format!(
+            "deadline passed {} ago",
+            readable::duration(now - effective)
+        ),
     };
     let standing = latest.as_ref().map(|s| rule.judge(s.received_at));
-    let opened = assignment.opens_at.is_none_or(|opens| now >= opens);
     AssignmentView {
         course: course.code.clone(),
         course_title: course.title.clone(),
         slug: assignment.slug.clone(),
         title: assignment.title.clone(),
-        time_zone: course.time_zone.clone(),
+        time_zone: course.zone_name().to_string(),
         due: assignment.due_at.with_timezone(&zone).to_rfc3339(),
         due_local: format_local(assignment.due_at, zone),
         opens: assignment
@@ -97,9 +91,9 @@ pub fn build(
         hard_close_local: rule.closes_at().map(|t| format_local(t, zone)),
         grace_seconds: assignment.grace_seconds,
         max_bundle_bytes: assignment.max_bundle_bytes(),
-        max_bundle_text: duration::bytes(assignment.max_bundle_bytes()),
-        required_files: assignment.required_files(),
-        role: role_name(role),
+        max_bundle_text: readable::bytes(assignment.max_bundle_bytes()),
+        required_files: assignment.required_files().to_vec(),
+        role,
         effective_deadline: is_student.then(|| effective.with_timezone(&zone).to_rfc3339()),
         effective_deadline_local: is_student.then(|| format_local(effective, zone)),
         has_extension: is_student && rule.has_extension(),
@@ -123,7 +117,7 @@ pub fn build(
         latest_submission_id: latest.as_ref().map(|s| s.id),
         time_left,
         deadline_passed: passed,
-        accepting_uploads: is_student && opened && rule.accepts_upload_at(now),
+        accepting_uploads: is_student && rule.accepts_upload_at(now),
     }
 }
 

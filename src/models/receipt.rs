@@ -6,7 +6,73 @@ use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
 use super::{assignment, course, extension, submission, user};
-use crate::domain::deadline::{format_local, format_local_precise};
+use crate::domain::deadline::{DeadlineRule, Standing};
+use crate::domain::readable;
+use crate::domain::zone::{format_local, format_local_precise};
+
+/// One attempt judged against its student's deadline as it stands now:
+/// what the receipt and the marker's table both show of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Judged {
+    pub submission_id: i32,
+    pub attempt: i32,
+    /// RFC 3339 in UTC, to the millisecond.
+    pub received_at: String,
+    pub received_local: String,
+    pub sha256: String,
+    pub size: u64,
+    pub size_text: String,
+    /// `on_time`, `late` or `extension`.
+    pub status: &'static str,
+    pub status_text: String,
+    pub late_by_seconds: i64,
+    pub working_days_late: u32,
+    /// What the late policy does: "1 working day late: mark × 0.9".
+    pub penalty: Option<String>,
+    /// The mark is multiplied by this: "1", "0.9", "0".
+    pub mark_multiplier: String,
+}
+
+/// Who reads a status: the student ("within your extension") or staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    Student,
+    Staff,
+}
+
+impl Judged {
+    pub fn new(
+        submission: &submission::Model,
+        assignment: &assignment::Model,
+        rule: &DeadlineRule,
+        reader: Reader,
+    ) -> Judged {
+        let zone = rule.zone;
+        let standing: Standing = rule.judge(submission.received_at);
+        let policy = assignment.late_policy();
+        let size = submission.size.max(0) as u64;
+        Judged {
+            submission_id: submission.id,
+            attempt: submission.attempt,
+            received_at: submission
+                .received_at
+                .to_rfc3339_opts(SecondsFormat::Millis, true),
+            received_local: format_local_precise(submission.received_at, zone),
+            sha256: submission.sha256.clone(),
+            size,
+            size_text: readable::bytes(size),
+            status: standing.code(),
+            status_text: match reader {
+                Reader::Student => standing.describe(zone),
+                Reader::Staff => standing.describe_for_staff(zone),
+            },
+            late_by_seconds: standing.late_by_seconds(),
+            working_days_late: standing.working_days_late(),
+            penalty: policy.describe(standing.working_days_late()),
+            mark_multiplier: policy.multiplier(standing.working_days_late()),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Receipt {
@@ -17,35 +83,15 @@ pub struct Receipt {
     pub assignment_title: String,
     pub student: String,
     pub student_name: String,
-    pub attempt: i32,
-    /// RFC 3339 in UTC, to the millisecond.
-    pub received_at: String,
-    pub received_local: String,
+    #[serde(flatten)]
+    pub judged: Judged,
     pub upload_started_at: String,
-    pub sha256: String,
-    pub size: u64,
-    pub size_text: String,
     pub original_name: String,
     pub files: Vec<String>,
-    /// `on_time`, `late` or `extension`.
-    pub status: &'static str,
-    pub status_text: String,
-    pub late_by_seconds: i64,
-    pub working_days_late: u32,
-    /// What the late policy does: "1 working day late: mark × 0.9".
-    pub penalty: Option<String>,
-    /// The mark is multiplied by this: "1", "0.9", "0".
-    pub mark_multiplier: String,
     /// RFC 3339 with the course zone's offset.
     pub effective_deadline: String,
     pub effective_deadline_local: String,
     pub time_zone: String,
-    #[serde(skip)]
-    pub anonymous: bool,
-    #[serde(skip)]
-    pub course_id: i32,
-    #[serde(skip)]
-    pub student_id: i32,
 }
 
 impl Receipt {
@@ -58,7 +104,6 @@ impl Receipt {
     ) -> Receipt {
         let zone = course.zone();
         let rule = assignment.rule(course, extension);
-        let standing = rule.judge(submission.received_at);
         let effective = rule.effective_deadline();
         Receipt {
             id: submission.id,
@@ -68,35 +113,15 @@ impl Receipt {
             assignment_title: assignment.title.clone(),
             student: student.username.clone(),
             student_name: student.display_name.clone(),
-            attempt: submission.attempt,
-            received_at: submission
-                .received_at
-                .to_rfc3339_opts(SecondsFormat::Millis, true),
-            received_local: format_local_precise(submission.received_at, zone),
+            judged: Judged::new(submission, assignment, &rule, Reader::Student),
             upload_started_at: submission
                 .upload_started_at
                 .to_rfc3339_opts(SecondsFormat::Millis, true),
-            sha256: submission.sha256.clone(),
-            size: submission.size.max(0) as u64,
-            size_text: crate::domain::duration::bytes(submission.size.max(0) as u64),
             original_name: submission.original_name.clone(),
             files: submission.entries().into_iter().map(|e| e.path).collect(),
-            status: standing.code(),
-            status_text: standing.describe(zone),
-            late_by_seconds: standing.late_by_seconds(),
-            working_days_late: standing.working_days_late(),
-            penalty: assignment
-                .late_policy()
-                .describe(standing.working_days_late()),
-            mark_multiplier: assignment
-                .late_policy()
-                .multiplier(standing.working_days_late()),
             effective_deadline: effective.with_timezone(&zone).to_rfc3339(),
             effective_deadline_local: format_local(effective, zone),
-            time_zone: course.time_zone.clone(),
-            anonymous: assignment.anonymous,
-            course_id: course.id,
-            student_id: student.id,
+            time_zone: course.zone_name().to_string(),
         }
     }
 

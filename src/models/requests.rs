@@ -1,15 +1,17 @@
 //! Extension requests: a student asks (reason, wanted deadline, optional
 //! evidence); staff approve (possibly with another date), reject with a
 //! comment, or ask for more information; the student sees each outcome.
-//! States: requested, more_information, approved, rejected, revoked.
+//! Granting the extension an approval brings is the extensions service's
+//! work; this module keeps the requests themselves.
 
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
 use sea_orm::{ActiveValue::Set, QueryFilter, QueryOrder};
 use serde::Serialize;
 
-use super::{assignment, audit, course, extension, user};
-use crate::domain::deadline::format_local;
+use super::extension::Decision;
+use super::{assignment, audit, course, user};
+use crate::domain::zone::format_local;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "extension_requests")]
@@ -22,7 +24,7 @@ pub struct Model {
     pub reason: String,
     pub evidence_path: Option<String>,
     pub evidence_name: Option<String>,
-    pub state: String,
+    pub state: State,
     pub comment: String,
     pub granted_until: Option<DateTimeUtc>,
     pub decided_by: Option<i32>,
@@ -35,11 +37,39 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-pub const REQUESTED: &str = "requested";
-pub const MORE_INFORMATION: &str = "more_information";
-pub const APPROVED: &str = "approved";
-pub const REJECTED: &str = "rejected";
-pub const REVOKED: &str = "revoked";
+/// Where a request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    #[sea_orm(string_value = "requested")]
+    Requested,
+    #[sea_orm(string_value = "more_information")]
+    MoreInformation,
+    #[sea_orm(string_value = "approved")]
+    Approved,
+    #[sea_orm(string_value = "rejected")]
+    Rejected,
+    #[sea_orm(string_value = "revoked")]
+    Revoked,
+}
+
+impl State {
+    /// Waiting for staff (or for the student's answer).
+    pub fn is_open(self) -> bool {
+        matches!(self, State::Requested | State::MoreInformation)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Requested => "requested",
+            State::MoreInformation => "more_information",
+            State::Approved => "approved",
+            State::Rejected => "rejected",
+            State::Revoked => "revoked",
+        }
+    }
+}
 
 /// A request as pages show it.
 #[derive(Debug, Clone, Serialize)]
@@ -54,7 +84,7 @@ pub struct RequestView {
     pub reason: String,
     pub has_evidence: bool,
     pub evidence_name: Option<String>,
-    pub state: String,
+    pub state: State,
     pub state_text: String,
     pub comment: String,
     pub granted_until_local: Option<String>,
@@ -63,18 +93,17 @@ pub struct RequestView {
 
 fn view(row: Model, student: Option<&user::Model>, course: &course::Model) -> RequestView {
     let zone = course.zone();
-    let state_text = match row.state.as_str() {
-        REQUESTED => "waiting for a decision".to_string(),
-        MORE_INFORMATION => "more information needed".to_string(),
-        APPROVED => format!(
+    let state_text = match row.state {
+        State::Requested => "waiting for a decision".to_string(),
+        State::MoreInformation => "more information needed".to_string(),
+        State::Approved => format!(
             "approved until {}",
             row.granted_until
                 .map(|t| format_local(t, zone))
                 .unwrap_or_default()
         ),
-        REJECTED => "rejected".to_string(),
-        REVOKED => "approved, then revoked".to_string(),
-        other => other.to_string(),
+        State::Rejected => "rejected".to_string(),
+        State::Revoked => "approved, then revoked".to_string(),
     };
     RequestView {
         id: row.id,
@@ -82,11 +111,11 @@ fn view(row: Model, student: Option<&user::Model>, course: &course::Model) -> Re
         username: student.map(|u| u.username.clone()).unwrap_or_default(),
         name: student.map(|u| u.display_name.clone()).unwrap_or_default(),
         requested_until_local: format_local(row.requested_until, zone),
-        requested_until_form: crate::domain::deadline::form_value(row.requested_until, zone),
+        requested_until_form: crate::domain::zone::form_value(row.requested_until, zone),
         reason: row.reason,
         has_evidence: row.evidence_path.is_some(),
         evidence_name: row.evidence_name,
-        open: matches!(row.state.as_str(), REQUESTED | MORE_INFORMATION),
+        open: row.state.is_open(),
         state: row.state,
         state_text,
         comment: row.comment,
@@ -172,7 +201,7 @@ pub async fn ask(
     let open = Entity::find()
         .filter(Column::AssignmentId.eq(assignment_id))
         .filter(Column::StudentId.eq(student_id))
-        .filter(Column::State.is_in([REQUESTED, MORE_INFORMATION]))
+        .filter(Column::State.is_in([State::Requested, State::MoreInformation]))
         .one(&txn)
         .await?;
     let (evidence_path, evidence_name) = ask
@@ -192,7 +221,7 @@ pub async fn ask(
                 active.evidence_path = Set(evidence_path);
                 active.evidence_name = Set(evidence_name);
             }
-            active.state = Set(REQUESTED.into());
+            active.state = Set(State::Requested);
             active.update(&txn).await?
         }
         None => {
@@ -211,7 +240,7 @@ pub async fn ask(
                 reason: Set(ask.reason),
                 evidence_path: Set(evidence_path),
                 evidence_name: Set(evidence_name),
-                state: Set(REQUESTED.into()),
+                state: Set(State::Requested),
                 comment: Set(String::new()),
                 created_at: Set(at),
                 ..Default::default()
@@ -244,68 +273,54 @@ pub enum Outcome {
     MoreInformation,
 }
 
-/// Decides an open request; an approval grants the extension in the same
-/// transaction. `Ok(false)` if the request is not open.
-pub async fn decide(
-    db: &DatabaseConnection,
-    decision: &extension::Decision,
+/// The request, if it is on this assignment and still open.
+pub async fn open_one(
+    db: &impl ConnectionTrait,
+    assignment_id: i32,
     request_id: i32,
-    outcome: Outcome,
+) -> Result<Option<Model>, DbErr> {
+    Ok(Entity::find_by_id(request_id)
+        .one(db)
+        .await?
+        .filter(|row| row.assignment_id == assignment_id && row.state.is_open()))
+}
+
+/// Records staff's decision on an open request, on the record. (An
+/// approval's extension is granted by the caller, in the same transaction.)
+pub async fn record_decision(
+    db: &impl ConnectionTrait,
+    decision: &Decision,
+    row: Model,
+    outcome: &Outcome,
     comment: &str,
-) -> Result<bool, DbErr> {
-    let txn = crate::db::begin_write(db).await?;
-    let Some(row) = Entity::find_by_id(request_id).one(&txn).await? else {
-        return Ok(false);
-    };
-    if row.assignment_id != decision.assignment_id
-        || !matches!(row.state.as_str(), REQUESTED | MORE_INFORMATION)
-    {
-        return Ok(false);
-    }
+) -> Result<(), DbErr> {
     let student_id = row.student_id;
-    let before = row.state.clone();
+    let before = row.state;
     let mut active: ActiveModel = row.into();
     let state = match outcome {
         Outcome::Approve { until } => {
-            let reason = if comment.is_empty() {
-                "extension request approved".to_string()
-            } else {
-                comment.to_string()
-            };
-            extension::grant_one(
-                &txn,
-                decision,
-                &extension::Grant {
-                    student_id,
-                    until,
-                    reason,
-                },
-            )
-            .await?;
-            active.granted_until = Set(Some(until));
-            APPROVED
+            active.granted_until = Set(Some(*until));
+            State::Approved
         }
-        Outcome::Reject => REJECTED,
-        Outcome::MoreInformation => MORE_INFORMATION,
+        Outcome::Reject => State::Rejected,
+        Outcome::MoreInformation => State::MoreInformation,
     };
-    active.state = Set(state.into());
+    active.state = Set(state);
     active.comment = Set(comment.to_string());
     active.decided_by = Set(Some(decision.by));
     active.decided_at = Set(Some(decision.at));
-    active.update(&txn).await?;
+    active.update(db).await?;
     let entry = audit::Entry {
         actor_id: Some(decision.by),
         action: "request_decided",
         course_id: Some(decision.course_id),
         assignment_id: Some(decision.assignment_id),
         student_id: Some(student_id),
-        before: Some(before),
-        after: Some(state.to_string()),
+        before: Some(before.as_str().to_string()),
+        after: Some(state.as_str().to_string()),
         details: comment.to_string(),
     };
-    audit::record(&txn, decision.at, entry).await?;
-    txn.commit().await?;
-    Ok(true)
+    audit::record(db, decision.at, entry).await
 }
 
 /// Every stored evidence path (for cleaning up after a crash).
@@ -329,12 +344,12 @@ pub async fn mark_revoked(
     let approved = Entity::find()
         .filter(Column::AssignmentId.eq(assignment_id))
         .filter(Column::StudentId.eq(student_id))
-        .filter(Column::State.eq(APPROVED))
+        .filter(Column::State.eq(State::Approved))
         .all(db)
         .await?;
     for row in approved {
         let mut active: ActiveModel = row.into();
-        active.state = Set(REVOKED.into());
+        active.state = Set(State::Revoked);
         active.update(db).await?;
     }
     Ok(())

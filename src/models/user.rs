@@ -17,7 +17,7 @@ pub struct Model {
     pub username: String,
     pub display_name: String,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     #[serde(skip)]
     pub password_hash: String,
     pub created_at: DateTimeUtc,
@@ -28,11 +28,16 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// What a person may do across the whole system.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a person is across the whole system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
+    #[sea_orm(string_value = "student")]
     Student,
+    #[sea_orm(string_value = "marker")]
     Marker,
+    #[sea_orm(string_value = "admin")]
     Admin,
 }
 
@@ -58,13 +63,8 @@ impl Role {
 }
 
 impl Model {
-    pub fn role(&self) -> Role {
-        // Only valid roles are ever written; anything else gets least privilege.
-        Role::parse(&self.role).unwrap_or(Role::Student)
-    }
-
     pub fn is_admin(&self) -> bool {
-        self.role() == Role::Admin
+        self.role == Role::Admin
     }
 }
 
@@ -127,47 +127,52 @@ pub fn generate_password() -> String {
         .collect()
 }
 
-pub struct NewUser<'a> {
-    pub username: &'a str,
-    pub display_name: &'a str,
-    pub email: &'a str,
-    pub role: Role,
-    pub password: &'a str,
-}
-
-/// A user as a roster names them, with a password hash ready for new ones.
-pub struct RosterUser {
+/// A person as a roster or an administrator names them.
+pub struct Account {
     pub username: String,
     pub display_name: String,
     pub email: String,
     pub role: Role,
-    pub new_password_hash: String,
 }
 
-/// Creates the user with the given hash, or updates name, email and role of
-/// an existing one (keeping their password). Returns the row and the role it
-/// had before, if it existed.
-pub async fn upsert_keeping_password(
+/// What becomes of the password when an account is saved.
+pub enum Password<'a> {
+    /// The hash of a first password: used only if the account is new.
+    Initial(&'a str),
+    /// The hash of a password that replaces any earlier one.
+    Replace(&'a str),
+}
+
+/// Creates the account, or updates name, email and role of an existing one.
+/// Returns the row and the role it had before, if it existed.
+pub async fn save(
     db: &impl ConnectionTrait,
-    wanted: &RosterUser,
+    account: &Account,
+    password: Password<'_>,
     now: DateTimeUtc,
-) -> Result<(Model, Option<String>), DbErr> {
-    match find_by_username(db, &wanted.username).await? {
+) -> Result<(Model, Option<Role>), DbErr> {
+    let hash = match password {
+        Password::Initial(hash) | Password::Replace(hash) => hash.to_string(),
+    };
+    match find_by_username(db, &account.username).await? {
         Some(user) => {
-            let before = user.role.clone();
+            let before = user.role;
             let mut active: ActiveModel = user.into();
-            active.display_name = Set(wanted.display_name.clone());
-            active.email = Set(wanted.email.clone());
-            active.role = Set(wanted.role.as_str().to_string());
+            active.display_name = Set(account.display_name.clone());
+            active.email = Set(account.email.clone());
+            active.role = Set(account.role);
+            if let Password::Replace(_) = password {
+                active.password_hash = Set(hash);
+            }
             Ok((active.update(db).await?, Some(before)))
         }
         None => {
             let row = ActiveModel {
-                username: Set(wanted.username.clone()),
-                display_name: Set(wanted.display_name.clone()),
-                email: Set(wanted.email.clone()),
-                role: Set(wanted.role.as_str().to_string()),
-                password_hash: Set(wanted.new_password_hash.clone()),
+                username: Set(account.username.clone()),
+                display_name: Set(account.display_name.clone()),
+                email: Set(account.email.clone()),
+                role: Set(account.role),
+                password_hash: Set(hash),
                 created_at: Set(now),
                 ..Default::default()
             }
@@ -176,46 +181,6 @@ pub async fn upsert_keeping_password(
             Ok((row, None))
         }
     }
-}
-
-/// Creates a user, or updates name, email, role and password of an existing one.
-pub async fn upsert(
-    db: &impl ConnectionTrait,
-    new: NewUser<'_>,
-    now: DateTimeUtc,
-) -> Result<Model, String> {
-    check_username(new.username)?;
-    if new.password.chars().count() < 8 {
-        return Err("the password must have at least 8 characters".into());
-    }
-    let password_hash = hash_password(new.password)?;
-    let existing = find_by_username(db, new.username)
-        .await
-        .map_err(|e| e.to_string())?;
-    let result = match existing {
-        Some(user) => {
-            let mut active: ActiveModel = user.into();
-            active.display_name = Set(new.display_name.to_string());
-            active.email = Set(new.email.to_string());
-            active.role = Set(new.role.as_str().to_string());
-            active.password_hash = Set(password_hash);
-            active.update(db).await
-        }
-        None => {
-            ActiveModel {
-                username: Set(new.username.to_string()),
-                display_name: Set(new.display_name.to_string()),
-                email: Set(new.email.to_string()),
-                role: Set(new.role.as_str().to_string()),
-                password_hash: Set(password_hash),
-                created_at: Set(now),
-                ..Default::default()
-            }
-            .insert(db)
-            .await
-        }
-    };
-    result.map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Administrators: courses and assignments (the same things `handin import`
-//! manages, through the same code), rosters, and the audit log.
+//! manages, through the same use cases), rosters, and the audit log.
 
 use rocket::form::Form;
 use rocket::http::ContentType;
@@ -7,18 +7,17 @@ use rocket::request::FlashMessage;
 use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post, routes};
 use rocket_dyn_templates::{Template, context};
-use sea_orm::{EntityTrait, QueryOrder};
 use serde::Serialize;
 
-use super::guards::{Admin, CsvText};
+use super::error::{AppError, refused_import};
+use super::guards::{Administer, CsvText, Global, ReadAudit};
 use super::marking::Download;
 use crate::App;
-use crate::bulk;
-use crate::domain::deadline::{form_value, format_local};
 use crate::domain::penalty::LatePolicy;
-use crate::error::AppError;
-use crate::import::{self, AssignmentSpec, Change, CourseSpec};
-use crate::models::{assignment, audit, course, user};
+use crate::domain::zone::{form_value, format_local};
+use crate::services::audit_log::{self, Query};
+use crate::services::catalogue::{self, AssignmentSpec};
+use crate::services::roster as rosters;
 
 pub fn routes() -> Vec<rocket::Route> {
     routes![
@@ -33,23 +32,22 @@ pub fn routes() -> Vec<rocket::Route> {
     ]
 }
 
+type Admin = Global<Administer>;
+
 #[get("/admin")]
 async fn home(
     app: &State<App>,
     admin: Admin,
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Template, AppError> {
-    let courses = course::Entity::find()
-        .order_by_asc(course::Column::Code)
-        .all(&app.db)
-        .await?;
+    let courses = catalogue::courses(app).await?;
     let courses: Vec<_> = courses
         .iter()
-        .map(|c| context! { code: &c.code, title: &c.title, time_zone: &c.time_zone })
+        .map(|c| context! { code: &c.code, title: &c.title, time_zone: c.zone_name() })
         .collect();
     Ok(Template::render(
         "admin/home",
-        context! { title: "Administration", me: admin.0.view(), courses, flash: flash.map(|f| f.message().to_string()) },
+        context! { title: "Administration", me: admin.caller.view(), courses, flash: flash.map(|f| f.message().to_string()) },
     ))
 }
 
@@ -63,48 +61,27 @@ struct CourseForm<'r> {
     markers_grant_extensions: bool,
 }
 
-/// Closure days as typed: separated by commas, spaces or new lines.
-fn closure_days(text: &str) -> Vec<String> {
-    text.split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|d| !d.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 #[post("/admin/courses", format = "form", data = "<form>")]
 async fn save_course(
     app: &State<App>,
     admin: Admin,
     form: Form<CourseForm<'_>>,
 ) -> Result<Flash<Redirect>, AppError> {
-    admin.0.check_csrf(form.csrf)?;
-    let code = form.code.trim();
-    let spec = CourseSpec {
-        code: code.to_string(),
-        title: form.title.to_string(),
-        time_zone: form.time_zone.trim().to_string(),
-        closure_days: closure_days(form.closure_days),
+    admin.caller.check_csrf(form.csrf)?;
+    let course = catalogue::CourseForm {
+        code: form.code,
+        title: form.title,
+        time_zone: form.time_zone,
+        closure_days: form.closure_days,
         markers_grant_extensions: form.markers_grant_extensions,
-        assignments: vec![],
     };
-    let change = Change {
-        actor_id: Some(admin.0.user.id),
-        at: app.clock.now(),
-        reason: "",
-    };
-    import::apply(&app.db, &app.config, &[spec], &change)
+    let code = catalogue::save_course(app, admin.caller.user.id, course)
         .await
-        .map_err(|e| AppError::unprocessable(e).with_back("/admin"))?;
+        .map_err(|e| AppError::from(e).with_back("/admin"))?;
     Ok(Flash::success(
         Redirect::to(format!("/admin/courses/{code}")),
         format!("{code} saved."),
     ))
-}
-
-async fn find_course(app: &App, code: &str) -> Result<course::Model, AppError> {
-    course::find_by_code(&app.db, code)
-        .await?
-        .ok_or_else(|| AppError::not_found("course"))
 }
 
 #[derive(Serialize)]
@@ -121,10 +98,9 @@ async fn course_page(
     code: &str,
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Template, AppError> {
-    let course = find_course(app, code).await?;
+    let (course, assignments) = catalogue::course(app, code).await?;
     let zone = course.zone();
-    let assignments: Vec<AssignmentRow> = assignment::of_courses(&app.db, &[course.id])
-        .await?
+    let assignments: Vec<AssignmentRow> = assignments
         .into_iter()
         .map(|a| AssignmentRow {
             slug: a.slug,
@@ -142,9 +118,9 @@ async fn course_page(
         "admin/course",
         context! {
             title: format!("{} administration", course.code),
-            me: admin.0.view(),
+            me: admin.caller.view(),
             course: context! {
-                code: &course.code, title: &course.title, time_zone: &course.time_zone,
+                code: &course.code, title: &course.title, time_zone: course.zone_name(),
                 closure_days: closure, markers_grant_extensions: course.markers_grant_extensions,
             },
             assignments,
@@ -204,47 +180,30 @@ async fn save_assignment(
     code: &str,
     form: Form<AssignmentForm<'_>>,
 ) -> Result<Flash<Redirect>, AppError> {
-    admin.0.check_csrf(form.csrf)?;
-    let course = find_course(app, code).await?;
+    admin.caller.check_csrf(form.csrf)?;
+    let (course, _) = catalogue::course(app, code).await?;
     let slug = form.slug.trim();
-    let spec = CourseSpec {
-        code: course.code.clone(),
-        title: course.title.clone(),
-        time_zone: course.time_zone.clone(),
-        closure_days: course
-            .closure_days()
-            .iter()
-            .map(|d| d.to_string())
+    let spec = AssignmentSpec {
+        slug: slug.to_string(),
+        title: form.title.to_string(),
+        opens: optional(form.opens),
+        due: form.due.to_string(),
+        hard_close: optional(form.hard_close),
+        grace_minutes: form.grace_minutes,
+        max_bundle_mib: Some(form.max_bundle_mib),
+        required_files: form
+            .required_files
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
             .collect(),
-        markers_grant_extensions: course.markers_grant_extensions,
-        assignments: vec![AssignmentSpec {
-            slug: slug.to_string(),
-            title: form.title.to_string(),
-            opens: optional(form.opens),
-            due: form.due.to_string(),
-            hard_close: optional(form.hard_close),
-            grace_minutes: form.grace_minutes,
-            max_bundle_mib: Some(form.max_bundle_mib),
-            required_files: form
-                .required_files
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(str::to_string)
-                .collect(),
-            anonymous: form.anonymous,
-            late_policy: form.late_policy.to_string(),
-        }],
+        anonymous: form.anonymous,
+        late_policy: form.late_policy.to_string(),
     };
-    let change = Change {
-        actor_id: Some(admin.0.user.id),
-        at: app.clock.now(),
-        reason: form.reason.trim(),
-    };
-    let back = format!("/admin/courses/{code}");
-    import::apply(&app.db, &app.config, &[spec], &change)
+    catalogue::save_assignment(app, admin.caller.user.id, &course, spec, form.reason)
         .await
-        .map_err(|e| AppError::unprocessable(e).with_back(back))?;
+        .map_err(|e| AppError::from(e).with_back(format!("/admin/courses/{code}")))?;
     Ok(Flash::success(
         Redirect::to(format!("/admin/courses/{code}/assignments/{slug}")),
         format!("{slug} saved."),
@@ -259,15 +218,14 @@ async fn assignment_page(
     slug: &str,
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Template, AppError> {
-    let (course, a) = assignment::find_by_codes(&app.db, code, slug)
-        .await?
-        .ok_or_else(|| AppError::not_found("assignment"))?;
+    let (course, a) = catalogue::assignment(app, code, slug).await?;
     let zone = course.zone();
-    let filter = audit::Filter {
-        assignment_id: Some(a.id),
+    let query = Query {
+        course: Some(code),
+        assignment: Some(slug),
         ..Default::default()
     };
-    let history = audit::search(&app.db, &filter, 200).await?;
+    let history = audit_log::search(app, &query, 200).await?;
     let max_mib = a.max_bundle_bytes() / (1024 * 1024);
     let form = serde_json::json!({
         "slug": a.slug, "title": a.title,
@@ -275,15 +233,15 @@ async fn assignment_page(
         "due": form_value(a.due_at, zone),
         "hard_close": a.hard_close_at.map(|t| form_value(t, zone)).unwrap_or_default(),
         "grace_minutes": a.grace_seconds / 60, "max_bundle_mib": max_mib,
-        "required_files": a.required_files().join("\n"), "late_policy": a.late_policy,
+        "required_files": a.required_files().join("\n"), "late_policy": a.late_policy().spelling(),
         "anonymous": a.anonymous, "is_new": false,
     });
     Ok(Template::render(
         "admin/assignment",
         context! {
             title: format!("{}: {}", course.code, a.title),
-            me: admin.0.view(),
-            course: context! { code: &course.code, title: &course.title, time_zone: &course.time_zone },
+            me: admin.caller.view(),
+            course: context! { code: &course.code, title: &course.title, time_zone: course.zone_name() },
             due_local: format_local(a.due_at, zone),
             a: form,
             policies: policies(),
@@ -305,18 +263,15 @@ async fn roster(
     admin: Admin,
     form: Form<RosterForm<'_>>,
 ) -> Result<Template, AppError> {
-    admin.0.check_csrf(form.csrf)?;
-    let report = bulk::import_roster(&app.db, &form.csv.0, Some(admin.0.user.id), app.clock.now())
+    admin.caller.check_csrf(form.csrf)?;
+    let report = rosters::import(app, &form.csv.0, Some(admin.caller.user.id))
         .await
-        .map_err(|errors| {
-            AppError::unprocessable(format!("Nothing was imported. {}", errors.join(" · ")))
-                .with_back("/admin")
-        })?;
+        .map_err(|e| refused_import(e).with_back("/admin"))?;
     Ok(Template::render(
         "admin/roster",
         context! {
             title: "Roster imported",
-            me: admin.0.view(),
+            me: admin.caller.view(),
             created: report.created,
             updated: report.updated,
             enrolments: report.enrolments,
@@ -332,47 +287,31 @@ struct AuditQuery<'r> {
     action: Option<&'r str>,
 }
 
-impl AuditQuery<'_> {
-    async fn filter(&self, app: &App) -> Result<audit::Filter, AppError> {
-        let mut filter = audit::Filter::default();
-        let given = |v: Option<&str>| {
-            v.map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(str::to_string)
-        };
-        if let Some(code) = given(self.course) {
-            let course = find_course(app, &code).await?;
-            filter.course_id = Some(course.id);
-            if let Some(slug) = given(self.assignment) {
-                let found = assignment::find_by_codes(&app.db, &code, &slug).await?;
-                filter.assignment_id =
-                    Some(found.ok_or_else(|| AppError::not_found("assignment"))?.1.id);
-            }
+impl<'r> AuditQuery<'r> {
+    fn query(&self) -> Query<'r> {
+        Query {
+            course: self.course,
+            assignment: self.assignment,
+            student: self.student,
+            action: self.action,
         }
-        if let Some(username) = given(self.student) {
-            let found = user::find_by_username(&app.db, &username).await?;
-            filter.student_id = Some(found.ok_or_else(|| AppError::not_found("user"))?.id);
-        }
-        filter.action = given(self.action);
-        Ok(filter)
     }
 }
 
 #[get("/admin/audit?<query..>")]
 async fn audit_page(
     app: &State<App>,
-    admin: Admin,
+    auditor: Global<ReadAudit>,
     query: AuditQuery<'_>,
 ) -> Result<Template, AppError> {
-    let filter = query.filter(app).await?;
-    let entries = audit::search(&app.db, &filter, 1000).await?;
+    let entries = audit_log::search(app, &query.query(), 1000).await?;
     Ok(Template::render(
         "admin/audit",
         context! {
             title: "Audit log",
-            me: admin.0.view(),
+            me: auditor.caller.view(),
             entries,
-            actions: audit::ACTIONS,
+            actions: crate::models::audit::ACTIONS,
             course: query.course.unwrap_or(""),
             assignment: query.assignment.unwrap_or(""),
             student: query.student.unwrap_or(""),
@@ -384,42 +323,10 @@ async fn audit_page(
 #[get("/admin/audit.csv?<query..>")]
 async fn audit_csv(
     app: &State<App>,
-    _admin: Admin,
+    _auditor: Global<ReadAudit>,
     query: AuditQuery<'_>,
 ) -> Result<Download<Vec<u8>>, AppError> {
-    let filter = query.filter(app).await?;
-    let entries = audit::search(&app.db, &filter, u64::MAX >> 1).await?;
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer
-        .write_record([
-            "at",
-            "actor",
-            "action",
-            "course",
-            "assignment",
-            "student",
-            "before",
-            "after",
-            "details",
-        ])
-        .map_err(AppError::internal)?;
-    for e in &entries {
-        // Reasons are typed by students: defuse anything a spreadsheet would run.
-        let record = [
-            &e.at,
-            &e.actor,
-            &e.action,
-            &e.course,
-            &e.assignment,
-            &e.student,
-            &e.before,
-            &e.after,
-            &e.details,
-        ];
-        writer
-            .write_record(record.map(|field| crate::export::cell(field)))
-            .map_err(AppError::internal)?;
-    }
-    let body = writer.into_inner().map_err(AppError::internal)?;
+    let entries = audit_log::search(app, &query.query(), u64::MAX >> 1).await?;
+    let body = audit_log::csv(&entries)?;
     Ok(Download::new(body, ContentType::CSV, "handin-audit.csv"))
 }

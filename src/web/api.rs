@@ -4,15 +4,15 @@ use rocket::response::status::Created;
 use rocket::serde::json::Json;
 use rocket::{State, get, post, routes};
 
-use super::pages::visible_receipt;
+use super::error::AppError;
+use super::guards::{Allowed, SeeAssignment};
 use super::session::Caller;
 use super::upload::{self, Bundle, UploadTarget};
 use crate::App;
-use crate::error::AppError;
-use crate::models::access::{self, CourseRole};
-use crate::models::overview::{self, AssignmentView};
+use crate::models::overview::AssignmentView;
 use crate::models::receipt::Receipt;
-use crate::models::{assignment, extension, marking, submission};
+use crate::policy::Act;
+use crate::services::{exports, overview, work};
 
 pub fn routes() -> Vec<rocket::Route> {
     routes![assignments, submit, receipt, submissions]
@@ -23,9 +23,7 @@ async fn assignments(
     app: &State<App>,
     caller: Caller,
 ) -> Result<Json<Vec<AssignmentView>>, AppError> {
-    Ok(Json(
-        overview::for_user(&app.db, &caller.user, app.clock.now()).await?,
-    ))
+    Ok(Json(overview::dashboard(app, &caller.user).await?))
 }
 
 #[post("/courses/<_code>/assignments/<_slug>/submissions", data = "<bundle>")]
@@ -42,43 +40,27 @@ async fn submit(
 
 /// Markers: every student's row as on the marking page (`?attempts=all`
 /// fills in every attempt). Students: their own attempts, newest first.
-#[get("/courses/<code>/assignments/<slug>/submissions?<attempts>")]
+#[get("/courses/<_code>/assignments/<_slug>/submissions?<attempts>")]
 async fn submissions(
     app: &State<App>,
-    caller: Caller,
-    code: &str,
-    slug: &str,
+    seen: Allowed<SeeAssignment>,
+    _code: &str,
+    _slug: &str,
     attempts: Option<&str>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    let (course, assignment) = assignment::find_by_codes(&app.db, code, slug)
-        .await?
-        .ok_or_else(|| AppError::not_found("assignment"))?;
-    match access::role_in(&app.db, &caller.user, course.id).await? {
-        Some(CourseRole::Student) => {
-            let extension = extension::until_for(&app.db, assignment.id, caller.user.id).await?;
-            let receipts: Vec<Receipt> =
-                submission::attempts(&app.db, assignment.id, caller.user.id)
-                    .await?
-                    .iter()
-                    .map(|s| Receipt::build(s, &assignment, &course, &caller.user, extension))
-                    .collect();
-            Ok(Json(serde_json::json!(receipts)))
-        }
-        Some(role) => {
-            let mut table = marking::load(&app.db, &course, &assignment, role).await?;
-            if attempts != Some("all") {
-                table.rows.iter_mut().for_each(|r| r.attempts.clear());
-            }
-            Ok(Json(serde_json::json!(table.rows)))
-        }
-        None => Err(AppError::forbidden(format!(
-            "You are not enrolled in {}.",
-            course.code
-        ))),
+    if !seen.allows(Act::Mark) {
+        return Ok(Json(serde_json::json!(
+            overview::own_attempts(app, &seen).await?
+        )));
     }
+    let mut table = exports::table(app, &seen).await?;
+    if attempts != Some("all") {
+        table.rows.iter_mut().for_each(|r| r.attempts.clear());
+    }
+    Ok(Json(serde_json::json!(table.rows)))
 }
 
 #[get("/submissions/<id>")]
 async fn receipt(app: &State<App>, caller: Caller, id: i32) -> Result<Json<Receipt>, AppError> {
-    Ok(Json(visible_receipt(app, &caller, id).await?))
+    Ok(Json(work::receipt(app, &caller.user, id).await?))
 }

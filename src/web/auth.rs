@@ -6,10 +6,10 @@ use rocket::response::Redirect;
 use rocket::{State, get, post, routes};
 use rocket_dyn_templates::{Template, context};
 
+use super::error::AppError;
 use super::session::{self, Caller};
 use crate::App;
-use crate::error::AppError;
-use crate::models::user;
+use crate::services::accounts;
 
 pub fn routes() -> Vec<rocket::Route> {
     routes![login_page, login, logout]
@@ -71,25 +71,8 @@ async fn login(
             login_template(app, cookies, &next, Some(message), form.username),
         )));
     }
-    let found = user::find_by_username(&app.db, form.username.trim()).await?;
-    // Verify against a real hash even for unknown users, so the time taken
-    // does not tell which usernames exist.
-    let hash = found
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| DUMMY_HASH.clone());
-    let password = form.password.to_string();
-    let _slot = app
-        .password_checks
-        .acquire()
-        .await
-        .map_err(AppError::internal)?;
-    let verified =
-        rocket::tokio::task::spawn_blocking(move || user::verify_password(&password, &hash))
-            .await
-            .map_err(AppError::internal)?;
-    match found {
-        Some(user) if verified => {
+    match accounts::check_password(app, form.username, form.password).await? {
+        Some(user) => {
             session::start_session(cookies, user.id, app.clock.now(), app.config.secure_cookies);
             Ok(Ok(Redirect::to(next)))
         }
@@ -103,9 +86,6 @@ async fn login(
         }
     }
 }
-
-static DUMMY_HASH: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| user::hash_password("not a real password").unwrap_or_default());
 
 #[derive(rocket::FromForm)]
 struct LogoutForm<'r> {

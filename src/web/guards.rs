@@ -1,24 +1,125 @@
-//! Guards built on [`Caller`]: administrators only, and small form fields.
+//! Request guards built on the access policy: the guard is the check. A
+//! handler that takes `Allowed<Mark>` runs only for someone the policy lets
+//! mark that assignment; one that takes `Global<Administer>` only for
+//! administrators. Also: small form fields read with a limit.
+
+use std::marker::PhantomData;
+use std::ops::Deref;
 
 use rocket::data::ToByteUnit;
 use rocket::form::{self, DataField, FromFormField, ValueField};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::tokio::io::AsyncReadExt;
 
+use super::error::{AppError, fail};
 use super::session::Caller;
-use crate::error::{AppError, fail};
+use crate::App;
+use crate::policy::{self, Act};
+use crate::services::Scope;
 
-/// An administrator; anyone else gets 403.
-pub struct Admin(pub Caller);
+/// An act as a type, so that a guard can name it.
+pub trait Permission: Send + Sync + 'static {
+    const ACT: Act;
+}
+
+macro_rules! permissions {
+    ($($name:ident => $act:expr),* $(,)?) => {
+        $(
+            #[doc = concat!("The policy's `", stringify!($act), "`.")]
+            pub struct $name;
+            impl Permission for $name {
+                const ACT: Act = $act;
+            }
+        )*
+    };
+}
+
+permissions! {
+    SeeAssignment => Act::SeeAssignment,
+    HandIn => Act::HandIn,
+    AskForExtension => Act::AskForExtension,
+    Mark => Act::Mark,
+    GrantExtension => Act::GrantExtension,
+    DecideRequest => Act::DecideRequest,
+    Administer => Act::Administer,
+    ReadAudit => Act::ReadAudit,
+}
+
+/// The assignment named by the route (`/courses/<code>/assignments/<slug>/…`,
+/// under `/` or `/api/v1`), with a caller the policy allows to do `P` there.
+pub struct Allowed<P> {
+    pub caller: Caller,
+    pub scope: Scope,
+    act: PhantomData<P>,
+}
+
+impl<P> Deref for Allowed<P> {
+    type Target = Scope;
+
+    fn deref(&self) -> &Scope {
+        &self.scope
+    }
+}
+
+impl<P> Allowed<P> {
+    /// The assignment's page, where a person goes back to.
+    pub fn page(&self) -> String {
+        format!(
+            "/courses/{}/assignments/{}",
+            self.course.code, self.assignment.slug
+        )
+    }
+
+    /// The assignment's extensions page, where staff go back to.
+    pub fn extensions_page(&self) -> String {
+        format!("{}/extensions", self.page())
+    }
+}
 
 #[rocket::async_trait]
-impl<'r> FromRequest<'r> for Admin {
+impl<'r, P: Permission> FromRequest<'r> for Allowed<P> {
     type Error = AppError;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AppError> {
         let caller = rocket::outcome::try_outcome!(request.guard::<Caller>().await);
-        if caller.user.is_admin() {
-            Outcome::Success(Admin(caller))
+        let Some(app) = request.rocket().state::<App>() else {
+            return fail(request, AppError::internal("application state missing"));
+        };
+        // Segments after the mount point: courses/<code>/assignments/<slug>.
+        let segment = |n| {
+            request
+                .param::<&str>(n)
+                .and_then(Result::ok)
+                .unwrap_or_default()
+        };
+        match Scope::find(app, caller.user.clone(), segment(1), segment(3), P::ACT).await {
+            Ok(scope) => Outcome::Success(Allowed {
+                caller,
+                scope,
+                act: PhantomData,
+            }),
+            Err(error) => fail(request, error.into()),
+        }
+    }
+}
+
+/// A caller the policy allows to do `P` where no course is concerned.
+pub struct Global<P> {
+    pub caller: Caller,
+    act: PhantomData<P>,
+}
+
+#[rocket::async_trait]
+impl<'r, P: Permission> FromRequest<'r> for Global<P> {
+    type Error = AppError;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AppError> {
+        let caller = rocket::outcome::try_outcome!(request.guard::<Caller>().await);
+        if policy::allows_everywhere(&caller.user, P::ACT) {
+            Outcome::Success(Global {
+                caller,
+                act: PhantomData,
+            })
         } else {
             fail(
                 request,
@@ -56,18 +157,4 @@ impl<'r> FromFormField<'r> for CsvText {
             .map_err(|_| form::Error::validation("the CSV file must be UTF-8 text"))?;
         Ok(CsvText(text))
     }
-}
-
-/// Reasons and comments go on the record and into pages: keep them short.
-pub const TEXT_LIMIT: usize = 2000;
-
-/// The trimmed text, or a refusal naming the field if it is too long.
-pub fn short_text<'a>(what: &str, text: &'a str) -> Result<&'a str, AppError> {
-    let text = text.trim();
-    if text.chars().count() > TEXT_LIMIT {
-        return Err(AppError::unprocessable(format!(
-            "The {what} is too long: at most {TEXT_LIMIT} characters, please."
-        )));
-    }
-    Ok(text)
 }

@@ -10,16 +10,15 @@ use rocket::response::stream::ByteStream;
 use rocket::response::{self, Responder};
 use rocket::{Request, Response, State, get, routes};
 use rocket_dyn_templates::{Template, context};
-use sea_orm::EntityTrait;
 
+use super::error::AppError;
+use super::guards::{Allowed, Mark};
 use super::session::Caller;
 use crate::App;
-use crate::archive;
-use crate::error::AppError;
-use crate::export;
-use crate::models::access::{self, CourseRole};
-use crate::models::marking::{self, StudentRow, Table, View};
-use crate::models::{assignment, audit, course, submission};
+use crate::models::access::CourseRole;
+use crate::models::marking::{self, View};
+use crate::services::exports::{self, Attempts, Export};
+use crate::services::work::{self, StoredFile};
 
 pub fn page_routes() -> Vec<rocket::Route> {
     routes![marking_page, history]
@@ -29,74 +28,17 @@ pub fn download_routes() -> Vec<rocket::Route> {
     routes![bundle, all_bundles, table_csv]
 }
 
-/// An assignment the caller marks (or administers).
-pub struct Marking {
-    pub course: course::Model,
-    pub assignment: assignment::Model,
-    pub role: CourseRole,
-}
-
-impl Marking {
-    pub async fn find(
-        app: &App,
-        caller: &Caller,
-        code: &str,
-        slug: &str,
-    ) -> Result<Marking, AppError> {
-        let (course, assignment) = assignment::find_by_codes(&app.db, code, slug)
-            .await?
-            .ok_or_else(|| AppError::not_found("assignment"))?;
-        match access::role_in(&app.db, &caller.user, course.id).await? {
-            Some(role) if role.sees_everyone() => Ok(Marking {
-                course,
-                assignment,
-                role,
-            }),
-            _ => Err(AppError::forbidden(format!(
-                "Only the markers of {} can see everyone's submissions.",
-                course.code
-            ))),
-        }
-    }
-
-    pub async fn table(&self, app: &App) -> Result<Table, AppError> {
-        Ok(marking::load(&app.db, &self.course, &self.assignment, self.role).await?)
-    }
-
-    fn file_stem(&self) -> String {
-        format!("{}-{}", self.course.code, self.assignment.slug)
-    }
-
-    async fn record_download(
-        &self,
-        app: &App,
-        caller: &Caller,
-        what: String,
-    ) -> Result<(), AppError> {
-        let entry = audit::Entry {
-            actor_id: Some(caller.user.id),
-            action: "bulk_download",
-            course_id: Some(self.course.id),
-            assignment_id: Some(self.assignment.id),
-            details: what,
-            ..Default::default()
-        };
-        Ok(audit::record(&app.db, app.clock.now(), entry).await?)
-    }
-}
-
-#[get("/courses/<code>/assignments/<slug>/marking?<status>&<sort>&<dir>")]
+#[get("/courses/<_code>/assignments/<_slug>/marking?<status>&<sort>&<dir>")]
 async fn marking_page(
     app: &State<App>,
-    caller: Caller,
-    code: &str,
-    slug: &str,
+    marking: Allowed<Mark>,
+    _code: &str,
+    _slug: &str,
     status: Option<&str>,
     sort: Option<&str>,
     dir: Option<&str>,
 ) -> Result<Template, AppError> {
-    let marking = Marking::find(app, &caller, code, slug).await?;
-    let mut table = marking.table(app).await?;
+    let mut table = exports::table(app, &marking).await?;
     let counts = table.counts();
     let total = table.rows.len();
     // Only known statuses: the value is echoed into the page's links.
@@ -113,7 +55,7 @@ async fn marking_page(
         "marking",
         context! {
             title: format!("Marking {}", marking.assignment.title),
-            me: caller.view(),
+            me: marking.caller.view(),
             course: &marking.course.code,
             course_title: &marking.course.title,
             slug: &marking.assignment.slug,
@@ -130,16 +72,15 @@ async fn marking_page(
     ))
 }
 
-#[get("/courses/<code>/assignments/<slug>/marking/<label>")]
+#[get("/courses/<_code>/assignments/<_slug>/marking/<label>")]
 async fn history(
     app: &State<App>,
-    caller: Caller,
-    code: &str,
-    slug: &str,
+    marking: Allowed<Mark>,
+    _code: &str,
+    _slug: &str,
     label: &str,
 ) -> Result<Template, AppError> {
-    let marking = Marking::find(app, &caller, code, slug).await?;
-    let table = marking.table(app).await?;
+    let table = exports::table(app, &marking).await?;
     let row = table
         .rows
         .into_iter()
@@ -149,7 +90,7 @@ async fn history(
         "history",
         context! {
             title: format!("{}: {}", marking.assignment.title, row.label),
-            me: caller.view(),
+            me: marking.caller.view(),
             course: &marking.course.code,
             slug: &marking.assignment.slug,
             assignment_title: &marking.assignment.title,
@@ -159,28 +100,45 @@ async fn history(
     ))
 }
 
-/// A stored bundle, streamed from disk with its digest (RFC 9530).
-pub struct BundleFile {
+/// A stored file, streamed from disk; a bundle with its digest (RFC 9530).
+pub struct FileDownload {
     file: rocket::tokio::fs::File,
-    name: String,
-    sha256: String,
+    stored: StoredFile,
+    content_type: ContentType,
 }
 
-impl<'r> Responder<'r, 'static> for BundleFile {
+impl FileDownload {
+    pub async fn open(stored: StoredFile, content_type: ContentType) -> Result<Self, AppError> {
+        let file = rocket::tokio::fs::File::open(&stored.path)
+            .await
+            .map_err(|e| {
+                AppError::internal(format!("{} is missing: {e}", stored.path.display()))
+            })?;
+        Ok(FileDownload {
+            file,
+            stored,
+            content_type,
+        })
+    }
+}
+
+impl<'r> Responder<'r, 'static> for FileDownload {
     fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
-        let digest = hex::decode(&self.sha256).map_err(|_| Status::InternalServerError)?;
-        Response::build()
-            .header(ContentType::ZIP)
-            .header(attachment(&self.name))
-            .raw_header(
+        let mut response = Response::build();
+        response
+            .header(self.content_type)
+            .header(attachment(&self.stored.name));
+        if let Some(sha256) = &self.stored.sha256 {
+            let digest = hex::decode(sha256).map_err(|_| Status::InternalServerError)?;
+            response.raw_header(
                 "Repr-Digest",
                 format!(
                     "sha-256=:{}:",
                     base64::engine::general_purpose::STANDARD.encode(digest)
                 ),
-            )
-            .sized_body(None, self.file)
-            .ok()
+            );
+        }
+        response.sized_body(None, self.file).ok()
     }
 }
 
@@ -194,145 +152,51 @@ fn attachment(name: &str) -> Header<'static> {
 }
 
 #[get("/submissions/<id>/bundle")]
-async fn bundle(app: &State<App>, caller: Caller, id: i32) -> Result<BundleFile, AppError> {
-    let row = submission::Entity::find_by_id(id)
-        .one(&app.db)
-        .await?
-        .ok_or_else(|| AppError::not_found("submission"))?;
-    let assignment = assignment::Entity::find_by_id(row.assignment_id)
-        .one(&app.db)
-        .await?;
-    let assignment = assignment.ok_or_else(|| AppError::not_found("submission"))?;
-    let course = course::Entity::find_by_id(assignment.course_id)
-        .one(&app.db)
-        .await?;
-    let course = course.ok_or_else(|| AppError::not_found("submission"))?;
-    let role = access::role_in(&app.db, &caller.user, course.id).await?;
-    let own = row.student_id == caller.user.id;
-    if !own && !role.is_some_and(CourseRole::sees_everyone) {
-        return Err(AppError::not_found("submission"));
-    }
-    let label = match role {
-        Some(role) if !own && marking::is_anonymous_for(&assignment, role) => {
-            marking::candidate_of(&app.db, course.id, row.student_id).await?
-        }
-        _ => student_username(app, row.student_id).await?,
-    };
-    let file = rocket::tokio::fs::File::open(app.uploads.path_of(&row.stored_path))
-        .await
-        .map_err(|e| AppError::internal(format!("bundle {} is missing: {e}", row.stored_path)))?;
-    let name = marking::download_name(&course, &assignment, &label, row.attempt);
-    Ok(BundleFile {
-        file,
-        name,
-        sha256: row.sha256,
-    })
-}
-
-async fn student_username(app: &App, id: i32) -> Result<String, AppError> {
-    let user = crate::models::user::Entity::find_by_id(id)
-        .one(&app.db)
-        .await?;
-    Ok(user
-        .map(|u| u.username)
-        .unwrap_or_else(|| format!("U{id:07}")))
+async fn bundle(app: &State<App>, caller: Caller, id: i32) -> Result<FileDownload, AppError> {
+    let stored = work::bundle(app, &caller.user, id).await?;
+    FileDownload::open(stored, ContentType::ZIP).await
 }
 
 /// Every bundle of an assignment as one zip, streamed as it is built.
-pub struct ZipDownload {
-    name: String,
-    chunks: rocket::tokio::sync::mpsc::Receiver<Vec<u8>>,
-}
+pub struct ZipDownload(Export<rocket::tokio::sync::mpsc::Receiver<Vec<u8>>>);
 
 impl<'r> Responder<'r, 'r> for ZipDownload {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'r> {
-        let chunks = rocket::futures::stream::unfold(self.chunks, |mut chunks| async move {
+        let chunks = rocket::futures::stream::unfold(self.0.body, |mut chunks| async move {
             chunks.recv().await.map(|chunk| (chunk, chunks))
         });
         let mut response = ByteStream(chunks).respond_to(request)?;
         response.set_header(ContentType::ZIP);
-        response.set_header(attachment(&self.name));
+        response.set_header(attachment(&self.0.name));
         Ok(response)
     }
 }
 
-fn all_attempts(attempts: Option<&str>) -> Result<bool, AppError> {
-    match attempts {
-        None | Some("latest") => Ok(false),
-        Some("all") => Ok(true),
-        Some(other) => Err(AppError::bad_request(format!(
-            "attempts must be 'latest' or 'all', not '{other}'"
-        ))),
-    }
-}
-
-#[get("/courses/<code>/assignments/<slug>/submissions.zip?<attempts>")]
+#[get("/courses/<_code>/assignments/<_slug>/submissions.zip?<attempts>")]
 async fn all_bundles(
     app: &State<App>,
-    caller: Caller,
-    code: &str,
-    slug: &str,
+    marking: Allowed<Mark>,
+    _code: &str,
+    _slug: &str,
     attempts: Option<&str>,
 ) -> Result<ZipDownload, AppError> {
-    let all = all_attempts(attempts)?;
-    let marking = Marking::find(app, &caller, code, slug).await?;
-    let table = marking.table(app).await?;
-    let manifest = export::csv(&table.rows, all, true);
-    let items = bundles_in(&table.rows, all)
-        .map(|(row, attempt)| archive::Item {
-            path_in_zip: export::path_in_zip(row, attempt),
-            file: app.uploads.path_of(&attempt.stored_path),
-        })
-        .collect();
-    let which = if all {
-        "every attempt"
-    } else {
-        "latest attempts"
-    };
-    marking
-        .record_download(app, &caller, format!("submissions.zip ({which})"))
-        .await?;
-    let suffix = if all { "-all-attempts" } else { "" };
-    Ok(ZipDownload {
-        name: format!("{}-submissions{suffix}.zip", marking.file_stem()),
-        chunks: archive::stream(manifest, items),
-    })
+    let attempts = Attempts::parse(attempts)?;
+    Ok(ZipDownload(
+        exports::all_bundles(app, &marking, attempts).await?,
+    ))
 }
 
-fn bundles_in(
-    rows: &[StudentRow],
-    all: bool,
-) -> impl Iterator<Item = (&StudentRow, &marking::AttemptRow)> {
-    rows.iter().flat_map(move |row| {
-        let attempts: Vec<_> = if all {
-            row.attempts.iter().collect()
-        } else {
-            row.latest.iter().collect()
-        };
-        attempts.into_iter().map(move |a| (row, a))
-    })
-}
-
-#[get("/courses/<code>/assignments/<slug>/submissions.csv?<attempts>")]
+#[get("/courses/<_code>/assignments/<_slug>/submissions.csv?<attempts>")]
 async fn table_csv(
     app: &State<App>,
-    caller: Caller,
-    code: &str,
-    slug: &str,
+    marking: Allowed<Mark>,
+    _code: &str,
+    _slug: &str,
     attempts: Option<&str>,
 ) -> Result<Download<Vec<u8>>, AppError> {
-    let all = all_attempts(attempts)?;
-    let marking = Marking::find(app, &caller, code, slug).await?;
-    let table = marking.table(app).await?;
-    marking
-        .record_download(app, &caller, "submissions.csv".to_string())
-        .await?;
-    let name = format!("{}-submissions.csv", marking.file_stem());
-    Ok(Download::new(
-        export::csv(&table.rows, all, false),
-        ContentType::CSV,
-        &name,
-    ))
+    let attempts = Attempts::parse(attempts)?;
+    let export = exports::table_csv(app, &marking, attempts).await?;
+    Ok(Download::new(export.body, ContentType::CSV, &export.name))
 }
 
 /// A file to save, under a name the server chose.

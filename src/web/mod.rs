@@ -1,5 +1,7 @@
-//! HTTP: routes per actor, the guards that say who is asking, and the
-//! catchers that turn every failure into a page or a JSON message.
+//! HTTP only: routes per actor, the guards that say who is asking and check
+//! the policy, and the catchers that turn every failure into a page or a
+//! JSON message. A handler reads like a sentence: guard, parse, one call
+//! into `services`, a page or a redirect. Nothing here touches the database.
 //!
 //! Forms that carry no file accept only `application/x-www-form-urlencoded`
 //! (`format = "form"`): Rocket's multipart parser would buffer their text
@@ -9,6 +11,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod error;
 pub mod extensions;
 pub mod guards;
 pub mod marking;
@@ -21,7 +24,7 @@ use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{Build, Either, Request, Rocket, catch, catchers};
 
-use crate::error::{API_BASE, AppError, GuardFailure, is_api};
+use error::{API_BASE, AppError, GuardFailure, is_api};
 
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
     rocket

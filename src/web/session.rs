@@ -7,12 +7,12 @@
 use chrono::{DateTime, Utc};
 use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::request::{FromRequest, Outcome, Request};
-use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 
+use super::error::{AppError, fail, is_api};
 use crate::App;
-use crate::error::{AppError, fail, is_api};
 use crate::models::{api_token, user};
+use crate::services::accounts;
 
 const SESSION_COOKIE: &str = "handin_session";
 const LOGIN_COOKIE: &str = "handin_login";
@@ -137,8 +137,7 @@ async fn from_session(request: &Request<'_>, app: &App) -> Result<Caller, AppErr
         end_session(cookies);
         return Err(AppError::unauthorized());
     }
-    let user = user::Entity::find_by_id(session.user_id)
-        .one(&app.db)
+    let user = accounts::by_id(app, session.user_id)
         .await?
         .ok_or_else(AppError::unauthorized)?;
     Ok(Caller {
@@ -163,7 +162,7 @@ async fn from_token(request: &Request<'_>, app: &App) -> Result<Caller, AppError
         ));
     };
     let refused = |why: &str| AppError::new(rocket::http::Status::Unauthorized, why.to_string());
-    let user = match api_token::user_of(&app.db, token, app.clock.now()).await? {
+    let user = match accounts::by_token(app, token).await? {
         Ok(user) => user,
         Err(api_token::Refused::Unknown) => return Err(refused("The API token is not valid.")),
         Err(api_token::Refused::Expired) => {

@@ -1,4 +1,4 @@
-//! Receiving a bundle, shared by the upload form and the API.
+//! Receiving a bundle over HTTP, shared by the upload form and the API.
 //!
 //! The [`UploadTarget`] guard runs before a byte of the body is read: an
 //! unauthenticated, unenrolled or too-late upload is refused without being
@@ -6,10 +6,9 @@
 //! on every field: the bundle streams to disk while it is hashed, capped at
 //! the assignment's limit, and the only other field, the CSRF token, may not
 //! exceed 1 KiB. (Rocket's own form parser would buffer any text field in
-//! memory up to the whole form's limit.) [`accept`] inspects the bundle and
-//! records it.
+//! memory up to the whole form's limit.) What happens to the bundle then is
+//! `services::hand_in`'s work.
 
-use chrono::{DateTime, Utc};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,32 +22,29 @@ use rocket::http::hyper::body::Bytes;
 use rocket::request::{FromRequest, Outcome, Request};
 use tokio_util::io::ReaderStream;
 
+use super::error::{AppError, fail};
+use super::guards::{Allowed, HandIn};
 use super::session::Caller;
 use crate::App;
 use crate::domain::bundle;
-use crate::domain::deadline::{DeadlineRule, format_local};
-use crate::domain::duration;
-use crate::error::{AppError, fail};
-use crate::models::access::{self, CourseRole};
+use crate::domain::readable;
 use crate::models::receipt::Receipt;
-use crate::models::submission::{self, NewSubmission};
-use crate::models::{assignment, course, extension};
+use crate::services::hand_in::{self, Upload};
 use crate::storage::{ReceiveError, Received};
 
-/// The assignment an upload is for, checked before the body is read.
+/// The assignment an upload is for, checked before the body is read: the
+/// policy allows the caller to hand in, and it is open to them now.
 pub struct UploadTarget {
     pub caller: Caller,
-    pub course: course::Model,
-    pub assignment: assignment::Model,
-    pub rule: DeadlineRule,
-    pub started_at: DateTime<Utc>,
+    pub upload: Upload,
 }
 
 impl UploadTarget {
     pub fn page(&self) -> String {
+        let scope = &self.upload.scope;
         format!(
             "/courses/{}/assignments/{}",
-            self.course.code, self.assignment.slug
+            scope.course.code, scope.assignment.slug
         )
     }
 }
@@ -64,95 +60,30 @@ struct UploadPlan {
 
 struct PlannedUpload(Option<UploadPlan>);
 
-async fn find_target(
-    request: &Request<'_>,
-    app: &App,
-    caller: Caller,
-) -> Result<UploadTarget, AppError> {
-    let started_at = app.clock.now();
-    // Both the page route and the API route read /courses/<code>/assignments/<slug>/…
-    // after their mount point.
-    let code = request
-        .param::<&str>(1)
-        .and_then(Result::ok)
-        .unwrap_or_default();
-    let slug = request
-        .param::<&str>(3)
-        .and_then(Result::ok)
-        .unwrap_or_default();
-    let (course, assignment) = assignment::find_by_codes(&app.db, code, slug)
-        .await?
-        .ok_or_else(|| AppError::not_found("assignment"))?;
-    if access::role_in(&app.db, &caller.user, course.id).await? != Some(CourseRole::Student) {
-        return Err(AppError::forbidden(format!(
-            "Only students enrolled in {} can hand in {}.",
-            course.code, assignment.title
-        )));
-    }
-    let extension = extension::until_for(&app.db, assignment.id, caller.user.id).await?;
-    let rule = assignment.rule(&course, extension);
-    let target = UploadTarget {
-        caller,
-        course,
-        assignment,
-        rule,
-        started_at,
-    };
-    target.check_open(started_at)?;
-    Ok(target)
-}
-
-impl UploadTarget {
-    /// Refuses uploads before the assignment opens or after it closes for this student.
-    fn check_open(&self, at: DateTime<Utc>) -> Result<(), AppError> {
-        let zone = self.course.zone();
-        if let Some(opens) = self.assignment.opens_at
-            && at < opens
-        {
-            return Err(AppError::conflict(format!(
-                "{} opens for hand-in on {}. Please upload then.",
-                self.assignment.title,
-                format_local(opens, zone)
-            ))
-            .with_back(self.page()));
-        }
-        if !self.rule.accepts_upload_at(at) {
-            let closed = self
-                .rule
-                .closes_at()
-                .map(|t| format_local(t, zone))
-                .unwrap_or_default();
-            return Err(AppError::conflict(format!(
-                "Hand-in for {} closed on {closed}; uploads are no longer accepted. \
-                 If you have a good reason, ask for an extension.",
-                self.assignment.title
-            ))
-            .with_back(self.page()));
-        }
-        Ok(())
-    }
-}
-
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for UploadTarget {
     type Error = AppError;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AppError> {
-        let caller = rocket::outcome::try_outcome!(request.guard::<Caller>().await);
+        let allowed = rocket::outcome::try_outcome!(request.guard::<Allowed<HandIn>>().await);
         let Some(app) = request.rocket().state::<App>() else {
             return fail(request, AppError::internal("application state missing"));
         };
-        match find_target(request, app, caller).await {
-            Ok(target) => {
+        let page = allowed.page();
+        match hand_in::start(app, allowed.scope).await {
+            Ok(upload) => {
                 let plan = UploadPlan {
-                    limit: target.assignment.max_bundle_bytes(),
-                    title: target.assignment.title.clone(),
-                    caller: target.caller.clone(),
+                    limit: upload.scope.assignment.max_bundle_bytes(),
+                    title: upload.scope.assignment.title.clone(),
+                    caller: allowed.caller.clone(),
                 };
                 request.local_cache(|| PlannedUpload(Some(plan)));
-                Outcome::Success(target)
+                Outcome::Success(UploadTarget {
+                    caller: allowed.caller,
+                    upload,
+                })
             }
-            Err(error) => fail(request, error),
+            Err(error) => fail(request, AppError::from(error).with_back(page)),
         }
     }
 }
@@ -195,7 +126,7 @@ fn too_large(limit: u64, title: &str) -> AppError {
     AppError::too_large(format!(
         "The bundle is larger than the {} allowed for {title}. Nothing was stored. \
          Remove large data files or build outputs from it and try again.",
-        duration::bytes(limit)
+        readable::bytes(limit)
     ))
 }
 
@@ -360,61 +291,14 @@ impl<'r> FromData<'r> for Bundle {
     }
 }
 
-/// Checks a received bundle and records it as the student's next attempt.
+/// Hands the received bundle in: the receipt, or why it was refused (with
+/// a way back to the assignment).
 pub async fn accept(app: &App, target: &UploadTarget, bundle: Bundle) -> Result<Receipt, AppError> {
-    let back = target.page();
-    // The server's clock decides, once the last byte has arrived.
-    let received_at = app.clock.now();
-    target.check_open(received_at)?;
-    if bundle.received.size == 0 {
-        return Err(AppError::unprocessable(format!(
-            "\"{}\" is empty (0 bytes). Nothing was stored; please choose your .zip bundle.",
-            bundle.file_name
-        ))
-        .with_back(back));
-    }
-    let path = bundle.received.path().to_path_buf();
-    let limits = app.config.bundle_limits();
-    let required = target.assignment.required_files();
-    let inspected = rocket::tokio::task::spawn_blocking(move || {
-        let file = std::fs::File::open(path)?;
-        Ok::<_, std::io::Error>(bundle::inspect(
-            std::io::BufReader::new(file),
-            limits,
-            &required,
-        ))
-    })
-    .await
-    .map_err(AppError::internal)??;
-    let entries =
-        inspected.map_err(|why| AppError::unprocessable(why.to_string()).with_back(back))?;
-    let (sha256, size) = (bundle.received.sha256.clone(), bundle.received.size);
-    let stored_path = app.uploads.keep(bundle.received).await?;
-    let new = NewSubmission {
-        assignment_id: target.assignment.id,
-        student_id: target.caller.user.id,
-        received_at,
-        upload_started_at: target.started_at,
-        sha256,
-        size,
-        original_name: bundle.file_name,
-        stored_path: stored_path.clone(),
-        entries,
-    };
-    let row = match submission::record(&app.db, new).await {
-        Ok(row) => row,
-        Err(e) => {
-            app.uploads.discard(&stored_path).await;
-            return Err(AppError::internal(e));
-        }
-    };
-    Ok(Receipt::build(
-        &row,
-        &target.assignment,
-        &target.course,
-        &target.caller.user,
-        target.rule.extension,
-    ))
+    target
+        .upload
+        .accept(app, bundle.received, bundle.file_name)
+        .await
+        .map_err(|e| AppError::from(e).with_back(target.page()))
 }
 
 #[cfg(test)]

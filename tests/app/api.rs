@@ -1,23 +1,13 @@
 //! The JSON API: tokens, the assignment list, submissions and receipts.
 
-use rocket::http::{Header, Status};
+use rocket::http::Status;
 use serde_json::Value;
 
 use crate::support::*;
 
 async fn get_json(t: &TestApp, token: &str, path: &str) -> (Status, Value) {
-    let response = t
-        .client
-        .get(path)
-        .header(Header::new("Authorization", format!("Bearer {token}")))
-        .dispatch()
-        .await;
-    let status = response.status();
-    (
-        status,
-        serde_json::from_str(&response.into_string().await.unwrap_or_default())
-            .unwrap_or(Value::Null),
-    )
+    t.api_json(token, rocket::http::Method::Get, path, None)
+        .await
 }
 
 #[rocket::async_test]
@@ -204,7 +194,7 @@ async fn api_errors_are_json_with_the_fitting_status() {
             .client
             .post("/api/v1/courses/COMP6248/assignments/coursework/submissions")
             .header(content_type)
-            .header(Header::new("Authorization", format!("Bearer {alice}")))
+            .header(bearer(&alice))
             .body(body)
             .dispatch()
             .await;

@@ -12,7 +12,7 @@ use handin::models::user;
 use serde_json::json;
 
 use crate::fixture;
-use crate::server::Server;
+use crate::server::{Server, free_port};
 use crate::support::{PASSWORD, noise, sha256_hex, zip_of};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_handin");
@@ -29,14 +29,6 @@ impl Drop for Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn browser(work: &Path) -> Browser {

@@ -40,12 +40,12 @@ pub async fn course(
          [[course.assignment]]\nslug = \"{slug}\"\ntitle = \"{title}\"\ndue = \"{}\"\n{extra}\n",
         due.format("%Y-%m-%d %H:%M:%S")
     );
-    let change = handin::import::Change {
+    let change = handin::services::catalogue::Change {
         actor_id: None,
         at: Utc::now(),
         reason: "fixture",
     };
-    handin::import::import_file(&app.db, &app.config, &text, &change)
+    handin::services::catalogue::import_file(&app.db, &app.config, &text, &change)
         .await
         .unwrap();
     course::find_by_code(&app.db, code).await.unwrap().unwrap()
@@ -65,7 +65,7 @@ pub async fn user(
         username: Set(username.to_string()),
         display_name: Set(name.to_string()),
         email: Set(format!("{username}@example.ac.uk")),
-        role: Set(role.to_string()),
+        role: Set(user::Role::parse(role).unwrap()),
         password_hash: Set(password_hash.to_string()),
         created_at: Set(Utc::now()),
         ..Default::default()
@@ -75,9 +75,9 @@ pub async fn user(
     .unwrap();
     if role != "admin" {
         let course_role = if role == "student" {
-            enrolment::STUDENT
+            enrolment::EnrolledAs::Student
         } else {
-            enrolment::MARKER
+            enrolment::EnrolledAs::Marker
         };
         enrolment::enrol(&app.db, row.id, course_id, course_role)
             .await

@@ -6,7 +6,7 @@ use std::io::{Cursor, Write};
 use std::net::TcpStream;
 use std::path::Path;
 
-use rocket::http::{ContentType, Header, Status};
+use rocket::http::{ContentType, Status};
 
 use crate::server::{self, Server};
 use crate::support::*;
@@ -79,7 +79,7 @@ async fn malformed_multipart_and_oversized_fields_are_refused() {
     let t = TestApp::new().await;
     let token = t.token("alice").await;
     let path = "/api/v1/courses/COMP6248/assignments/coursework/submissions";
-    let auth = || Header::new("Authorization", format!("Bearer {token}"));
+    let auth = || bearer(&token);
     let cases: Vec<(&str, ContentType, Vec<u8>, Status)> = vec![
         (
             "no boundary",
@@ -194,7 +194,7 @@ async fn path_traversal_in_ids_and_slugs_finds_nothing() {
         let api = t
             .client
             .get(format!("/api/v1{path}"))
-            .header(Header::new("Authorization", format!("Bearer {admin}")))
+            .header(bearer(&admin))
             .dispatch()
             .await
             .status();
@@ -212,7 +212,7 @@ fn lying_about_the_length_stores_nothing() {
         // Open now (the server binary runs on the real clock), 1 MiB at most.
         let text = "[[course]]\ncode = \"COMP6248\"\ntitle = \"Differentiable Programming\"\ntime_zone = \"Europe/London\"\n\
                     [[course.assignment]]\nslug = \"open\"\ntitle = \"Open\"\ndue = \"2099-01-01 16:00\"\nmax_bundle_mib = 1\n";
-        handin::import::import_file(&t.app().db, &t.app().config, text, &t.change()).await.unwrap();
+        handin::services::catalogue::import_file(&t.app().db, &t.app().config, text, &t.change()).await.unwrap();
         // The server binary runs on the real clock: a token valid from now.
         let alice = handin::models::user::find_by_username(&t.app().db, "alice").await.unwrap().unwrap();
         let token = handin::models::api_token::issue(&t.app().db, alice.id, chrono::Utc::now(), 1).await.unwrap();

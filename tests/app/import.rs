@@ -11,7 +11,7 @@ const EXAMPLE: &str = include_str!("../fixtures/comp6248-2020.toml");
 async fn the_example_file_imports_the_real_deadlines_and_twice_changes_nothing() {
     let t = TestApp::new().await;
     let (db, config) = (&t.app().db, &t.app().config);
-    let first = handin::import::import_file(db, config, EXAMPLE, &t.change())
+    let first = handin::services::catalogue::import_file(db, config, EXAMPLE, &t.change())
         .await
         .unwrap();
     // The seed's COMP6248 has no closure days and another coursework limit.
@@ -22,7 +22,7 @@ async fn the_example_file_imports_the_real_deadlines_and_twice_changes_nothing()
     );
     let courses = course::Entity::find().all(db).await.unwrap();
     let assignments = assignment::Entity::find().all(db).await.unwrap();
-    let second = handin::import::import_file(db, config, EXAMPLE, &t.change())
+    let second = handin::services::catalogue::import_file(db, config, EXAMPLE, &t.change())
         .await
         .unwrap();
     assert_eq!(
@@ -66,9 +66,10 @@ async fn a_time_in_the_dst_gap_is_refused_naming_the_assignment_and_nothing_chan
         title = "Quiz"
         due = "2020-03-29 01:30"
     "#;
-    let error = handin::import::import_file(db, config, text, &t.change())
+    let error = handin::services::catalogue::import_file(db, config, text, &t.change())
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(
         error.contains("COMP6248/quiz: due: 2020-03-29 01:30 does not exist in Europe/London"),
         "{error}"
@@ -95,9 +96,10 @@ async fn bad_files_are_refused_with_every_reason() {
         due = "tomorrow"
         max_bundle_mib = 999999
     "#;
-    let error = handin::import::import_file(db, config, text, &t.change())
+    let error = handin::services::catalogue::import_file(db, config, text, &t.change())
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     for expected in [
         "course code 'BAD CODE'",
         "'Mars/Olympus' is not a time zone",
@@ -107,9 +109,10 @@ async fn bad_files_are_refused_with_every_reason() {
         assert!(error.contains(expected), "{expected} in {error}");
     }
     assert!(
-        handin::import::import_file(db, config, "[[course]]\ncode = 1", &t.change())
+        handin::services::catalogue::import_file(db, config, "[[course]]\ncode = 1", &t.change())
             .await
             .unwrap_err()
+            .to_string()
             .contains("not valid")
     );
 }

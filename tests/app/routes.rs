@@ -2,7 +2,7 @@
 //! cannot be forgotten), against every kind of caller, with and without a
 //! valid CSRF token; plus tampered cookies and forged tokens.
 
-use rocket::http::{ContentType, Cookie, Header, Method, Status};
+use rocket::http::{ContentType, Cookie, Method, Status};
 use sea_orm::{EntityTrait, PaginatorTrait};
 
 use crate::support::*;
@@ -29,11 +29,7 @@ fn allowed(method: Method, path: &str) -> Option<&'static [&'static str]> {
         (Method::Post, "/logout".into(), LOGGED_IN),
         (Method::Get, "/".into(), LOGGED_IN),
         (Method::Get, a.into(), COURSE),
-        (
-            Method::Post,
-            "/courses/<_code>/assignments/<_slug>/submissions".into(),
-            STUDENTS,
-        ),
+        (Method::Post, format!("{a}/submissions"), STUDENTS),
         (Method::Get, "/submissions/<id>".into(), OWNER_AND_STAFF),
         (
             Method::Get,
@@ -78,7 +74,7 @@ fn allowed(method: Method, path: &str) -> Option<&'static [&'static str]> {
         (Method::Get, "/api/v1/assignments".into(), LOGGED_IN),
         (
             Method::Post,
-            "/api/v1/courses/<_code>/assignments/<_slug>/submissions".into(),
+            "/api/v1/courses/<code>/assignments/<slug>/submissions".into(),
             STUDENTS,
         ),
         (
@@ -188,7 +184,12 @@ async fn every_route_refuses_everyone_it_should() {
         .unwrap()
         .unwrap();
     let evidence = t.app().uploads.receive(&b"note"[..], 100).await.unwrap();
-    let kept = t.app().uploads.keep_evidence(evidence).await.unwrap();
+    let kept = t
+        .app()
+        .uploads
+        .keep(evidence, handin::storage::Shelf::Evidence)
+        .await
+        .unwrap();
     let ask = handin::models::requests::Ask {
         requested_until: utc("2020-06-05T15:00:00Z"),
         reason: "ill".into(),
@@ -212,7 +213,8 @@ async fn every_route_refuses_everyone_it_should() {
         .map(|r| {
             (
                 r.method,
-                r.uri.as_str().split('?').next().unwrap().to_string(),
+                // `<_code>` is `<code>` that the handler leaves to its guard.
+                r.uri.as_str().split('?').next().unwrap().replace("<_", "<"),
             )
         })
         .collect();
@@ -237,7 +239,7 @@ async fn every_route_refuses_everyone_it_should() {
             let api = path.starts_with("/api/");
             let mut request = t.client.req(*method, uri.clone());
             if api && let Some(token) = &token {
-                request = request.header(Header::new("Authorization", format!("Bearer {token}")));
+                request = request.header(bearer(token));
             }
             let state_changing = *method != Method::Get;
             let before = state(&t).await;
@@ -335,7 +337,7 @@ async fn a_tampered_session_cookie_and_a_forged_or_unknown_token_get_nowhere() {
         let response = t
             .client
             .get("/api/v1/assignments")
-            .header(Header::new("Authorization", format!("Bearer {token}")))
+            .header(bearer(token))
             .dispatch()
             .await;
         assert_eq!(response.status(), Status::Unauthorized, "{token}");
@@ -349,7 +351,7 @@ async fn an_expired_or_revoked_api_token_is_refused() {
     let get = |token: String| {
         t.client
             .get("/api/v1/assignments")
-            .header(Header::new("Authorization", format!("Bearer {token}")))
+            .header(bearer(&token))
             .dispatch()
     };
     assert_eq!(get(token.clone()).await.status(), Status::Ok);

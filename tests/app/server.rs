@@ -16,7 +16,8 @@ pub struct Server {
     pub dir: PathBuf,
 }
 
-fn free_port() -> u16 {
+/// A loopback port nobody is listening on (for a server or a driver).
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use handin::App;
 use handin::clock::FixedClock;
-use handin::models::{enrolment, submission, user};
+use handin::models::{submission, user};
 use rocket::http::{ContentType, Header, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
 use sea_orm::{EntityTrait, PaginatorTrait};
@@ -131,79 +131,49 @@ impl TestApp {
             title = "Introduction"
             due = "2020-05-29 16:00"
         "#;
-        handin::import::import_file(&self.app().db, &self.app().config, text, &self.change())
-            .await
-            .unwrap();
-        for (name, role, course, course_role) in [
-            (
-                "alice",
-                user::Role::Student,
-                Some("COMP6248"),
-                enrolment::STUDENT,
-            ),
-            (
-                "bob",
-                user::Role::Student,
-                Some("COMP6248"),
-                enrolment::STUDENT,
-            ),
-            (
-                "mark",
-                user::Role::Marker,
-                Some("COMP6248"),
-                enrolment::MARKER,
-            ),
-            (
-                "carol",
-                user::Role::Student,
-                Some("COMP1000"),
-                enrolment::STUDENT,
-            ),
-            (
-                "other",
-                user::Role::Marker,
-                Some("COMP1000"),
-                enrolment::MARKER,
-            ),
-            ("admin", user::Role::Admin, None, enrolment::MARKER),
+        handin::services::catalogue::import_file(
+            &self.app().db,
+            &self.app().config,
+            text,
+            &self.change(),
+        )
+        .await
+        .unwrap();
+        for (name, role, course) in [
+            ("alice", user::Role::Student, Some("COMP6248")),
+            ("bob", user::Role::Student, Some("COMP6248")),
+            ("mark", user::Role::Marker, Some("COMP6248")),
+            ("carol", user::Role::Student, Some("COMP1000")),
+            ("other", user::Role::Marker, Some("COMP1000")),
+            ("admin", user::Role::Admin, None),
         ] {
-            self.add_user(name, role, course, course_role).await;
+            self.add_user(name, role, course).await;
         }
     }
 
+    /// Adds a person as `handin user add` does: students enrolled as
+    /// students, everyone else as markers.
     pub async fn add_user(
         &self,
         name: &str,
         role: user::Role,
         course: Option<&str>,
-        course_role: &str,
     ) -> user::Model {
-        let db = &self.app().db;
-        let email = format!("{name}@example.ac.uk");
-        let display = format!("{name} Example");
-        let new = user::NewUser {
-            username: name,
-            display_name: &display,
-            email: &email,
+        let account = user::Account {
+            username: name.to_string(),
+            display_name: format!("{name} Example"),
+            email: format!("{name}@example.ac.uk"),
             role,
-            password: PASSWORD,
         };
-        let created = user::upsert(db, new, self.clock_now()).await.unwrap();
-        if let Some(code) = course {
-            let course = handin::models::course::find_by_code(db, code)
-                .await
-                .unwrap()
-                .unwrap();
-            enrolment::enrol(db, created.id, course.id, course_role)
-                .await
-                .unwrap();
-        }
-        created
+        handin::services::roster::add(self.app(), &account, PASSWORD, course)
+            .await
+            .unwrap()
+            .user
     }
 
     /// A change made from the command line, now.
-    pub fn change(&self) -> handin::import::Change<'static> {
-        handin::import::Change {
+    pub fn change(&self) -> handin::services::catalogue::Change<'static> {
+        handin::services::catalogue::Change {
             actor_id: None,
             at: self.clock_now(),
             reason: "test",
@@ -290,7 +260,7 @@ impl TestApp {
         self.client
             .post(format!("/api/v1/courses/{path}/submissions"))
             .header(content_type)
-            .header(Header::new("Authorization", format!("Bearer {token}")))
+            .header(bearer(token))
             .body(body)
             .dispatch()
             .await
@@ -314,6 +284,25 @@ impl TestApp {
         let receipt: serde_json::Value =
             serde_json::from_str(&response.into_string().await.unwrap()).unwrap();
         receipt["id"].as_i64().unwrap()
+    }
+
+    /// An API call with a bearer token: the status and the JSON answer
+    /// (`null` if the body is not JSON).
+    pub async fn api_json(
+        &self,
+        token: &str,
+        method: rocket::http::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (Status, serde_json::Value) {
+        let mut request = self.client.req(method, path).header(bearer(token));
+        if let Some(body) = body {
+            request = request.header(ContentType::JSON).body(body.to_string());
+        }
+        let response = request.dispatch().await;
+        let status = response.status();
+        let text = response.into_string().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or_default())
     }
 
     pub async fn token(&self, username: &str) -> String {
@@ -342,6 +331,11 @@ impl TestApp {
 }
 
 /// Text as the templates escape it (MiniJinja also escapes `/`).
+/// `Authorization: Bearer TOKEN`.
+pub fn bearer(token: &str) -> Header<'static> {
+    Header::new("Authorization", format!("Bearer {token}"))
+}
+
 pub fn html(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")

@@ -1,18 +1,22 @@
-//! `handin import FILE.toml`: courses, assignments and their deadlines from a
-//! file, written as wall-clock times in each course's zone.
+//! The catalogue: courses, assignments and their deadlines, written as
+//! wall-clock times in each course's zone, from a file (`handin import
+//! FILE.toml`) or from the administrators' forms, through the same code.
 //!
 //! Everything is checked before anything is written, then written in one
-//! transaction; importing the same file twice changes nothing.
+//! transaction, on the record; importing the same file twice changes nothing.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::Deserialize;
 
+use crate::App;
 use crate::config::AppConfig;
 use crate::domain::bundle::compile_pattern;
-use crate::domain::deadline::parse_local;
 use crate::domain::penalty::LatePolicy;
+use crate::domain::zone::parse_local;
+use crate::error::{Error, Result};
+use crate::models::column::{ClosureDays, Policy, RequiredFiles, Zone};
 use crate::models::{assignment, audit, course};
 
 #[derive(Debug, Deserialize)]
@@ -128,8 +132,8 @@ fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String
         id: 0,
         code: code.clone(),
         title: spec.title.trim().to_string(),
-        time_zone: spec.time_zone.clone(),
-        closure_days: serde_json::to_string(&closure_days).unwrap_or_else(|_| "[]".into()),
+        time_zone: Zone(zone),
+        closure_days: ClosureDays(closure_days),
         markers_grant_extensions: spec.markers_grant_extensions,
     };
     let mut assignments = Vec::new();
@@ -186,10 +190,9 @@ fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String
                 hard_close_at: hard_close,
                 grace_seconds: i64::from(a.grace_minutes) * 60,
                 max_bundle_bytes: (max_mib * 1024 * 1024) as i64,
-                required_files: serde_json::to_string(&a.required_files)
-                    .unwrap_or_else(|_| "[]".into()),
+                required_files: RequiredFiles(a.required_files.clone()),
                 anonymous: a.anonymous,
-                late_policy: late_policy.spelling(),
+                late_policy: Policy(late_policy),
             });
         }
     }
@@ -218,9 +221,9 @@ pub async fn import_file(
     config: &AppConfig,
     text: &str,
     change: &Change<'_>,
-) -> Result<ImportReport, String> {
+) -> Result<ImportReport> {
     let file: ImportFile =
-        toml::from_str(text).map_err(|e| format!("the file is not valid: {e}"))?;
+        toml::from_str(text).map_err(|e| Error::invalid(format!("the file is not valid: {e}")))?;
     apply(db, config, &file.courses, change).await
 }
 
@@ -230,7 +233,7 @@ pub async fn apply(
     config: &AppConfig,
     specs: &[CourseSpec],
     change: &Change<'_>,
-) -> Result<ImportReport, String> {
+) -> Result<ImportReport> {
     let mut resolved = Vec::new();
     let mut errors = Vec::new();
     for spec in specs {
@@ -240,11 +243,9 @@ pub async fn apply(
         }
     }
     if !errors.is_empty() {
-        return Err(format!("nothing was changed:\n  {}", errors.join("\n  ")));
+        return Err(Error::Invalid(errors));
     }
-    let txn = crate::db::begin_write(db)
-        .await
-        .map_err(|e| e.to_string())?;
+    let txn = crate::db::begin_write(db).await?;
     let mut report = ImportReport::default();
     for r in resolved {
         let course_id = upsert_course(&txn, r.course, &mut report, change).await?;
@@ -258,7 +259,7 @@ pub async fn apply(
             .await?;
         }
     }
-    txn.commit().await.map_err(|e| e.to_string())?;
+    txn.commit().await?;
     Ok(report)
 }
 
@@ -271,10 +272,8 @@ async fn upsert_course(
     wanted: course::Model,
     report: &mut ImportReport,
     change: &Change<'_>,
-) -> Result<i32, String> {
-    let existing = course::find_by_code(db, &wanted.code)
-        .await
-        .map_err(|e| e.to_string())?;
+) -> Result<i32> {
+    let existing = course::find_by_code(db, &wanted.code).await?;
     let (id, action, before) = match existing {
         Some(existing)
             if existing
@@ -295,14 +294,14 @@ async fn upsert_course(
             .into();
             active = active.reset_all();
             active.id = sea_orm::ActiveValue::Unchanged(existing.id);
-            active.update(db).await.map_err(|e| e.to_string())?;
+            active.update(db).await?;
             report.updated += 1;
             (existing.id, "course_updated", before)
         }
         None => {
             let mut active: course::ActiveModel = wanted.clone().into();
             active.id = sea_orm::ActiveValue::NotSet;
-            let id = active.insert(db).await.map_err(|e| e.to_string())?.id;
+            let id = active.insert(db).await?.id;
             report.created += 1;
             (id, "course_created", None)
         }
@@ -316,9 +315,7 @@ async fn upsert_course(
         details: change.reason.to_string(),
         ..Default::default()
     };
-    audit::record(db, change.at, entry)
-        .await
-        .map_err(|e| e.to_string())?;
+    audit::record(db, change.at, entry).await?;
     Ok(id)
 }
 
@@ -327,13 +324,12 @@ async fn upsert_assignment(
     wanted: assignment::Model,
     report: &mut ImportReport,
     change: &Change<'_>,
-) -> Result<(), String> {
+) -> Result<()> {
     let existing = assignment::Entity::find()
         .filter(assignment::Column::CourseId.eq(wanted.course_id))
         .filter(assignment::Column::Slug.eq(wanted.slug.as_str()))
         .one(db)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let (id, action, before) = match existing {
         Some(existing)
             if existing
@@ -348,10 +344,10 @@ async fn upsert_assignment(
         Some(existing) => {
             let moved = existing.due_at != wanted.due_at;
             if moved && change.reason.trim().is_empty() {
-                return Err(format!(
+                return Err(Error::invalid(format!(
                     "moving the deadline of {} needs a reason; nothing was changed",
                     existing.title
-                ));
+                )));
             }
             let before = json(&existing);
             let mut active: assignment::ActiveModel = assignment::Model {
@@ -362,7 +358,7 @@ async fn upsert_assignment(
             // Every field is written; the id stays the key.
             active = active.reset_all();
             active.id = sea_orm::ActiveValue::Unchanged(existing.id);
-            active.update(db).await.map_err(|e| e.to_string())?;
+            active.update(db).await?;
             report.updated += 1;
             (
                 existing.id,
@@ -377,7 +373,7 @@ async fn upsert_assignment(
         None => {
             let mut active: assignment::ActiveModel = wanted.clone().into();
             active.id = sea_orm::ActiveValue::NotSet;
-            let id = active.insert(db).await.map_err(|e| e.to_string())?.id;
+            let id = active.insert(db).await?.id;
             report.created += 1;
             (id, "assignment_created", None)
         }
@@ -392,7 +388,100 @@ async fn upsert_assignment(
         details: change.reason.to_string(),
         ..Default::default()
     };
-    audit::record(db, change.at, entry)
-        .await
-        .map_err(|e| e.to_string())
+    Ok(audit::record(db, change.at, entry).await?)
+}
+
+/// A course as the administrators' form gives it (its assignments are
+/// kept as they are).
+pub struct CourseForm<'a> {
+    pub code: &'a str,
+    pub title: &'a str,
+    pub time_zone: &'a str,
+    /// Dates separated by commas, spaces or new lines.
+    pub closure_days: &'a str,
+    pub markers_grant_extensions: bool,
+}
+
+/// Creates or updates a course from the form; returns its code.
+pub async fn save_course(app: &App, actor_id: i32, form: CourseForm<'_>) -> Result<String> {
+    let code = form.code.trim().to_string();
+    let spec = CourseSpec {
+        code: code.clone(),
+        title: form.title.to_string(),
+        time_zone: form.time_zone.trim().to_string(),
+        closure_days: form
+            .closure_days
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|d| !d.is_empty())
+            .map(str::to_string)
+            .collect(),
+        markers_grant_extensions: form.markers_grant_extensions,
+        assignments: vec![],
+    };
+    let change = Change {
+        actor_id: Some(actor_id),
+        at: app.clock.now(),
+        reason: "",
+    };
+    apply(&app.db, &app.config, &[spec], &change).await?;
+    Ok(code)
+}
+
+/// Creates or updates one assignment of an existing course; moving its
+/// deadline needs `reason`.
+pub async fn save_assignment(
+    app: &App,
+    actor_id: i32,
+    course: &course::Model,
+    assignment: AssignmentSpec,
+    reason: &str,
+) -> Result<()> {
+    let spec = CourseSpec {
+        code: course.code.clone(),
+        title: course.title.clone(),
+        time_zone: course.zone_name().to_string(),
+        closure_days: course
+            .closure_days()
+            .iter()
+            .map(|d| d.to_string())
+            .collect(),
+        markers_grant_extensions: course.markers_grant_extensions,
+        assignments: vec![assignment],
+    };
+    let change = Change {
+        actor_id: Some(actor_id),
+        at: app.clock.now(),
+        reason: reason.trim(),
+    };
+    apply(&app.db, &app.config, &[spec], &change).await?;
+    Ok(())
+}
+
+/// Every course, by code.
+pub async fn courses(app: &App) -> Result<Vec<course::Model>> {
+    use sea_orm::QueryOrder;
+    Ok(course::Entity::find()
+        .order_by_asc(course::Column::Code)
+        .all(&app.db)
+        .await?)
+}
+
+/// A course and its assignments, soonest deadline first.
+pub async fn course(app: &App, code: &str) -> Result<(course::Model, Vec<assignment::Model>)> {
+    let course = course::find_by_code(&app.db, code)
+        .await?
+        .ok_or_else(|| Error::not_found("course"))?;
+    let assignments = assignment::of_courses(&app.db, &[course.id]).await?;
+    Ok((course, assignments))
+}
+
+/// An assignment with its course.
+pub async fn assignment(
+    app: &App,
+    code: &str,
+    slug: &str,
+) -> Result<(course::Model, assignment::Model)> {
+    assignment::find_by_codes(&app.db, code, slug)
+        .await?
+        .ok_or_else(|| Error::not_found("assignment"))
 }

@@ -1,9 +1,10 @@
-//! Lengths of time as people read them: "2 h 13 min", "3 d 4 h", "45 s".
+//! Amounts as people read them: lengths of time ("2 h 13 min"), working
+//! days ("1 working day") and sizes ("100 MiB").
 
 use chrono::Duration;
 
 /// A duration to the precision a person needs: the two largest units.
-pub fn human(duration: Duration) -> String {
+pub fn duration(duration: Duration) -> String {
     let total = duration.num_seconds().unsigned_abs();
     let (days, hours, minutes, seconds) = (
         total / 86_400,
@@ -57,11 +58,11 @@ mod tests {
 
     #[test]
     fn two_largest_units() {
-        assert_eq!(human(Duration::seconds(45)), "45 s");
-        assert_eq!(human(Duration::seconds(61)), "1 min 1 s");
-        assert_eq!(human(Duration::minutes(133)), "2 h 13 min");
-        assert_eq!(human(Duration::hours(76)), "3 d 4 h");
-        assert_eq!(human(Duration::minutes(-133)), "2 h 13 min");
+        assert_eq!(duration(Duration::seconds(45)), "45 s");
+        assert_eq!(duration(Duration::seconds(61)), "1 min 1 s");
+        assert_eq!(duration(Duration::minutes(133)), "2 h 13 min");
+        assert_eq!(duration(Duration::hours(76)), "3 d 4 h");
+        assert_eq!(duration(Duration::minutes(-133)), "2 h 13 min");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
 
 use crate::App;
+use crate::error::Result;
 use crate::models::{assignment, course, submission, user};
 use crate::storage::sha256_file;
 
@@ -40,35 +41,27 @@ pub struct Report {
 }
 
 /// Checks every submission; `progress(done, total, bytes)` is called after each.
-pub async fn verify_all(
-    app: &App,
-    mut progress: impl FnMut(usize, usize, u64),
-) -> Result<Report, String> {
+pub async fn verify_all(app: &App, mut progress: impl FnMut(usize, usize, u64)) -> Result<Report> {
     let db = &app.db;
-    let err = |e: sea_orm::DbErr| e.to_string();
     let submissions = submission::Entity::find()
         .order_by_asc(submission::Column::Id)
         .all(db)
-        .await
-        .map_err(err)?;
+        .await?;
     let assignments: HashMap<i32, assignment::Model> = assignment::Entity::find()
         .all(db)
-        .await
-        .map_err(err)?
+        .await?
         .into_iter()
         .map(|a| (a.id, a))
         .collect();
     let courses: HashMap<i32, course::Model> = course::Entity::find()
         .all(db)
-        .await
-        .map_err(err)?
+        .await?
         .into_iter()
         .map(|c| (c.id, c))
         .collect();
     let users: HashMap<i32, String> = user::Entity::find()
         .all(db)
-        .await
-        .map_err(err)?
+        .await?
         .into_iter()
         .map(|u| (u.id, u.username))
         .collect();
@@ -92,8 +85,7 @@ pub async fn verify_all(
                 Err(e) => Some(format!("the stored file cannot be read: {e}")),
             }
         })
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         report.checked += 1;
         report.bytes += expected_size;
         if let Some(what) = &outcome {
@@ -113,7 +105,7 @@ pub async fn verify_all(
         let mut active: submission::ActiveModel = row.into();
         active.verified_at = Set(Some(app.clock.now()));
         active.verify_error = Set(outcome);
-        active.update(db).await.map_err(err)?;
+        active.update(db).await?;
         progress(report.checked, total, report.bytes);
     }
     Ok(report)

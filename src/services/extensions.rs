@@ -1,0 +1,276 @@
+//! Extensions: granting one deadline to one student or several, editing,
+//! revoking, and importing them from a CSV, each on the record. Students
+//! are named as the caller sees them: by username, or by candidate number
+//! where the policy hides names.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Serialize;
+
+use super::lines::{records, refuse_if_any};
+use super::{Scope, short_text};
+use crate::App;
+use crate::db::begin_write;
+use crate::domain::zone::{LocalTimeError, form_value, format_local, parse_instant};
+use crate::error::{Error, Result};
+use crate::models::access::{self, CourseRole};
+use crate::models::requests::{self, RequestView};
+use crate::models::{enrolment, extension, user};
+
+/// An extension as the pages and the API show it.
+#[derive(Debug, Serialize)]
+pub struct ExtensionView {
+    /// The username, or the candidate number where names are hidden.
+    pub student: String,
+    pub name: String,
+    pub until: String,
+    pub until_local: String,
+    pub until_form: String,
+    pub reason: String,
+    pub granted_by: String,
+    pub granted_at: String,
+}
+
+/// Who decides, on which assignment, and when: the person in scope, now.
+pub fn decision(app: &App, scope: &Scope) -> extension::Decision {
+    extension::Decision {
+        course_id: scope.course.id,
+        assignment_id: scope.assignment.id,
+        by: scope.user.id,
+        at: app.clock.now(),
+    }
+}
+
+/// How the caller sees a student: (label, name), the name empty where names
+/// are hidden.
+fn shown(
+    scope: &Scope,
+    student: &user::Model,
+    candidates: &HashMap<i32, String>,
+) -> (String, String) {
+    if scope.hides_names {
+        (
+            candidates.get(&student.id).cloned().unwrap_or_default(),
+            String::new(),
+        )
+    } else {
+        (student.username.clone(), student.display_name.clone())
+    }
+}
+
+/// A student of the course, by the label the caller sees.
+pub async fn student(app: &App, scope: &Scope, label: &str) -> Result<user::Model> {
+    let not_found = || Error::not_found(format!("student {label} in {}", scope.course.code));
+    let user = if scope.hides_names {
+        let candidates = enrolment::candidates(&app.db, scope.course.id).await?;
+        let id = candidates
+            .iter()
+            .find(|(_, c)| *c == label)
+            .map(|(id, _)| *id)
+            .ok_or_else(not_found)?;
+        user::Entity::find_by_id(id).one(&app.db).await?
+    } else {
+        user::find_by_username(&app.db, label).await?
+    }
+    .ok_or_else(not_found)?;
+    match access::role_in(&app.db, &user, scope.course.id).await? {
+        Some(CourseRole::Student) => Ok(user),
+        _ => Err(not_found()),
+    }
+}
+
+/// Every extension on the assignment, by student.
+pub async fn list(app: &App, scope: &Scope) -> Result<Vec<ExtensionView>> {
+    let rows = extension::of_assignment(&app.db, scope.assignment.id).await?;
+    let ids: Vec<i32> = rows
+        .iter()
+        .flat_map(|e| [e.student_id, e.granted_by])
+        .collect();
+    let users: HashMap<i32, user::Model> = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(&app.db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let candidates = enrolment::candidates(&app.db, scope.course.id).await?;
+    let zone = scope.course.zone();
+    let mut views: Vec<ExtensionView> = rows
+        .into_iter()
+        .filter_map(|e| {
+            let (student, name) = shown(scope, users.get(&e.student_id)?, &candidates);
+            Some(ExtensionView {
+                student,
+                name,
+                until: e.until.with_timezone(&zone).to_rfc3339(),
+                until_local: format_local(e.until, zone),
+                until_form: form_value(e.until, zone),
+                reason: e.reason,
+                granted_by: users
+                    .get(&e.granted_by)
+                    .map(|u| u.username.clone())
+                    .unwrap_or_default(),
+                granted_at: format_local(e.granted_at, zone),
+            })
+        })
+        .collect();
+    views.sort_by(|a, b| a.student.cmp(&b.student));
+    Ok(views)
+}
+
+/// What the extensions page lists besides the extensions themselves.
+pub struct Overview {
+    /// (label, name) of every student, to choose from.
+    pub students: Vec<(String, String)>,
+    /// Every request on the assignment, open ones first.
+    pub requests: Vec<RequestView>,
+}
+
+pub async fn overview(app: &App, scope: &Scope) -> Result<Overview> {
+    let candidates = enrolment::candidates(&app.db, scope.course.id).await?;
+    let mut students: Vec<(String, String)> = enrolment::students(&app.db, scope.course.id)
+        .await?
+        .iter()
+        .map(|u| shown(scope, u, &candidates))
+        .collect();
+    students.sort();
+    let mut requests = requests::for_staff(&app.db, &scope.course, &scope.assignment).await?;
+    if scope.hides_names {
+        for request in &mut requests {
+            request.username = candidates
+                .get(&request.student_id)
+                .cloned()
+                .unwrap_or_default();
+            request.name = String::new();
+        }
+    }
+    Ok(Overview { students, requests })
+}
+
+/// The rules every granted extension meets, however it is granted: a
+/// deadline that exists in the course's zone, and a reason for the record.
+/// Each problem is returned bare ("the reason is empty"); the form and the
+/// CSV import word them for their readers.
+struct Checked {
+    until: Result<DateTime<Utc>, LocalTimeError>,
+    reason: Result<String, String>,
+}
+
+fn check_grant(scope: &Scope, until: &str, reason: &str) -> Checked {
+    Checked {
+        until: parse_instant(until, scope.course.zone()),
+        reason: match short_text("reason", reason) {
+            Ok("") => Err("the reason is empty".into()),
+            Ok(reason) => Ok(reason.to_string()),
+            Err(e) => Err(e.to_string()),
+        },
+    }
+}
+
+/// Grants one new deadline to the students named by `labels`, all or none.
+pub async fn grant(
+    app: &App,
+    scope: &Scope,
+    labels: &[&str],
+    until: &str,
+    reason: &str,
+) -> Result<DateTime<Utc>> {
+    if labels.is_empty() {
+        return Err(Error::invalid("Choose at least one student."));
+    }
+    let mut students = Vec::new();
+    for label in labels {
+        students.push(student(app, scope, label).await?.id);
+    }
+    let checked = check_grant(scope, until, reason);
+    let until = checked
+        .until
+        .map_err(|e| Error::invalid(format!("The new deadline: {e}.")))?;
+    let reason = checked.reason.map_err(|_| {
+        Error::invalid("Please give a reason for the extension (at most 2000 characters): it goes on the record.")
+    })?;
+    let grants: Vec<extension::Grant> = students
+        .into_iter()
+        .map(|student_id| extension::Grant {
+            student_id,
+            until,
+            reason: reason.clone(),
+        })
+        .collect();
+    extension::grant(&app.db, &decision(app, scope), &grants).await?;
+    Ok(until)
+}
+
+/// Revokes a student's extension (and marks the request it came from
+/// revoked); `false` if they held none.
+pub async fn revoke(app: &App, scope: &Scope, label: &str, reason: &str) -> Result<bool> {
+    let student = student(app, scope, label).await?;
+    let reason = match short_text("reason", reason)? {
+        "" => "revoked",
+        given => given,
+    };
+    let decision = decision(app, scope);
+    let txn = begin_write(&app.db).await?;
+    let revoked = extension::remove(&txn, &decision, student.id, reason).await?;
+    if revoked {
+        requests::mark_revoked(&txn, scope.assignment.id, student.id).await?;
+    }
+    txn.commit().await?;
+    Ok(revoked)
+}
+
+/// Imports `username,until,reason` lines (the first column holds candidate
+/// numbers where names are hidden). Every line is checked first; a file
+/// with any bad line changes nothing. Returns how many were granted.
+pub async fn import(app: &App, scope: &Scope, text: &str) -> Result<usize> {
+    let rows = records(text, &["username", "until", "reason"])?;
+    let students: HashMap<String, i32> = if scope.hides_names {
+        enrolment::candidates(&app.db, scope.course.id)
+            .await?
+            .into_iter()
+            .map(|(id, c)| (c, id))
+            .collect()
+    } else {
+        enrolment::students(&app.db, scope.course.id)
+            .await?
+            .into_iter()
+            .map(|u| (u.username, u.id))
+            .collect()
+    };
+    let mut errors = Vec::new();
+    let mut grants = Vec::new();
+    let mut seen: HashMap<i32, usize> = HashMap::new();
+    for (line, fields) in rows {
+        let [label, until, reason] = <[String; 3]>::try_from(fields).unwrap_or_default();
+        let mut problems = Vec::new();
+        let student = students.get(&label).copied();
+        match student {
+            None => problems.push(format!("{label} is not a student of {}", scope.course.code)),
+            Some(id) => {
+                if let Some(first) = seen.insert(id, line) {
+                    problems.push(format!("{label} is already on line {first}"));
+                }
+            }
+        }
+        let checked = check_grant(scope, &until, &reason);
+        let until = checked.until.map_err(|e| problems.push(e.to_string())).ok();
+        let reason = checked.reason.map_err(|e| problems.push(e)).ok();
+        if let (Some(student_id), Some(until), Some(reason)) = (student, until, reason)
+            && problems.is_empty()
+        {
+            grants.push(extension::Grant {
+                student_id,
+                until,
+                reason,
+            });
+        }
+        if !problems.is_empty() {
+            errors.push(format!("line {line}: {}", problems.join("; ")));
+        }
+    }
+    refuse_if_any(errors)?;
+    extension::grant(&app.db, &decision(app, scope), &grants).await?;
+    Ok(grants.len())
+}

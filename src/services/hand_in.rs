@@ -1,0 +1,115 @@
+//! Handing in: a student's bundle, received in full, is checked, kept and
+//! recorded as their next attempt; the receipt says how it stands.
+//!
+//! The window is checked twice: when the upload starts (so a closed
+//! assignment refuses before a byte is stored) and when its last byte has
+//! arrived, which is the moment that counts.
+
+use chrono::{DateTime, Utc};
+
+use super::{Scope, keep_recorded};
+use crate::App;
+use crate::domain::bundle;
+use crate::domain::deadline::{DeadlineRule, UploadWindow};
+use crate::domain::zone::format_local;
+use crate::error::{Error, Result};
+use crate::models::extension;
+use crate::models::receipt::Receipt;
+use crate::models::submission::{self, NewSubmission};
+use crate::storage::{Received, Shelf};
+
+/// An upload under way: who, where, under which rule, since when.
+pub struct Upload {
+    pub scope: Scope,
+    pub rule: DeadlineRule,
+    pub started_at: DateTime<Utc>,
+}
+
+/// Starts an upload for a student already allowed to hand in: refused if
+/// the assignment is not open to them now.
+pub async fn start(app: &App, scope: Scope) -> Result<Upload> {
+    let started_at = app.clock.now();
+    let extension = extension::until_for(&app.db, scope.assignment.id, scope.user.id).await?;
+    let rule = scope.assignment.rule(&scope.course, extension);
+    let upload = Upload {
+        scope,
+        rule,
+        started_at,
+    };
+    upload.check_open(started_at)?;
+    Ok(upload)
+}
+
+impl Upload {
+    fn check_open(&self, at: DateTime<Utc>) -> Result<()> {
+        let zone = self.scope.course.zone();
+        let title = &self.scope.assignment.title;
+        match self.rule.window_at(at) {
+            UploadWindow::Open => Ok(()),
+            UploadWindow::NotYetOpen { opens } => Err(Error::Conflict(format!(
+                "{title} opens for hand-in on {}. Please upload then.",
+                format_local(opens, zone)
+            ))),
+            UploadWindow::Closed { closed } => Err(Error::Conflict(format!(
+                "Hand-in for {title} closed on {}; uploads are no longer accepted. \
+                 If you have a good reason, ask for an extension.",
+                format_local(closed, zone)
+            ))),
+        }
+    }
+
+    /// Checks a received bundle and records it as the student's next attempt.
+    /// `file_name` is the name the browser sent, already cleaned for display.
+    pub async fn accept(
+        &self,
+        app: &App,
+        received: Received,
+        file_name: String,
+    ) -> Result<Receipt> {
+        // The server's clock decides, once the last byte has arrived.
+        let received_at = app.clock.now();
+        self.check_open(received_at)?;
+        if received.size == 0 {
+            return Err(Error::invalid(format!(
+                "\"{file_name}\" is empty (0 bytes). Nothing was stored; please choose your .zip bundle."
+            )));
+        }
+        let path = received.path().to_path_buf();
+        let limits = app.config.bundle_limits();
+        let required = self.scope.assignment.required_files().to_vec();
+        let inspected = rocket::tokio::task::spawn_blocking(move || {
+            let file = std::fs::File::open(path)?;
+            Ok::<_, std::io::Error>(bundle::inspect(
+                std::io::BufReader::new(file),
+                limits,
+                &required,
+            ))
+        })
+        .await??;
+        let entries = inspected.map_err(|why| Error::invalid(why.to_string()))?;
+        let (sha256, size) = (received.sha256.clone(), received.size);
+        let (scope, started_at) = (&self.scope, self.started_at);
+        let row = keep_recorded(app, received, Shelf::Bundles, |stored_path| async move {
+            let new = NewSubmission {
+                assignment_id: scope.assignment.id,
+                student_id: scope.user.id,
+                received_at,
+                upload_started_at: started_at,
+                sha256,
+                size,
+                original_name: file_name,
+                stored_path,
+                entries,
+            };
+            Ok(submission::record(&app.db, new).await?)
+        })
+        .await?;
+        Ok(Receipt::build(
+            &row,
+            &scope.assignment,
+            &scope.course,
+            &scope.user,
+            self.rule.extension,
+        ))
+    }
+}

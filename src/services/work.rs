@@ -1,0 +1,153 @@
+//! A student's work found by id (a receipt, a bundle, a request's
+//! evidence): each is shown to its author and to those the policy allows,
+//! and to anyone else it does not exist (404, never 403: an id must not
+//! tell whether someone else's work is there).
+
+use std::path::PathBuf;
+
+use sea_orm::EntityTrait;
+
+use crate::App;
+use crate::error::{Error, Result};
+use crate::models::access::{self, CourseRole};
+use crate::models::receipt::Receipt;
+use crate::models::{assignment, course, enrolment, marking, requests, submission, user};
+use crate::policy::{self, Act};
+
+/// Whose work, on which assignment, and how the caller stands there.
+struct Found {
+    course: course::Model,
+    assignment: assignment::Model,
+    /// `None` when the caller is the author (who may have left the course).
+    role: Option<CourseRole>,
+    own: bool,
+}
+
+async fn find(
+    app: &App,
+    who: &user::Model,
+    assignment_id: i32,
+    author_id: i32,
+    act: impl Fn(bool) -> Act,
+    what: &str,
+) -> Result<Found> {
+    let hidden = || Error::not_found(what);
+    let assignment = assignment::Entity::find_by_id(assignment_id)
+        .one(&app.db)
+        .await?
+        .ok_or_else(hidden)?;
+    let course = course::Entity::find_by_id(assignment.course_id)
+        .one(&app.db)
+        .await?
+        .ok_or_else(hidden)?;
+    let own = author_id == who.id;
+    let role = access::role_in(&app.db, who, course.id).await?;
+    if !policy::allows(role, act(own), &course) {
+        return Err(hidden());
+    }
+    Ok(Found {
+        course,
+        assignment,
+        role: role.filter(|_| !own),
+        own,
+    })
+}
+
+impl Found {
+    /// Whether the author is to be named by candidate number.
+    fn hides_author(&self) -> bool {
+        !self.own
+            && self
+                .role
+                .is_some_and(|r| policy::hides_names(r, &self.assignment))
+    }
+}
+
+/// A submission's receipt, anonymised for markers under anonymous marking.
+pub async fn receipt(app: &App, who: &user::Model, id: i32) -> Result<Receipt> {
+    let row = submission::Entity::find_by_id(id)
+        .one(&app.db)
+        .await?
+        .ok_or_else(|| Error::not_found("submission"))?;
+    let found = find(
+        app,
+        who,
+        row.assignment_id,
+        row.student_id,
+        |own| Act::SeeWork { own },
+        "submission",
+    )
+    .await?;
+    let receipt = Receipt::load(&app.db, id)
+        .await?
+        .ok_or_else(|| Error::not_found("submission"))?;
+    if found.hides_author() {
+        let candidate = enrolment::candidate_of(&app.db, found.course.id, row.student_id).await?;
+        return Ok(receipt.anonymise(candidate));
+    }
+    Ok(receipt)
+}
+
+/// A stored file to send, under the name the server chose for it.
+pub struct StoredFile {
+    pub path: PathBuf,
+    pub name: String,
+    /// Hex SHA-256, for bundles.
+    pub sha256: Option<String>,
+}
+
+/// A submission's bundle, named `COURSE-slug-LABEL-attemptN.zip`.
+pub async fn bundle(app: &App, who: &user::Model, id: i32) -> Result<StoredFile> {
+    let row = submission::Entity::find_by_id(id)
+        .one(&app.db)
+        .await?
+        .ok_or_else(|| Error::not_found("submission"))?;
+    let found = find(
+        app,
+        who,
+        row.assignment_id,
+        row.student_id,
+        |own| Act::SeeWork { own },
+        "submission",
+    )
+    .await?;
+    let label = if found.hides_author() {
+        enrolment::candidate_of(&app.db, found.course.id, row.student_id).await?
+    } else {
+        user::Entity::find_by_id(row.student_id)
+            .one(&app.db)
+            .await?
+            .map(|u| u.username)
+            .unwrap_or_else(|| enrolment::unenrolled_label(row.student_id))
+    };
+    Ok(StoredFile {
+        path: app.uploads.path_of(&row.stored_path),
+        name: marking::download_name(&found.course, &found.assignment, &label, row.attempt),
+        sha256: Some(row.sha256),
+    })
+}
+
+/// An extension request's evidence: for its author and whoever may decide it.
+pub async fn evidence(app: &App, who: &user::Model, id: i32) -> Result<StoredFile> {
+    let row = requests::Entity::find_by_id(id)
+        .one(&app.db)
+        .await?
+        .ok_or_else(|| Error::not_found("request"))?;
+    find(
+        app,
+        who,
+        row.assignment_id,
+        row.student_id,
+        |own| Act::SeeEvidence { own },
+        "request",
+    )
+    .await?;
+    let path = row
+        .evidence_path
+        .ok_or_else(|| Error::not_found("evidence"))?;
+    Ok(StoredFile {
+        path: app.uploads.path_of(&path),
+        name: format!("evidence-{id}"),
+        sha256: None,
+    })
+}

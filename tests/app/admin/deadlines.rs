@@ -1,0 +1,127 @@
+//! Deadlines moved on the record, and the late policy applied everywhere.
+
+use super::*;
+
+#[rocket::async_test]
+async fn moving_the_deadline_turns_late_work_on_time_everywhere_with_one_audit_entry() {
+    let t = TestApp::new().await;
+    t.set_time("2020-05-29T15:30:00Z");
+    let late = t.hand_in("bob", "coursework", "half an hour late").await;
+    assert_eq!(receipt(&t, late).await["status"], "late");
+
+    t.login("admin").await;
+    // Without a reason the move is refused and nothing changes.
+    assert_eq!(
+        save_coursework(&t, "2020-06-05T16:00", "").await,
+        Status::UnprocessableEntity
+    );
+    assert_eq!(receipt(&t, late).await["status"], "late");
+    assert_eq!(audit_count(&t, "deadline_moved").await, 0);
+    // A DST-gap time is refused with a clear message.
+    let csrf = t.csrf().await;
+    let body = form(&[
+        ("csrf", &csrf),
+        ("slug", "coursework"),
+        ("title", "Coursework"),
+        ("opens", ""),
+        ("due", "2021-03-28T01:30"),
+        ("hard_close", ""),
+        ("grace_minutes", "0"),
+        ("max_bundle_mib", "1"),
+        ("required_files", ""),
+        ("late_policy", "none"),
+        ("reason", "x"),
+    ]);
+    let response = t
+        .client
+        .post("/admin/courses/COMP6248/assignments")
+        .header(ContentType::Form)
+        .body(body)
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::UnprocessableEntity);
+    assert!(
+        response
+            .into_string()
+            .await
+            .unwrap()
+            .contains(&html("does not exist in Europe/London"))
+    );
+
+    assert_eq!(
+        save_coursework(
+            &t,
+            "2020-06-05T16:00",
+            "The deadline will be extended to the 16:00 on the 5th June"
+        )
+        .await,
+        Status::SeeOther
+    );
+    let moved = receipt(&t, late).await;
+    assert_eq!(moved["status"], "on_time");
+    assert_eq!(moved["effective_deadline"], "2020-06-05T16:00:00+01:00");
+    let token = t.token("mark").await;
+    let (_, rows) = t
+        .api_json(
+            &token,
+            rocket::http::Method::Get,
+            "/api/v1/courses/COMP6248/assignments/coursework/submissions",
+            None,
+        )
+        .await;
+    let bob = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["label"] == "bob")
+        .unwrap();
+    assert_eq!(bob["status"], "on_time");
+    assert_eq!(audit_count(&t, "deadline_moved").await, 1);
+    // The earlier deadline stays in the history.
+    let page = t
+        .client
+        .get("/admin/courses/COMP6248/assignments/coursework")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(page.contains("deadline_moved") && page.contains("5th June"));
+    let entry = audit::Entity::find()
+        .filter(audit::Column::Action.eq("deadline_moved"))
+        .one(&t.app().db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(entry.before.unwrap().contains("2020-05-29T15:00:00"));
+}
+
+#[rocket::async_test]
+async fn the_late_policy_shows_on_the_receipt_and_in_the_table() {
+    let t = TestApp::new().await;
+    t.login("admin").await;
+    assert_eq!(
+        save_coursework(&t, "2020-05-29T16:00", "").await,
+        Status::SeeOther,
+        "same deadline needs no reason"
+    );
+    t.set_time("2020-06-01T09:00:00Z"); // Monday morning: one working day late
+    let id = t.hand_in("alice", "coursework", "late").await;
+    let r = receipt(&t, id).await;
+    assert_eq!(r["penalty"], "1 working day late: mark × 0.9");
+    assert_eq!(r["mark_multiplier"], "0.9");
+    let token = t.token("mark").await;
+    let response = t
+        .client
+        .get("/api/v1/courses/COMP6248/assignments/coursework/submissions.csv")
+        .header(bearer(&token))
+        .dispatch()
+        .await;
+    let csv = response.into_string().await.unwrap();
+    assert!(csv.lines().next().unwrap().contains("mark_multiplier"));
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("alice,") && l.contains(",0.9,")),
+        "{csv}"
+    );
+}
