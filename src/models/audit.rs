@@ -106,24 +106,21 @@ pub async fn search(
         query = query.filter(Column::Action.eq(action.as_str()));
     }
     let rows = query.all(db).await?;
-    let users: std::collections::HashMap<i32, String> = super::user::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.username))
-        .collect();
-    let courses: std::collections::HashMap<i32, String> = super::course::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.code))
-        .collect();
-    let assignments: std::collections::HashMap<i32, String> = super::assignment::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a.slug))
-        .collect();
+    // Names for the ids on the record: one query per table, whatever the rows.
+    let users = names(db, super::user::Entity, |u: super::user::Model| {
+        (u.id, u.username)
+    })
+    .await?;
+    let courses = names(db, super::course::Entity, |c: super::course::Model| {
+        (c.id, c.code)
+    })
+    .await?;
+    let assignments = names(
+        db,
+        super::assignment::Entity,
+        |a: super::assignment::Model| (a.id, a.slug),
+    )
+    .await?;
     let name = |map: &std::collections::HashMap<i32, String>, id: Option<i32>| {
         id.and_then(|id| map.get(&id).cloned()).unwrap_or_default()
     };
@@ -162,3 +159,12 @@ pub const ACTIONS: [&str; 13] = [
     "roster_imported",
     "bulk_download",
 ];
+
+/// Every row of a table as an id → name map.
+async fn names<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    _table: E,
+    name: impl Fn(E::Model) -> (i32, String),
+) -> Result<std::collections::HashMap<i32, String>, DbErr> {
+    Ok(E::find().all(db).await?.into_iter().map(name).collect())
+}

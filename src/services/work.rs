@@ -9,18 +9,18 @@ use sea_orm::EntityTrait;
 
 use crate::App;
 use crate::error::{Error, Result};
-use crate::models::access::{self, CourseRole};
+use crate::models::access;
 use crate::models::receipt::Receipt;
 use crate::models::{assignment, course, enrolment, marking, requests, submission, user};
 use crate::policy::{self, Act};
 
-/// Whose work, on which assignment, and how the caller stands there.
+/// The assignment a piece of work belongs to, found for someone allowed to
+/// see it.
 struct Found {
     course: course::Model,
     assignment: assignment::Model,
-    /// `None` when the caller is the author (who may have left the course).
-    role: Option<CourseRole>,
-    own: bool,
+    /// Whether the caller sees the author by candidate number only.
+    hides_author: bool,
 }
 
 async fn find(
@@ -46,42 +46,38 @@ async fn find(
         return Err(hidden());
     }
     Ok(Found {
+        hides_author: !own && role.is_some_and(|r| policy::hides_names(r, &assignment)),
         course,
         assignment,
-        role: role.filter(|_| !own),
-        own,
     })
 }
 
-impl Found {
-    /// Whether the author is to be named by candidate number.
-    fn hides_author(&self) -> bool {
-        !self.own
-            && self
-                .role
-                .is_some_and(|r| policy::hides_names(r, &self.assignment))
-    }
-}
-
-/// A submission's receipt, anonymised for markers under anonymous marking.
-pub async fn receipt(app: &App, who: &user::Model, id: i32) -> Result<Receipt> {
+/// A submission, for its author and whoever marks its course.
+async fn submission(app: &App, who: &user::Model, id: i32) -> Result<(submission::Model, Found)> {
     let row = submission::Entity::find_by_id(id)
         .one(&app.db)
         .await?
         .ok_or_else(|| Error::not_found("submission"))?;
+    let see = |own| Act::SeeWork { own };
     let found = find(
         app,
         who,
         row.assignment_id,
         row.student_id,
-        |own| Act::SeeWork { own },
+        see,
         "submission",
     )
     .await?;
+    Ok((row, found))
+}
+
+/// A submission's receipt, anonymised for markers under anonymous marking.
+pub async fn receipt(app: &App, who: &user::Model, id: i32) -> Result<Receipt> {
+    let (row, found) = submission(app, who, id).await?;
     let receipt = Receipt::load(&app.db, id)
         .await?
         .ok_or_else(|| Error::not_found("submission"))?;
-    if found.hides_author() {
+    if found.hides_author {
         let candidate = enrolment::candidate_of(&app.db, found.course.id, row.student_id).await?;
         return Ok(receipt.anonymise(candidate));
     }
@@ -98,20 +94,8 @@ pub struct StoredFile {
 
 /// A submission's bundle, named `COURSE-slug-LABEL-attemptN.zip`.
 pub async fn bundle(app: &App, who: &user::Model, id: i32) -> Result<StoredFile> {
-    let row = submission::Entity::find_by_id(id)
-        .one(&app.db)
-        .await?
-        .ok_or_else(|| Error::not_found("submission"))?;
-    let found = find(
-        app,
-        who,
-        row.assignment_id,
-        row.student_id,
-        |own| Act::SeeWork { own },
-        "submission",
-    )
-    .await?;
-    let label = if found.hides_author() {
+    let (row, found) = submission(app, who, id).await?;
+    let label = if found.hides_author {
         enrolment::candidate_of(&app.db, found.course.id, row.student_id).await?
     } else {
         user::Entity::find_by_id(row.student_id)

@@ -5,7 +5,7 @@ use rocket::form::Form;
 use rocket::http::ContentType;
 use rocket::request::FlashMessage;
 use rocket::response::{Flash, Redirect};
-use rocket::{State, get, post, routes};
+use rocket::{State, get, post, routes, uri};
 use rocket_dyn_templates::{Template, context};
 use serde::Serialize;
 
@@ -79,7 +79,7 @@ async fn save_course(
         .await
         .map_err(|e| AppError::from(e).with_back("/admin"))?;
     Ok(Flash::success(
-        Redirect::to(format!("/admin/courses/{code}")),
+        Redirect::to(uri!(course_page(&code))),
         format!("{code} saved."),
     ))
 }
@@ -92,7 +92,7 @@ struct AssignmentRow {
 }
 
 #[get("/admin/courses/<code>")]
-async fn course_page(
+pub async fn course_page(
     app: &State<App>,
     admin: Admin,
     code: &str,
@@ -203,15 +203,15 @@ async fn save_assignment(
     };
     catalogue::save_assignment(app, admin.caller.user.id, &course, spec, form.reason)
         .await
-        .map_err(|e| AppError::from(e).with_back(format!("/admin/courses/{code}")))?;
+        .map_err(|e| AppError::from(e).with_back(uri!(course_page(code)).to_string()))?;
     Ok(Flash::success(
-        Redirect::to(format!("/admin/courses/{code}/assignments/{slug}")),
+        Redirect::to(uri!(assignment_page(code, slug))),
         format!("{slug} saved."),
     ))
 }
 
 #[get("/admin/courses/<code>/assignments/<slug>")]
-async fn assignment_page(
+pub async fn assignment_page(
     app: &State<App>,
     admin: Admin,
     code: &str,

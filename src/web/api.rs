@@ -2,9 +2,9 @@
 
 use rocket::response::status::Created;
 use rocket::serde::json::Json;
-use rocket::{State, get, post, routes};
+use rocket::{State, get, post, routes, uri};
 
-use super::error::AppError;
+use super::error::{API_BASE, AppError};
 use super::guards::{Allowed, SeeAssignment};
 use super::session::Caller;
 use super::upload::{self, Bundle, UploadTarget};
@@ -35,7 +35,8 @@ async fn submit(
     _slug: &str,
 ) -> Result<Created<Json<Receipt>>, AppError> {
     let receipt = upload::accept(app, &target, bundle?).await?;
-    Ok(Created::new(format!("/api/v1/submissions/{}", receipt.id)).body(Json(receipt)))
+    let location = format!("{API_BASE}{}", uri!(receipt(receipt.id)));
+    Ok(Created::new(location).body(Json(receipt)))
 }
 
 /// Markers: every student's row as on the marking page (`?attempts=all`

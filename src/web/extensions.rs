@@ -29,7 +29,7 @@ pub fn api_routes() -> Vec<rocket::Route> {
 type Granting = Allowed<GrantExtension>;
 
 #[get("/courses/<_code>/assignments/<_slug>/extensions")]
-async fn extensions_page(
+pub async fn extensions_page(
     app: &State<App>,
     granting: Granting,
     _code: &str,

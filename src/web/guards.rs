@@ -10,6 +10,7 @@ use rocket::data::ToByteUnit;
 use rocket::form::{self, DataField, FromFormField, ValueField};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::tokio::io::AsyncReadExt;
+use rocket::uri;
 
 use super::error::{AppError, fail};
 use super::session::Caller;
@@ -64,15 +65,13 @@ impl<P> Deref for Allowed<P> {
 impl<P> Allowed<P> {
     /// The assignment's page, where a person goes back to.
     pub fn page(&self) -> String {
-        format!(
-            "/courses/{}/assignments/{}",
-            self.course.code, self.assignment.slug
-        )
+        assignment_page(&self.scope)
     }
 
     /// The assignment's extensions page, where staff go back to.
     pub fn extensions_page(&self) -> String {
-        format!("{}/extensions", self.page())
+        let (code, slug) = (&self.course.code, &self.assignment.slug);
+        uri!(super::extensions::extensions_page(code, slug)).to_string()
     }
 }
 
@@ -101,6 +100,12 @@ impl<'r, P: Permission> FromRequest<'r> for Allowed<P> {
             Err(error) => fail(request, error.into()),
         }
     }
+}
+
+/// The page of the assignment in scope.
+pub fn assignment_page(scope: &Scope) -> String {
+    let (code, slug) = (&scope.course.code, &scope.assignment.slug);
+    uri!(super::pages::assignment_page(code, slug)).to_string()
 }
 
 /// A caller the policy allows to do `P` where no course is concerned.

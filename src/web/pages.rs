@@ -36,7 +36,7 @@ async fn dashboard(app: &State<App>, caller: Caller) -> Result<Template, AppErro
 }
 
 #[get("/courses/<_code>/assignments/<_slug>")]
-async fn assignment_page(
+pub async fn assignment_page(
     app: &State<App>,
     seen: Allowed<SeeAssignment>,
     _code: &str,
@@ -73,7 +73,7 @@ async fn hand_in(
 }
 
 #[get("/submissions/<id>")]
-async fn receipt(app: &State<App>, caller: Caller, id: i32) -> Result<Template, AppError> {
+pub async fn receipt(app: &State<App>, caller: Caller, id: i32) -> Result<Template, AppError> {
     let receipt = work::receipt(app, &caller.user, id).await?;
     Ok(Template::render(
         "receipt",

@@ -23,7 +23,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use tokio_util::io::ReaderStream;
 
 use super::error::{AppError, fail};
-use super::guards::{Allowed, HandIn};
+use super::guards::{Allowed, HandIn, assignment_page};
 use super::session::Caller;
 use crate::App;
 use crate::domain::bundle;
@@ -41,11 +41,7 @@ pub struct UploadTarget {
 
 impl UploadTarget {
     pub fn page(&self) -> String {
-        let scope = &self.upload.scope;
-        format!(
-            "/courses/{}/assignments/{}",
-            scope.course.code, scope.assignment.slug
-        )
+        assignment_page(&self.upload.scope)
     }
 }
 
