@@ -119,13 +119,13 @@ pub fn inspect<R: Read + Seek>(
     limits: BundleLimits,
     required: &[String],
 ) -> Result<Vec<Entry>, BundleError> {
-    // Count the entries from the end record before the zip crate parses the
+    // Count the entries from the end records before the zip crate parses the
     // whole central directory: that parse costs memory for every entry.
-    if let Some(count) = declared_entries(&mut reader)
-        && count > limits.max_entries as u64
-    {
+    let declared = declared_entries(&mut reader)
+        .ok_or_else(|| BundleError::NotAZip("it has no end record where a zip keeps it".into()))?;
+    if declared > limits.max_entries as u64 {
         return Err(BundleError::TooManyEntries {
-            count: count as usize,
+            count: usize::try_from(declared).unwrap_or(usize::MAX),
             max: limits.max_entries,
         });
     }
@@ -187,41 +187,80 @@ pub fn inspect<R: Read + Seek>(
     Ok(entries)
 }
 
-/// How many entries the zip's end record declares (ZIP64 included), or
-/// `None` if there is no readable end record (the zip crate then says why).
+/// The most entries that any end record in the zip's tail declares (ZIP64
+/// included), or `None` if the tail holds no plausible end record.
+///
+/// The zip crate looks for the end record itself, skipping records it finds
+/// implausible and allowing junk before the archive, then parses every entry
+/// the record it chose declares. Trusting only the last record here would let
+/// a fake one (count 1) stand in front of the real one, or junk before the
+/// archive hide the ZIP64 record: so every plausible record counts, and the
+/// largest declaration decides.
 fn declared_entries<R: Read + Seek>(reader: &mut R) -> Option<u64> {
     const END: u32 = 0x0605_4b50;
     const LOCATOR: u32 = 0x0706_4b50;
     const END64: u32 = 0x0606_4b50;
+    const END_LEN: usize = 22;
+    const END64_LEN: usize = 56;
     let length = reader.seek(SeekFrom::End(0)).ok()?;
-    // The end record is 22 bytes plus a comment of at most 65,535.
-    let tail_length = length.min(22 + 65_535 + 20);
-    reader.seek(SeekFrom::Start(length - tail_length)).ok()?;
+    // The end record is 22 bytes plus a comment of at most 65,535, after a
+    // ZIP64 record and its locator.
+    let tail_length = length.min((END_LEN + 65_535 + 20 + END64_LEN) as u64);
+    let tail_start = length - tail_length;
+    reader.seek(SeekFrom::Start(tail_start)).ok()?;
     let mut tail = vec![0u8; tail_length as usize];
     reader.read_exact(&mut tail).ok()?;
-    let u16_at = |b: &[u8], i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
+    let u16_at = |b: &[u8], i: usize| u64::from(u16::from_le_bytes([b[i], b[i + 1]]));
     let u32_at = |b: &[u8], i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-    let end = (0..tail.len().checked_sub(21)?)
-        .rev()
-        .find(|&i| u32_at(&tail, i) == END)?;
-    let count = u16_at(&tail, end + 10);
-    if count != 0xFFFF {
-        return Some(u64::from(count));
+    let u64_at = |b: &[u8], i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+    // The counts a ZIP64 end record at `offset` (in the file) declares.
+    let mut zip64_count = |offset: u64| -> Option<u64> {
+        let mut record = [0u8; END64_LEN];
+        reader.seek(SeekFrom::Start(offset)).ok()?;
+        reader.read_exact(&mut record).ok()?;
+        (u32_at(&record, 0) == END64).then(|| u64_at(&record, 24).max(u64_at(&record, 32)))
+    };
+    let mut most: Option<u64> = None;
+    for end in (0..tail.len().checked_sub(END_LEN - 1)?).filter(|&i| u32_at(&tail, i) == END) {
+        let at = tail_start + end as u64;
+        let comment = u16_at(&tail, end + 20);
+        let (directory_size, directory_at) = (u32_at(&tail, end + 12), u32_at(&tail, end + 16));
+        let zip64 = u16_at(&tail, end + 10) == 0xFFFF
+            || directory_size == u32::MAX
+            || directory_at == u32::MAX;
+        // A record whose comment runs past the file, or whose directory does
+        // not come before it, is one the zip crate would not use either.
+        let fits = at + END_LEN as u64 + comment <= length;
+        let directory_before = zip64 || u64::from(directory_at) + u64::from(directory_size) <= at;
+        if !fits || !directory_before {
+            continue;
+        }
+        // 0xFFFF is the ZIP64 marker, not a count.
+        let mut count = [u16_at(&tail, end + 8), u16_at(&tail, end + 10)]
+            .into_iter()
+            .filter(|&c| c != 0xFFFF)
+            .max()
+            .unwrap_or(0);
+        if zip64 {
+            let locator = end
+                .checked_sub(20)
+                .filter(|&l| u32_at(&tail, l) == LOCATOR)?;
+            // Where the locator says, and where it would be after junk
+            // before the archive: just in front of the locator.
+            let declared = u64_at(&tail, locator + 8);
+            let in_front = (tail_start + locator as u64).checked_sub(END64_LEN as u64);
+            let found = [Some(declared), in_front]
+                .into_iter()
+                .flatten()
+                .filter_map(&mut zip64_count)
+                .max();
+            // A ZIP64 marker without a readable ZIP64 record: refuse rather
+            // than let the parser go looking.
+            count = count.max(found?);
+        }
+        most = Some(most.map_or(count, |m| m.max(count)));
     }
-    // ZIP64: the locator sits just before the end record and points at the
-    // ZIP64 end record, which holds the real count.
-    let locator = end.checked_sub(20)?;
-    if u32_at(&tail, locator) != LOCATOR {
-        return None;
-    }
-    let offset = u64::from_le_bytes(tail[locator + 8..locator + 16].try_into().ok()?);
-    reader.seek(SeekFrom::Start(offset)).ok()?;
-    let mut record = [0u8; 40];
-    reader.read_exact(&mut record).ok()?;
-    if u32_at(&record, 0) != END64 {
-        return None;
-    }
-    Some(u64::from_le_bytes(record[32..40].try_into().ok()?))
+    most
 }
 
 /// The required patterns that no file in `entries` matches.
@@ -466,14 +505,89 @@ mod tests {
             None
         );
         // A ZIP64 archive keeps the count in its ZIP64 end record.
-        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        let options = SimpleFileOptions::default().large_file(true);
-        for i in 0..3 {
-            writer.start_file(format!("big{i}"), options).unwrap();
-            writer.write_all(b"x").unwrap();
-        }
-        let zip64 = writer.finish().unwrap().into_inner();
-        assert_eq!(declared_entries(&mut Cursor::new(zip64)), Some(3));
+        let zip64 = zip64_of(3);
+        assert_eq!(declared_entries(&mut Cursor::new(zip64.clone())), Some(3));
+        assert_eq!(zip::ZipArchive::new(Cursor::new(zip64)).unwrap().len(), 3);
+    }
+
+    /// A zip of `count` empty files whose end record defers to a ZIP64 end
+    /// record, as archives of more than 65,535 entries must.
+    fn zip64_of(count: usize) -> Vec<u8> {
+        let files: Vec<(String, Vec<u8>)> = (0..count).map(|i| (format!("f{i}"), vec![])).collect();
+        let refs: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.as_slice()))
+            .collect();
+        let mut bytes = zip_of(&refs);
+        let end = bytes.len() - 22;
+        let size = u32::from_le_bytes(bytes[end + 12..end + 16].try_into().unwrap());
+        let offset = u32::from_le_bytes(bytes[end + 16..end + 20].try_into().unwrap());
+        bytes.truncate(end);
+        let record_at = bytes.len() as u64;
+        bytes.extend(0x0606_4b50u32.to_le_bytes());
+        bytes.extend(44u64.to_le_bytes());
+        bytes.extend([45, 0, 45, 0]);
+        bytes.extend([0u8; 8]);
+        bytes.extend((count as u64).to_le_bytes());
+        bytes.extend((count as u64).to_le_bytes());
+        bytes.extend(u64::from(size).to_le_bytes());
+        bytes.extend(u64::from(offset).to_le_bytes());
+        bytes.extend(0x0706_4b50u32.to_le_bytes());
+        bytes.extend([0u8; 4]);
+        bytes.extend(record_at.to_le_bytes());
+        bytes.extend(1u32.to_le_bytes());
+        bytes.extend(0x0605_4b50u32.to_le_bytes());
+        bytes.extend([0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        bytes.extend(size.to_le_bytes());
+        bytes.extend(offset.to_le_bytes());
+        bytes.extend([0, 0]);
+        bytes
+    }
+
+    #[test]
+    fn junk_before_a_zip64_archive_does_not_hide_its_count() {
+        let mut bytes = vec![b'J'];
+        bytes.extend(zip64_of(30));
+        assert_eq!(declared_entries(&mut Cursor::new(bytes.clone())), Some(30));
+        // And the zip crate reads past the junk: the count is what it would parse.
+        assert_eq!(zip::ZipArchive::new(Cursor::new(bytes)).unwrap().len(), 30);
+    }
+
+    #[test]
+    fn a_fake_end_record_after_the_real_one_does_not_hide_its_count() {
+        let files: Vec<(String, Vec<u8>)> = (0..30).map(|i| (format!("f{i}"), vec![])).collect();
+        let refs: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.as_slice()))
+            .collect();
+        let mut bytes = zip_of(&refs);
+        // count 1, directory of 0 bytes at 0, and a comment that runs past the end
+        let mut fake = vec![0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 1, 0, 1, 0];
+        fake.extend([0u8; 8]);
+        fake.extend([0xFF, 0xFF]);
+        bytes.extend(&fake);
+        assert_eq!(declared_entries(&mut Cursor::new(bytes.clone())), Some(30));
+        let limits = BundleLimits {
+            max_entries: 10,
+            max_unpacked_bytes: 1 << 30,
+        };
+        assert_eq!(
+            inspect(Cursor::new(bytes), limits, &[]),
+            Err(BundleError::TooManyEntries { count: 30, max: 10 })
+        );
+    }
+
+    #[test]
+    fn a_zip64_marker_without_its_record_is_refused_before_parsing() {
+        let mut bytes = zip64_of(3);
+        // Break the ZIP64 end record's signature, where the locator points.
+        let locator = bytes.len() - 22 - 20;
+        let record = u64::from_le_bytes(bytes[locator + 8..locator + 16].try_into().unwrap());
+        let record = record as usize;
+        assert_eq!(&bytes[record..record + 4], &[0x50, 0x4b, 0x06, 0x06]);
+        bytes[record] = b'X';
+        assert_eq!(declared_entries(&mut Cursor::new(bytes.clone())), None);
+        assert!(matches!(check(bytes, &[]), Err(BundleError::NotAZip(_))));
     }
 
     #[test]
