@@ -18,8 +18,8 @@ pub enum Error {
     Forbidden(String),
     /// Not now: the state of things forbids it (closed, already decided...).
     Conflict(String),
-    /// Larger than handin accepts.
-    TooLarge(String),
+    /// The request itself is malformed (a value no form offers).
+    Malformed(String),
     /// Something broke on our side.
     Internal(String),
 }
@@ -48,7 +48,7 @@ impl fmt::Display for Error {
             Error::NotFound(m)
             | Error::Forbidden(m)
             | Error::Conflict(m)
-            | Error::TooLarge(m)
+            | Error::Malformed(m)
             | Error::Internal(m) => f.write_str(m),
         }
     }

@@ -123,8 +123,13 @@ impl Uploads {
         // A hard link fails rather than replace an existing file; with 128
         // random bits a clash is not expected, but nothing may be overwritten.
         fs::hard_link(&received.path, &target).await?;
-        let dir = File::open(self.root.join(folder)).await?;
-        dir.sync_all().await?;
+        // Not durable is not kept: a file the caller will not record must
+        // not stay behind.
+        let synced = async { File::open(self.root.join(folder)).await?.sync_all().await };
+        if let Err(e) = synced.await {
+            let _ = fs::remove_file(&target).await;
+            return Err(e);
+        }
         drop(received); // removes the incoming name; the bundle lives on under `target`
         Ok(stored)
     }
@@ -133,7 +138,7 @@ impl Uploads {
     /// that no row names any more.
     pub async fn discard(&self, stored_path: &str) {
         if let Err(e) = fs::remove_file(self.path_of(stored_path)).await {
-            rocket::error!("could not remove unrecorded bundle {stored_path}: {e}");
+            rocket::error!("could not remove unrecorded file {stored_path}: {e}");
         }
     }
 

@@ -74,6 +74,9 @@ impl Judged {
     }
 }
 
+/// What staff under anonymous marking see instead of a file name a student chose.
+pub const HIDDEN: &str = "(hidden: anonymous marking)";
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Receipt {
     pub id: i32,
@@ -130,7 +133,7 @@ impl Receipt {
     pub fn anonymise(mut self, candidate: String) -> Receipt {
         self.student = candidate;
         self.student_name = String::new();
-        self.original_name = "(hidden: anonymous marking)".to_string();
+        self.original_name = HIDDEN.to_string();
         self
     }
 

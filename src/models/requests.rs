@@ -91,6 +91,19 @@ pub struct RequestView {
     pub open: bool,
 }
 
+impl RequestView {
+    /// Names the student by candidate number only, for markers under
+    /// anonymous marking; the evidence's file name goes too, as a bundle's
+    /// does: it often holds a name.
+    pub fn anonymise(&mut self, candidate: String) {
+        self.username = candidate;
+        self.name = String::new();
+        if self.evidence_name.is_some() {
+            self.evidence_name = Some(super::receipt::HIDDEN.to_string());
+        }
+    }
+}
+
 fn view(row: Model, student: Option<&user::Model>, course: &course::Model) -> RequestView {
     let zone = course.zone();
     let state_text = match row.state {

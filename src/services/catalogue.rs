@@ -345,7 +345,7 @@ async fn upsert_assignment(
             let moved = existing.due_at != wanted.due_at;
             if moved && change.reason.trim().is_empty() {
                 return Err(Error::invalid(format!(
-                    "moving the deadline of {} needs a reason; nothing was changed",
+                    "moving the deadline of {} needs a reason",
                     existing.title
                 )));
             }
@@ -466,11 +466,16 @@ pub async fn courses(app: &App) -> Result<Vec<course::Model>> {
         .await?)
 }
 
+/// A course, by code.
+pub async fn find_course(app: &App, code: &str) -> Result<course::Model> {
+    course::find_by_code(&app.db, code)
+        .await?
+        .ok_or_else(|| Error::not_found("course"))
+}
+
 /// A course and its assignments, soonest deadline first.
 pub async fn course(app: &App, code: &str) -> Result<(course::Model, Vec<assignment::Model>)> {
-    let course = course::find_by_code(&app.db, code)
-        .await?
-        .ok_or_else(|| Error::not_found("course"))?;
+    let course = find_course(app, code).await?;
     let assignments = assignment::of_courses(&app.db, &[course.id]).await?;
     Ok((course, assignments))
 }

@@ -8,6 +8,7 @@ use crate::archive;
 use crate::error::{Error, Result};
 use crate::models::audit;
 use crate::models::marking::{self, AttemptRow, StudentRow, Table};
+use crate::policy::Act;
 
 const HEADER: [&str; 12] = [
     "student",
@@ -101,7 +102,7 @@ impl Attempts {
         match text {
             None | Some("latest") => Ok(Attempts::Latest),
             Some("all") => Ok(Attempts::All),
-            Some(other) => Err(Error::invalid(format!(
+            Some(other) => Err(Error::Malformed(format!(
                 "attempts must be 'latest' or 'all', not '{other}'"
             ))),
         }
@@ -110,6 +111,7 @@ impl Attempts {
 
 /// The marker's table of the assignment in scope.
 pub async fn table(app: &App, scope: &Scope) -> Result<Table> {
+    scope.require(Act::Mark)?;
     Ok(marking::load(&app.db, &scope.course, &scope.assignment, scope.naming()).await?)
 }
 

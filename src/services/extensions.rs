@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::models::access::{self, CourseRole};
 use crate::models::requests::{self, RequestView};
 use crate::models::{enrolment, extension, user};
+use crate::policy::Act;
 
 /// An extension as the pages and the API show it.
 #[derive(Debug, Serialize)]
@@ -83,6 +84,7 @@ pub async fn student(app: &App, scope: &Scope, label: &str) -> Result<user::Mode
 
 /// Every extension on the assignment, by student.
 pub async fn list(app: &App, scope: &Scope) -> Result<Vec<ExtensionView>> {
+    scope.require(Act::GrantExtension)?;
     let rows = extension::of_assignment(&app.db, scope.assignment.id).await?;
     let ids: Vec<i32> = rows
         .iter()
@@ -129,6 +131,7 @@ pub struct Overview {
 }
 
 pub async fn overview(app: &App, scope: &Scope) -> Result<Overview> {
+    scope.require(Act::GrantExtension)?;
     let candidates = enrolment::candidates(&app.db, scope.course.id).await?;
     let mut students: Vec<(String, String)> = enrolment::students(&app.db, scope.course.id)
         .await?
@@ -139,11 +142,8 @@ pub async fn overview(app: &App, scope: &Scope) -> Result<Overview> {
     let mut requests = requests::for_staff(&app.db, &scope.course, &scope.assignment).await?;
     if scope.hides_names {
         for request in &mut requests {
-            request.username = candidates
-                .get(&request.student_id)
-                .cloned()
-                .unwrap_or_default();
-            request.name = String::new();
+            let candidate = candidates.get(&request.student_id).cloned();
+            request.anonymise(candidate.unwrap_or_default());
         }
     }
     Ok(Overview { students, requests })
@@ -155,16 +155,21 @@ pub async fn overview(app: &App, scope: &Scope) -> Result<Overview> {
 /// CSV import word them for their readers.
 struct Checked {
     until: Result<DateTime<Utc>, LocalTimeError>,
-    reason: Result<String, String>,
+    reason: Result<String, ReasonProblem>,
+}
+
+enum ReasonProblem {
+    Empty,
+    TooLong(Error),
 }
 
 fn check_grant(scope: &Scope, until: &str, reason: &str) -> Checked {
     Checked {
         until: parse_instant(until, scope.course.zone()),
         reason: match short_text("reason", reason) {
-            Ok("") => Err("the reason is empty".into()),
+            Ok("") => Err(ReasonProblem::Empty),
             Ok(reason) => Ok(reason.to_string()),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(ReasonProblem::TooLong(e)),
         },
     }
 }
@@ -177,6 +182,7 @@ pub async fn grant(
     until: &str,
     reason: &str,
 ) -> Result<DateTime<Utc>> {
+    scope.require(Act::GrantExtension)?;
     if labels.is_empty() {
         return Err(Error::invalid("Choose at least one student."));
     }
@@ -188,8 +194,11 @@ pub async fn grant(
     let until = checked
         .until
         .map_err(|e| Error::invalid(format!("The new deadline: {e}.")))?;
-    let reason = checked.reason.map_err(|_| {
-        Error::invalid("Please give a reason for the extension (at most 2000 characters): it goes on the record.")
+    let reason = checked.reason.map_err(|problem| match problem {
+        ReasonProblem::Empty => {
+            Error::invalid("Please give a reason for the extension: it goes on the record.")
+        }
+        ReasonProblem::TooLong(e) => e,
     })?;
     let grants: Vec<extension::Grant> = students
         .into_iter()
@@ -206,6 +215,7 @@ pub async fn grant(
 /// Revokes a student's extension (and marks the request it came from
 /// revoked); `false` if they held none.
 pub async fn revoke(app: &App, scope: &Scope, label: &str, reason: &str) -> Result<bool> {
+    scope.require(Act::GrantExtension)?;
     let student = student(app, scope, label).await?;
     let reason = match short_text("reason", reason)? {
         "" => "revoked",
@@ -225,6 +235,7 @@ pub async fn revoke(app: &App, scope: &Scope, label: &str, reason: &str) -> Resu
 /// numbers where names are hidden). Every line is checked first; a file
 /// with any bad line changes nothing. Returns how many were granted.
 pub async fn import(app: &App, scope: &Scope, text: &str) -> Result<usize> {
+    scope.require(Act::GrantExtension)?;
     let rows = records(text, &["username", "until", "reason"])?;
     let students: HashMap<String, i32> = if scope.hides_names {
         enrolment::candidates(&app.db, scope.course.id)
@@ -256,7 +267,13 @@ pub async fn import(app: &App, scope: &Scope, text: &str) -> Result<usize> {
         }
         let checked = check_grant(scope, &until, &reason);
         let until = checked.until.map_err(|e| problems.push(e.to_string())).ok();
-        let reason = checked.reason.map_err(|e| problems.push(e)).ok();
+        let reason = checked
+            .reason
+            .map_err(|problem| match problem {
+                ReasonProblem::Empty => problems.push("the reason is empty".into()),
+                ReasonProblem::TooLong(e) => problems.push(e.to_string()),
+            })
+            .ok();
         if let (Some(student_id), Some(until), Some(reason)) = (student, until, reason)
             && problems.is_empty()
         {

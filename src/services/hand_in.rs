@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::models::extension;
 use crate::models::receipt::Receipt;
 use crate::models::submission::{self, NewSubmission};
+use crate::policy::Act;
 use crate::storage::{Received, Shelf};
 
 /// An upload under way: who, where, under which rule, since when.
@@ -28,6 +29,7 @@ pub struct Upload {
 /// Starts an upload for a student already allowed to hand in: refused if
 /// the assignment is not open to them now.
 pub async fn start(app: &App, scope: Scope) -> Result<Upload> {
+    scope.require(Act::HandIn)?;
     let started_at = app.clock.now();
     let extension = extension::until_for(&app.db, scope.assignment.id, scope.user.id).await?;
     let rule = scope.assignment.rule(&scope.course, extension);

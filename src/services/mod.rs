@@ -34,7 +34,8 @@ pub struct Scope {
     pub course: course::Model,
     pub assignment: assignment::Model,
     pub role: CourseRole,
-    /// Students are named by candidate number (a marker, anonymous marking).
+    /// Students are named by candidate number only (anyone but an
+    /// administrator, on an anonymous assignment).
     pub hides_names: bool,
 }
 
@@ -72,6 +73,20 @@ impl Scope {
     /// Whether the person in scope may also do `act` here.
     pub fn allows(&self, act: Act) -> bool {
         policy::allows(Some(self.role), act, &self.course)
+    }
+
+    /// Refuses unless the person in scope may do `act` here: each use case
+    /// says what it needs, whatever scope its caller found.
+    pub fn require(&self, act: Act) -> Result<()> {
+        if self.allows(act) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(policy::refusal(
+                act,
+                &self.course,
+                &self.assignment,
+            )))
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use crate::domain::zone::parse_instant;
 use crate::error::{Error, Result};
 use crate::models::extension;
 use crate::models::requests::{self, Ask, Asked, Outcome};
+use crate::policy::Act;
 use crate::storage::{Received, Shelf};
 
 /// The largest evidence file a student may attach.
@@ -30,6 +31,7 @@ pub async fn ask(
     reason: &str,
     evidence: Option<Evidence>,
 ) -> Result<()> {
+    scope.require(Act::AskForExtension)?;
     let until = parse_instant(until, scope.course.zone())
         .map_err(|e| Error::invalid(format!("The deadline you ask for: {e}.")))?;
     let reason = short_text("reason", reason)?;
@@ -84,7 +86,7 @@ async fn file_request(app: &App, scope: &Scope, ask: Ask) -> Result<Option<Strin
 }
 
 /// What staff decided, as a form or the API says it.
-pub fn outcome(decision: &str, until: &str, comment: &str, scope: &Scope) -> Result<Outcome> {
+fn outcome(decision: &str, until: &str, comment: &str, scope: &Scope) -> Result<Outcome> {
     match decision {
         "approve" => {
             let until: DateTime<Utc> = parse_instant(until, scope.course.zone())
@@ -96,8 +98,8 @@ pub fn outcome(decision: &str, until: &str, comment: &str, scope: &Scope) -> Res
         )),
         "reject" => Ok(Outcome::Reject),
         "more_information" => Ok(Outcome::MoreInformation),
-        _ => Err(Error::invalid(
-            "Choose approve, reject or more_information.",
+        _ => Err(Error::Malformed(
+            "Choose approve, reject or more_information.".into(),
         )),
     }
 }
@@ -112,6 +114,7 @@ pub async fn decide(
     until: &str,
     comment: &str,
 ) -> Result<()> {
+    scope.require(Act::DecideRequest)?;
     let comment = short_text("comment", comment)?;
     let outcome = outcome(decision, until, comment, scope)?;
     let decision = extensions::decision(app, scope);

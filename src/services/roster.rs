@@ -68,11 +68,9 @@ pub async fn add(
         ));
     }
     let course = match course_code {
-        Some(code) => Some(
-            course::find_by_code(&app.db, code)
-                .await?
-                .ok_or_else(|| Error::not_found(format!("course {code}; import it first")))?,
-        ),
+        Some(code) => Some(course::find_by_code(&app.db, code).await?.ok_or_else(|| {
+            Error::NotFound(format!("there is no course {code}; import it first"))
+        })?),
         None => None,
     };
     let hash = hash(password.to_string()).await?;

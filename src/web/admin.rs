@@ -9,7 +9,7 @@ use rocket::{State, get, post, routes, uri};
 use rocket_dyn_templates::{Template, context};
 use serde::Serialize;
 
-use super::error::{AppError, refused_import};
+use super::error::{AppError, refused, refused_import};
 use super::guards::{Administer, CsvText, Global, ReadAudit};
 use super::marking::Download;
 use crate::App;
@@ -77,7 +77,7 @@ async fn save_course(
     };
     let code = catalogue::save_course(app, admin.caller.user.id, course)
         .await
-        .map_err(|e| AppError::from(e).with_back("/admin"))?;
+        .map_err(|e| refused(e, "Nothing was changed.").with_back("/admin"))?;
     Ok(Flash::success(
         Redirect::to(uri!(course_page(&code))),
         format!("{code} saved."),
@@ -181,7 +181,7 @@ async fn save_assignment(
     form: Form<AssignmentForm<'_>>,
 ) -> Result<Flash<Redirect>, AppError> {
     admin.caller.check_csrf(form.csrf)?;
-    let (course, _) = catalogue::course(app, code).await?;
+    let course = catalogue::find_course(app, code).await?;
     let slug = form.slug.trim();
     let spec = AssignmentSpec {
         slug: slug.to_string(),
@@ -203,7 +203,9 @@ async fn save_assignment(
     };
     catalogue::save_assignment(app, admin.caller.user.id, &course, spec, form.reason)
         .await
-        .map_err(|e| AppError::from(e).with_back(uri!(course_page(code)).to_string()))?;
+        .map_err(|e| {
+            refused(e, "Nothing was changed.").with_back(uri!(course_page(code)).to_string())
+        })?;
     Ok(Flash::success(
         Redirect::to(uri!(assignment_page(code, slug))),
         format!("{slug} saved."),

@@ -15,14 +15,19 @@ pub fn routes() -> Vec<rocket::Route> {
     routes![login_page, login, logout]
 }
 
-/// Only same-site paths: `next` must never send a student elsewhere.
+/// Only same-site paths: `next` must never send a student elsewhere, and
+/// must be a path a redirect can carry. Anything else (`//host`, spaces,
+/// quotes, brackets, non-ASCII) is ignored and the student lands on `/`.
 fn safe_next(next: Option<&str>) -> String {
+    let plain = |c: char| {
+        c.is_ascii_graphic() && !matches!(c, '\\' | '"' | '<' | '>' | '`' | '^' | '{' | '|' | '}')
+    };
     match next {
         Some(path)
             if path.starts_with('/')
                 && !path.starts_with("//")
-                && !path.contains('\\')
-                && !path.chars().any(char::is_control) =>
+                && path.chars().all(plain)
+                && rocket::http::uri::Origin::parse(path).is_ok() =>
         {
             path.to_string()
         }
@@ -84,6 +89,37 @@ async fn login(
                 login_template(app, cookies, &next, Some(message), form.username),
             )))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_is_a_local_path_a_redirect_can_carry_or_nothing() {
+        for good in [
+            "/",
+            "/courses/COMP6248/assignments/labs",
+            "/admin/audit?course=X&action=y",
+        ] {
+            assert_eq!(safe_next(Some(good)), good);
+        }
+        for bad in [
+            "//evil.example/",
+            "https://evil.example/",
+            "/ x",
+            "/\\evil",
+            "/\"x",
+            "/<script>",
+            "/é",
+            "/a\u{7f}",
+            "",
+            "x",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
     }
 }
 

@@ -86,17 +86,22 @@ impl From<Error> for AppError {
             Error::NotFound(message) => AppError::new(Status::NotFound, message),
             Error::Forbidden(message) => AppError::forbidden(message),
             Error::Conflict(message) => AppError::conflict(message),
-            Error::TooLarge(message) => AppError::too_large(message),
+            Error::Malformed(message) => AppError::bad_request(message),
             Error::Internal(cause) => AppError::internal(cause),
         }
     }
 }
 
-/// A refused import: nothing was changed, and every bad line is named.
+/// A refused import: nothing was imported, and every bad line is named.
 pub fn refused_import(error: Error) -> AppError {
+    refused(error, "Nothing was imported.")
+}
+
+/// A refused change: `what` says that nothing happened, then every problem.
+pub fn refused(error: Error, what: &str) -> AppError {
     match error {
         Error::Invalid(problems) => {
-            AppError::unprocessable(format!("Nothing was imported. {}", problems.join(" · ")))
+            AppError::unprocessable(format!("{what} {}", problems.join(" · ")))
         }
         other => other.into(),
     }

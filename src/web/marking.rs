@@ -15,7 +15,6 @@ use super::error::AppError;
 use super::guards::{Allowed, Mark};
 use super::session::Caller;
 use crate::App;
-use crate::models::access::CourseRole;
 use crate::models::marking::{self, View};
 use crate::services::exports::{self, Attempts, Export};
 use crate::services::work::{self, StoredFile};
@@ -61,7 +60,7 @@ async fn marking_page(
             slug: &marking.assignment.slug,
             assignment_title: &marking.assignment.title,
             anonymous: table.anonymous,
-            is_admin: marking.role == CourseRole::Admin,
+            candidate_column: marking.naming().shows_candidates && !table.anonymous,
             rows: table.rows,
             counts,
             total,

@@ -597,3 +597,21 @@ async fn verify_catches_a_changed_and_a_deleted_bundle_and_the_page_flags_them()
     );
     assert!(stdout.contains("Checked 3 bundles"), "{stdout}");
 }
+
+#[rocket::async_test]
+async fn a_malformed_attempts_choice_is_a_bad_request() {
+    let t = marked_course().await;
+    t.login("mark").await;
+    for path in ["submissions.csv", "submissions.zip"] {
+        let response = t
+            .client
+            .get(format!(
+                "/courses/COMP6248/assignments/coursework/{path}?attempts=some"
+            ))
+            .dispatch()
+            .await;
+        assert_eq!(response.status(), Status::BadRequest, "{path}");
+        let page = response.into_string().await.unwrap();
+        assert!(page.contains("attempts must be"), "{path}: {page}");
+    }
+}

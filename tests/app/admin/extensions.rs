@@ -348,6 +348,11 @@ async fn markers_who_grant_on_an_anonymous_assignment_see_candidate_numbers_only
         .api_json(&mark, rocket::http::Method::Get, path, None)
         .await;
     let text = list.to_string();
+    // Alice's request, with evidence whose file name could name her.
+    t.login("alice").await;
+    let csrf = t.csrf().await;
+    let asked = ask_extension(&t, &csrf, "ill", b"%PDF note").await;
+    assert_eq!(asked.status(), Status::SeeOther);
     t.login("mark").await;
     let page = t
         .client
@@ -358,7 +363,8 @@ async fn markers_who_grant_on_an_anonymous_assignment_see_candidate_numbers_only
         .await
         .unwrap();
     let main = page.split_once("<main").unwrap().1;
-    for secret in ["alice", "bob", "Example"] {
+    assert!(main.contains("(hidden: anonymous marking)"), "{main}");
+    for secret in ["alice", "bob", "Example", "note.pdf"] {
         assert!(!text.contains(secret), "API leaks {secret}");
         assert!(!main.contains(secret), "page leaks {secret}");
     }
