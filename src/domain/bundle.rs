@@ -7,6 +7,12 @@ use std::io::{Read, Seek, SeekFrom};
 
 use globset::{GlobBuilder, GlobMatcher};
 
+use super::names;
+
+/// At most this many bytes of file names in one bundle: the receipt and the
+/// marker's history list them all.
+pub const MAX_LISTING_BYTES: usize = 1024 * 1024;
+
 /// Bounds on what a bundle may declare.
 #[derive(Debug, Clone, Copy)]
 pub struct BundleLimits {
@@ -37,7 +43,13 @@ pub enum BundleError {
     },
     UnsafeEntry {
         name: String,
-        why: &'static str,
+        why: String,
+    },
+    /// Two entries that an unzip tool would write as one file.
+    Clash(names::Clash),
+    /// The names alone would fill a marker's page.
+    ListingTooLarge {
+        max: usize,
     },
     Encrypted {
         name: String,
@@ -69,11 +81,24 @@ impl std::fmt::Display for BundleError {
                 max / (1024 * 1024)
             ),
             BundleError::UnsafeEntry { name, why } => {
-                write!(f, "The entry \"{name}\" is not allowed: {why}.")
+                write!(f, "The entry \"{}\" is not allowed: {why}.", names::shown(name))
             }
+            BundleError::Clash(clash) => write!(
+                f,
+                "The entries \"{}\" and \"{}\" would be one file when unzipped ({}). Please rename one.",
+                names::shown(&clash.first),
+                names::shown(&clash.second),
+                clash.why
+            ),
+            BundleError::ListingTooLarge { max } => write!(
+                f,
+                "The names of the files in the zip archive add up to more than {} KiB; please leave out generated files.",
+                max / 1024
+            ),
             BundleError::Encrypted { name } => write!(
                 f,
-                "The entry \"{name}\" is encrypted; markers could not open it. Please zip it without a password."
+                "The entry \"{}\" is encrypted; markers could not open it. Please zip it without a password.",
+                names::shown(name)
             ),
             BundleError::DuplicateNames => {
                 write!(
@@ -151,15 +176,27 @@ pub fn inspect<R: Read + Seek>(
     })?;
     let mut entries = Vec::with_capacity(archive.len());
     let mut unpacked: u64 = 0;
+    let mut listing: usize = 0;
+    let mut seen = names::Seen::default();
     for index in 0..archive.len() {
         let file = archive.by_index_raw(index).map_err(not_a_zip)?;
+        // Names are kept as the bytes say, if they are UTF-8: a marker's
+        // unzip tool must show the name the student typed.
         let name = String::from_utf8_lossy(file.name_raw()).into_owned();
-        check_entry_name(&name)?;
-        if file.is_symlink() {
-            return Err(BundleError::UnsafeEntry {
-                name,
-                why: "it is a symbolic link",
+        let refuse = |why: String| BundleError::UnsafeEntry {
+            name: name.clone(),
+            why,
+        };
+        names::check(&name).map_err(refuse)?;
+        listing += name.len();
+        if listing > MAX_LISTING_BYTES {
+            return Err(BundleError::ListingTooLarge {
+                max: MAX_LISTING_BYTES,
             });
+        }
+        seen.add(&name).map_err(BundleError::Clash)?;
+        if file.is_symlink() {
+            return Err(refuse("it is a symbolic link".into()));
         }
         if file.encrypted() {
             return Err(BundleError::Encrypted { name });
@@ -276,59 +313,6 @@ pub fn missing_required(entries: &[Entry], required: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Characters that change how a name is displayed without being seen:
-/// direction overrides and zero-width marks ("report\u{202E}fdp.exe").
-pub fn is_invisible_format(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
-}
-
-/// Refuses any name that is not a plain relative path.
-///
-/// The raw name is checked, not `enclosed_name()`, which would quietly turn
-/// `/etc/passwd` into `etc/passwd`.
-fn check_entry_name(name: &str) -> Result<(), BundleError> {
-    let unsafe_entry = |why| {
-        Err(BundleError::UnsafeEntry {
-            name: name.to_string(),
-            why,
-        })
-    };
-    if name.is_empty() {
-        return unsafe_entry("it has no name");
-    }
-    if name.chars().any(char::is_control) {
-        return unsafe_entry("its name contains control characters");
-    }
-    if name.chars().any(is_invisible_format) {
-        return unsafe_entry("its name contains invisible direction or width characters");
-    }
-    if name.contains('\\') {
-        return unsafe_entry("its name contains a backslash");
-    }
-    if name.starts_with('/') {
-        return unsafe_entry("it is an absolute path");
-    }
-    let mut chars = name.chars();
-    if let (Some(letter), Some(':')) = (chars.next(), chars.next())
-        && letter.is_ascii_alphabetic()
-    {
-        return unsafe_entry("it starts with a drive letter");
-    }
-    if name.contains(':') {
-        return unsafe_entry("its name contains a colon");
-    }
-    let body = name.strip_suffix('/').unwrap_or(name);
-    for part in body.split('/') {
-        match part {
-            ".." => return unsafe_entry("it climbs out of the bundle with '..'"),
-            "" => return unsafe_entry("its path has an empty folder name"),
-            "." => return unsafe_entry("its path contains '.' as a folder"),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 /// The zip crate's errors, cut down to what a student needs to hear.
 fn not_a_zip(error: zip::result::ZipError) -> BundleError {
     use zip::result::ZipError;
@@ -430,6 +414,39 @@ mod tests {
     }
 
     #[test]
+    fn names_that_would_be_one_file_are_refused_naming_both() {
+        let err = check(
+            zip_of(&[("Report.pdf", b"1"), ("lab/x.py", b"2"), ("report.pdf", b"3")]),
+            &[],
+        )
+        .unwrap_err();
+        assert!(matches!(err, BundleError::Clash(_)), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("\"Report.pdf\" and \"report.pdf\""), "{text}");
+        let err = check(zip_of(&[("lab", b"1"), ("lab/x.py", b"2")]), &[]).unwrap_err();
+        assert!(err.to_string().contains("a file and a folder"), "{err}");
+        let err = check(zip_of(&[("a\u{2060}b.txt", b"1")]), &[]).unwrap_err();
+        assert!(err.to_string().contains("a<U+2060>b.txt"), "{err}");
+    }
+
+    #[test]
+    fn the_names_together_are_bounded() {
+        let files: Vec<(String, Vec<u8>)> = (0..5000)
+            .map(|i| (format!("{i:05}-{}", "n".repeat(240)), vec![]))
+            .collect();
+        let refs: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.as_slice()))
+            .collect();
+        assert_eq!(
+            check(zip_of(&refs), &[]),
+            Err(BundleError::ListingTooLarge {
+                max: MAX_LISTING_BYTES
+            })
+        );
+    }
+
+    #[test]
     fn symlinks_are_refused() {
         let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
         writer
@@ -440,7 +457,7 @@ mod tests {
             check(bytes, &[]).unwrap_err(),
             BundleError::UnsafeEntry {
                 name: "link".into(),
-                why: "it is a symbolic link"
+                why: "it is a symbolic link".into()
             }
         );
     }

@@ -90,9 +90,11 @@ pub async fn load(
         .filter(enrolment::Column::CourseId.eq(course.id))
         .all(db)
         .await?;
+    // Never the file lists: the table shows none, and they can be large.
     let submissions = submission::Entity::find()
         .filter(submission::Column::AssignmentId.eq(assignment.id))
         .order_by_desc(submission::Column::Attempt)
+        .into_partial_model::<submission::Summary>()
         .all(db)
         .await?;
     let extensions: HashMap<i32, DateTimeUtc> = extension::Entity::find()
@@ -121,7 +123,7 @@ pub async fn load(
         .into_iter()
         .map(|e| (e.user_id, e.candidate_number))
         .collect();
-    let mut by_student: HashMap<i32, Vec<submission::Model>> = HashMap::new();
+    let mut by_student: HashMap<i32, Vec<submission::Summary>> = HashMap::new();
     for s in submissions {
         by_student.entry(s.student_id).or_default().push(s);
     }

@@ -42,7 +42,7 @@ pub enum Reader {
 
 impl Judged {
     pub fn new(
-        submission: &submission::Model,
+        submission: &submission::Summary,
         assignment: &assignment::Model,
         rule: &DeadlineRule,
         reader: Reader,
@@ -116,7 +116,7 @@ impl Receipt {
             assignment_title: assignment.title.clone(),
             student: student.username.clone(),
             student_name: student.display_name.clone(),
-            judged: Judged::new(submission, assignment, &rule, Reader::Student),
+            judged: Judged::new(&submission.into(), assignment, &rule, Reader::Student),
             upload_started_at: submission
                 .upload_started_at
                 .to_rfc3339_opts(SecondsFormat::Millis, true),

@@ -2,7 +2,7 @@
 //! server's receive time. Lateness is never stored; it is judged when shown.
 
 use sea_orm::entity::prelude::*;
-use sea_orm::{ActiveValue::Set, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ActiveValue::Set, DerivePartialModel, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::domain::bundle::Entry;
 
@@ -35,6 +35,39 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// A submission without its file list or the name it was sent under: what
+/// views of many attempts (the marking table, exports, verify) load, so that
+/// a bundle of thousands of long names costs them nothing.
+#[derive(Debug, Clone, PartialEq, Eq, DerivePartialModel)]
+#[sea_orm(entity = "Entity", from_query_result)]
+pub struct Summary {
+    pub id: i32,
+    pub assignment_id: i32,
+    pub student_id: i32,
+    pub attempt: i32,
+    pub received_at: DateTimeUtc,
+    pub sha256: String,
+    pub size: i64,
+    pub stored_path: String,
+    pub verify_error: Option<String>,
+}
+
+impl From<&Model> for Summary {
+    fn from(row: &Model) -> Summary {
+        Summary {
+            id: row.id,
+            assignment_id: row.assignment_id,
+            student_id: row.student_id,
+            attempt: row.attempt,
+            received_at: row.received_at,
+            sha256: row.sha256.clone(),
+            size: row.size,
+            stored_path: row.stored_path.clone(),
+            verify_error: row.verify_error.clone(),
+        }
+    }
+}
 
 impl Model {
     pub fn entries(&self) -> Vec<Entry> {

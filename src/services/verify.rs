@@ -5,7 +5,8 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
+use sea_orm::ActiveValue::{Set, Unchanged};
+use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder};
 
 use crate::App;
 use crate::error::Result;
@@ -45,6 +46,7 @@ pub async fn verify_all(app: &App, mut progress: impl FnMut(usize, usize, u64)) 
     let db = &app.db;
     let submissions = submission::Entity::find()
         .order_by_asc(submission::Column::Id)
+        .into_partial_model::<submission::Summary>()
         .all(db)
         .await?;
     let assignments: HashMap<i32, assignment::Model> = assignment::Entity::find()
@@ -102,10 +104,13 @@ pub async fn verify_all(app: &App, mut progress: impl FnMut(usize, usize, u64)) 
                 what: what.clone(),
             });
         }
-        let mut active: submission::ActiveModel = row.into();
-        active.verified_at = Set(Some(app.clock.now()));
-        active.verify_error = Set(outcome);
-        active.update(db).await?;
+        let checked = submission::ActiveModel {
+            id: Unchanged(row.id),
+            verified_at: Set(Some(app.clock.now())),
+            verify_error: Set(outcome),
+            ..Default::default()
+        };
+        checked.update(db).await?;
         progress(report.checked, total, report.bytes);
     }
     Ok(report)

@@ -26,7 +26,7 @@ use super::error::{AppError, fail};
 use super::guards::{Allowed, HandIn, assignment_page};
 use super::session::Caller;
 use crate::App;
-use crate::domain::bundle;
+use crate::domain::names;
 use crate::domain::readable;
 use crate::models::receipt::Receipt;
 use crate::services::hand_in::{self, Upload};
@@ -108,7 +108,7 @@ fn display_name(raw: &str) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
     let clean: String = last
         .chars()
-        .filter(|&c| !c.is_control() && !bundle::is_invisible_format(c))
+        .filter(|&c| !c.is_control() && !names::is_invisible(c))
         .take(255)
         .collect();
     if clean.trim().is_empty() {
