@@ -29,6 +29,10 @@ pub struct AppConfig {
     /// Mark cookies `Secure` (sent over HTTPS only). Rocket does so only
     /// with its own TLS; behind a TLS proxy, set this.
     pub secure_cookies: bool,
+    /// A browser session ends after this many minutes without a request.
+    pub session_idle_minutes: u32,
+    /// And after this many hours, however busy.
+    pub session_max_hours: u32,
 }
 
 impl Default for AppConfig {
@@ -42,6 +46,10 @@ impl Default for AppConfig {
             max_unpacked_mib: 4096,
             demo: false,
             secure_cookies: false,
+            // Long enough to write a report with the page open, short
+            // enough that a forgotten lab machine does not stay signed in.
+            session_idle_minutes: 240,
+            session_max_hours: 12,
         }
     }
 }
@@ -58,6 +66,13 @@ impl AppConfig {
             ));
         }
         Ok(config)
+    }
+
+    pub fn session_lifetime(&self) -> crate::models::session::Lifetime {
+        crate::models::session::Lifetime {
+            idle: chrono::Duration::minutes(i64::from(self.session_idle_minutes)),
+            max: chrono::Duration::hours(i64::from(self.session_max_hours)),
+        }
     }
 
     pub fn bundle_limits(&self) -> crate::domain::bundle::BundleLimits {

@@ -78,6 +78,9 @@ enum UserCommand {
         #[arg(long)]
         course: Option<String>,
     },
+    /// End every browser session of a user (a lost laptop, a shared
+    /// machine): they must log in again.
+    Logout { username: String },
 }
 
 #[rocket::main]
@@ -96,6 +99,9 @@ async fn main() -> ExitCode {
                     course,
                 },
         } => add_user(&username, &role, name, email, course).await,
+        Command::User {
+            command: UserCommand::Logout { username },
+        } => logout(&username).await,
         Command::Roster {
             command: RosterCommand::Import { file },
         } => roster(&file).await,
@@ -224,6 +230,15 @@ async fn add_user(
     if generated {
         println!("password: {password}");
     }
+    Ok(())
+}
+
+async fn logout(username: &str) -> Result<(), String> {
+    let app = open().await?;
+    let ended = handin::services::accounts::end_sessions_of(&app, None, username)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("Ended {ended} session(s) of {username}.");
     Ok(())
 }
 

@@ -81,7 +81,11 @@ impl std::fmt::Display for BundleError {
                 max / (1024 * 1024)
             ),
             BundleError::UnsafeEntry { name, why } => {
-                write!(f, "The entry \"{}\" is not allowed: {why}.", names::shown(name))
+                write!(
+                    f,
+                    "The entry \"{}\" is not allowed: {why}.",
+                    names::shown(name)
+                )
             }
             BundleError::Clash(clash) => write!(
                 f,
@@ -416,7 +420,11 @@ mod tests {
     #[test]
     fn names_that_would_be_one_file_are_refused_naming_both() {
         let err = check(
-            zip_of(&[("Report.pdf", b"1"), ("lab/x.py", b"2"), ("report.pdf", b"3")]),
+            zip_of(&[
+                ("Report.pdf", b"1"),
+                ("lab/x.py", b"2"),
+                ("report.pdf", b"3"),
+            ]),
             &[],
         )
         .unwrap_err();

@@ -87,9 +87,7 @@ pub fn check(name: &str) -> Result<(), String> {
         return refuse("its name contains a colon");
     }
     if name.len() > MAX_PATH_BYTES {
-        return Err(format!(
-            "its path is longer than {MAX_PATH_BYTES} bytes"
-        ));
+        return Err(format!("its path is longer than {MAX_PATH_BYTES} bytes"));
     }
     let body = name.strip_suffix('/').unwrap_or(name);
     for part in body.split('/') {
@@ -98,7 +96,9 @@ pub fn check(name: &str) -> Result<(), String> {
             "" => return refuse("its path has an empty folder name"),
             "." => return refuse("its path contains '.' as a folder"),
             _ if part.ends_with('.') || part.ends_with(' ') => {
-                return refuse("a name in its path ends with a dot or a space, which Windows drops");
+                return refuse(
+                    "a name in its path ends with a dot or a space, which Windows drops",
+                );
             }
             _ if part.len() > MAX_PART_BYTES => {
                 return Err(format!(
@@ -151,7 +151,10 @@ impl Seen {
             return Err(match (is_folder, first_is_folder) {
                 (true, true) => return Ok(()),
                 (false, false) if first == name => clash(first, "the same name twice"),
-                (false, false) => clash(first, "names that differ only in case or in how accents are written"),
+                (false, false) => clash(
+                    first,
+                    "names that differ only in case or in how accents are written",
+                ),
                 _ => clash(first, "a file and a folder of the same name"),
             });
         }
@@ -164,7 +167,9 @@ impl Seen {
             if let Some((file, false)) = self.paths.get(parent) {
                 return Err(clash(file, "a file and a folder of the same name"));
             }
-            self.folders.entry(parent.to_string()).or_insert_with(|| name.to_string());
+            self.folders
+                .entry(parent.to_string())
+                .or_insert_with(|| name.to_string());
             folder = parent;
         }
         self.paths.insert(key, (name.to_string(), is_folder));
@@ -179,8 +184,18 @@ mod tests {
     #[test]
     fn invisible_characters_are_found_by_their_properties() {
         for c in [
-            '\u{061C}', '\u{2060}', '\u{00AD}', '\u{180E}', '\u{2062}', '\u{E0041}', '\u{034F}',
-            '\u{FE0F}', '\u{3164}', '\u{200B}', '\u{202E}', '\u{FEFF}',
+            '\u{061C}',
+            '\u{2060}',
+            '\u{00AD}',
+            '\u{180E}',
+            '\u{2062}',
+            '\u{E0041}',
+            '\u{034F}',
+            '\u{FE0F}',
+            '\u{3164}',
+            '\u{200B}',
+            '\u{202E}',
+            '\u{FEFF}',
         ] {
             assert!(is_invisible(c), "U+{:04X}", c as u32);
             let name = format!("report{c}.pdf");
@@ -208,7 +223,13 @@ mod tests {
         assert!(check(&"x".repeat(MAX_PART_BYTES + 1)).is_err());
         let deep = vec!["x".repeat(200); 6].join("/");
         assert!(check(&deep).unwrap_err().contains("longer than"));
-        for good in ["report.pdf", "lab1/src/main.py", "résumé.pdf", "lab1/", ".gitignore"] {
+        for good in [
+            "report.pdf",
+            "lab1/src/main.py",
+            "résumé.pdf",
+            "lab1/",
+            ".gitignore",
+        ] {
             assert_eq!(check(good), Ok(()), "{good}");
         }
     }
@@ -227,7 +248,10 @@ mod tests {
         assert!(clash(&["lab1/a.py", "LAB1"]).is_some());
         assert!(clash(&["a.txt", "a.txt"]).is_some());
         // Folders listed with their files are fine.
-        assert_eq!(clash(&["lab1/", "lab1/a.py", "lab1/b.py", "lab2/a.py"]), None);
+        assert_eq!(
+            clash(&["lab1/", "lab1/a.py", "lab1/b.py", "lab2/a.py"]),
+            None
+        );
         assert_eq!(clash(&["lab1/a.py", "lab1/"]), None);
     }
 }

@@ -27,7 +27,7 @@ impl ActiveModelBehavior for ActiveModel {}
 /// How long a token lasts unless told otherwise: about a semester.
 pub const DEFAULT_DAYS: u32 = 180;
 
-fn hash(token: &str) -> String {
+pub(super) fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 

@@ -144,7 +144,7 @@ pub async fn search(
 }
 
 /// Every action the log records, for the filter.
-pub const ACTIONS: [&str; 13] = [
+pub const ACTIONS: [&str; 14] = [
     "course_created",
     "course_updated",
     "assignment_created",
@@ -158,6 +158,7 @@ pub const ACTIONS: [&str; 13] = [
     "role_changed",
     "roster_imported",
     "bulk_download",
+    "sessions_ended",
 ];
 
 /// Every row of a table as an id → name map.

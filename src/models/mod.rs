@@ -12,5 +12,6 @@ pub mod marking;
 pub mod overview;
 pub mod receipt;
 pub mod requests;
+pub mod session;
 pub mod submission;
 pub mod user;

@@ -1,14 +1,45 @@
-//! Who someone is: a password checked, a session's or a token's user found.
-
-use sea_orm::EntityTrait;
+//! Who someone is: a password checked, a session started, resumed or ended,
+//! a token's user found.
 
 use crate::App;
 use crate::error::{Error, Result};
-use crate::models::{api_token, user};
+use crate::models::session::{self, Origin};
+use crate::models::{api_token, audit, user};
 
-/// The user a session names, if they still exist.
-pub async fn by_id(app: &App, id: i32) -> Result<Option<user::Model>> {
-    Ok(user::Entity::find_by_id(id).one(&app.db).await?)
+/// Starts a browser session for the user; returns the cookie's secret.
+pub async fn start_session(app: &App, user_id: i32, origin: Origin) -> Result<String> {
+    Ok(session::start(&app.db, user_id, origin, app.clock.now()).await?)
+}
+
+/// The user and the session's CSRF token, if the secret names a session
+/// that has not ended or expired.
+pub async fn resume_session(app: &App, secret: &str) -> Result<Option<(user::Model, String)>> {
+    let lifetime = app.config.session_lifetime();
+    let resumed = session::resume(&app.db, secret, lifetime, app.clock.now()).await?;
+    Ok(resumed.map(|(user, row)| (user, row.csrf)))
+}
+
+/// Logs out: the session ends here, whatever the browser keeps.
+pub async fn end_session(app: &App, secret: &str) -> Result<()> {
+    Ok(session::end(&app.db, secret).await?)
+}
+
+/// Ends every session of a user (an administrator's decision, on the
+/// record); returns how many there were.
+pub async fn end_sessions_of(app: &App, actor_id: Option<i32>, username: &str) -> Result<u64> {
+    let user = user::find_by_username(&app.db, username.trim())
+        .await?
+        .ok_or_else(|| Error::not_found(format!("user {}", username.trim())))?;
+    let ended = session::end_all(&app.db, user.id).await?;
+    let entry = audit::Entry {
+        actor_id,
+        action: "sessions_ended",
+        student_id: Some(user.id),
+        details: format!("{ended} session(s) of {}", user.username),
+        ..Default::default()
+    };
+    audit::record(&app.db, app.clock.now(), entry).await?;
+    Ok(ended)
 }
 
 /// The user an API token belongs to, or why it is refused.

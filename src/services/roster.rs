@@ -13,9 +13,10 @@ use crate::db::begin_write;
 use crate::error::{Error, Result};
 use crate::models::enrolment::{self, EnrolledAs};
 use crate::models::user::{self, Account, Password, Role};
-use crate::models::{audit, course};
+use crate::models::{audit, course, session};
 
-/// Puts a changed role on the record.
+/// Puts a changed role on the record, and ends the person's sessions: what
+/// they may do changed under them.
 async fn note_role_change(
     db: &impl ConnectionTrait,
     actor_id: Option<i32>,
@@ -36,7 +37,9 @@ async fn note_role_change(
         details: how,
         ..Default::default()
     };
-    Ok(audit::record(db, at, entry).await?)
+    audit::record(db, at, entry).await?;
+    session::end_all(db, row.id).await?;
+    Ok(())
 }
 
 /// Hashes a password off the async threads: argon2 is slow on purpose.
@@ -77,6 +80,8 @@ pub async fn add(
     let now = app.clock.now();
     let txn = begin_write(&app.db).await?;
     let (row, before) = user::save(&txn, account, Password::Replace(&hash), now).await?;
+    // A new password ends every session the old one started.
+    session::end_all(&txn, row.id).await?;
     let how = format!("handin user add {}", account.username);
     note_role_change(&txn, None, &row, before, how, now).await?;
     let enrolled = match course {

@@ -15,6 +15,7 @@ use super::marking::Download;
 use crate::App;
 use crate::domain::penalty::LatePolicy;
 use crate::domain::zone::{form_value, format_local};
+use crate::services::accounts;
 use crate::services::audit_log::{self, Query};
 use crate::services::catalogue::{self, AssignmentSpec};
 use crate::services::roster as rosters;
@@ -22,6 +23,7 @@ use crate::services::roster as rosters;
 pub fn routes() -> Vec<rocket::Route> {
     routes![
         home,
+        end_sessions,
         save_course,
         course_page,
         save_assignment,
@@ -48,6 +50,29 @@ async fn home(
     Ok(Template::render(
         "admin/home",
         context! { title: "Administration", me: admin.caller.view(), courses, flash: flash.map(|f| f.message().to_string()) },
+    ))
+}
+
+#[derive(rocket::FromForm)]
+struct SessionsForm<'r> {
+    csrf: &'r str,
+    username: &'r str,
+}
+
+/// Ends every session of a user: they must log in again.
+#[post("/admin/sessions", format = "form", data = "<form>")]
+async fn end_sessions(
+    app: &State<App>,
+    admin: Admin,
+    form: Form<SessionsForm<'_>>,
+) -> Result<Flash<Redirect>, AppError> {
+    admin.caller.check_csrf(form.csrf)?;
+    let ended = accounts::end_sessions_of(app, Some(admin.caller.user.id), form.username)
+        .await
+        .map_err(|e| AppError::from(e).with_back("/admin"))?;
+    Ok(Flash::success(
+        Redirect::to(uri!(home)),
+        format!("Ended {ended} session(s) of {}.", form.username.trim()),
     ))
 }
 

@@ -2,6 +2,7 @@
 
 use rocket::form::Form;
 use rocket::http::{CookieJar, Status};
+use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::Redirect;
 use rocket::{State, get, post, routes};
 use rocket_dyn_templates::{Template, context};
@@ -9,6 +10,7 @@ use rocket_dyn_templates::{Template, context};
 use super::error::AppError;
 use super::session::{self, Caller};
 use crate::App;
+use crate::models::session::Origin;
 use crate::services::accounts;
 
 pub fn routes() -> Vec<rocket::Route> {
@@ -66,8 +68,10 @@ struct LoginForm<'r> {
 async fn login(
     app: &State<App>,
     cookies: &CookieJar<'_>,
+    origin: LoginOrigin,
     form: Form<LoginForm<'_>>,
 ) -> Result<Result<Redirect, (Status, Template)>, AppError> {
+    let origin = origin.0;
     let next = safe_next(form.next);
     if !session::check_login_csrf(cookies, form.csrf) {
         let message = "The login form had expired. Please try again.";
@@ -78,7 +82,7 @@ async fn login(
     }
     match accounts::check_password(app, form.username, form.password).await? {
         Some(user) => {
-            session::start_session(cookies, user.id, app.clock.now(), app.config.secure_cookies);
+            session::start_session(app, cookies, user.id, origin).await?;
             Ok(Ok(Redirect::to(next)))
         }
         _ => {
@@ -123,18 +127,31 @@ mod tests {
     }
 }
 
+/// The browser and address a login comes from, for its session's record.
+struct LoginOrigin(Origin);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for LoginOrigin {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        Outcome::Success(LoginOrigin(session::origin(request)))
+    }
+}
+
 #[derive(rocket::FromForm)]
 struct LogoutForm<'r> {
     csrf: &'r str,
 }
 
 #[post("/logout", format = "form", data = "<form>")]
-fn logout(
+async fn logout(
+    app: &State<App>,
     caller: Caller,
     cookies: &CookieJar<'_>,
     form: Form<LogoutForm<'_>>,
 ) -> Result<Redirect, AppError> {
     caller.check_csrf(form.csrf)?;
-    session::end_session(cookies);
+    session::end_session(app, cookies).await?;
     Ok(Redirect::to("/login"))
 }

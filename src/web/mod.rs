@@ -14,6 +14,7 @@ pub mod auth;
 pub mod error;
 pub mod extensions;
 pub mod guards;
+pub mod headers;
 pub mod marking;
 pub mod pages;
 pub mod requests;
@@ -28,6 +29,7 @@ use error::{API_BASE, AppError, GuardFailure, is_api};
 
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
     rocket
+        .attach(headers::SecurityHeaders)
         .mount("/", auth::routes())
         .mount("/", pages::routes())
         .mount("/", marking::page_routes())

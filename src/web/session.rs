@@ -1,30 +1,21 @@
-//! Who is asking: a logged-in browser (private session cookie, with a CSRF
-//! token for every state-changing form) or a script (`Authorization: Bearer`).
+//! Who is asking: a logged-in browser (a private cookie naming a session
+//! kept on the server, with a CSRF token for every state-changing form) or a
+//! script (`Authorization: Bearer`).
 //!
 //! API paths accept only tokens and pages only cookies, so a browser's
 //! cookie can never drive the API without a CSRF token.
 
-use chrono::{DateTime, Utc};
 use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::request::{FromRequest, Outcome, Request};
-use serde::{Deserialize, Serialize};
 
 use super::error::{AppError, fail, is_api};
 use crate::App;
+use crate::models::session::Origin;
 use crate::models::{api_token, user};
 use crate::services::accounts;
 
 const SESSION_COOKIE: &str = "handin_session";
 const LOGIN_COOKIE: &str = "handin_login";
-/// A session lasts a working day; then the student logs in again.
-const SESSION_HOURS: i64 = 12;
-
-#[derive(Serialize, Deserialize)]
-struct SessionCookie {
-    user_id: i32,
-    csrf: String,
-    issued: i64,
-}
 
 pub fn random_token() -> String {
     hex::encode(rand::random::<[u8; 32]>())
@@ -48,19 +39,42 @@ fn private_cookie(name: &'static str, value: String, secure: bool) -> Cookie<'st
         .build()
 }
 
-pub fn start_session(cookies: &CookieJar<'_>, user_id: i32, now: DateTime<Utc>, secure: bool) {
-    let session = SessionCookie {
-        user_id,
-        csrf: random_token(),
-        issued: now.timestamp(),
-    };
-    let value = serde_json::to_string(&session).unwrap_or_default();
-    cookies.add_private(private_cookie(SESSION_COOKIE, value, secure));
-    cookies.remove_private(LOGIN_COOKIE);
+/// Where a login came from, for the session's record.
+pub fn origin(request: &Request<'_>) -> Origin {
+    Origin {
+        user_agent: request
+            .headers()
+            .get_one("User-Agent")
+            .unwrap_or_default()
+            .to_string(),
+        address: request
+            .client_ip()
+            .map(|ip| ip.to_string())
+            .unwrap_or_default(),
+    }
 }
 
-pub fn end_session(cookies: &CookieJar<'_>) {
+/// Starts a session on the server and gives the browser its secret.
+pub async fn start_session(
+    app: &App,
+    cookies: &CookieJar<'_>,
+    user_id: i32,
+    origin: Origin,
+) -> Result<(), AppError> {
+    let secret = accounts::start_session(app, user_id, origin).await?;
+    let cookie = private_cookie(SESSION_COOKIE, secret, app.config.secure_cookies);
+    cookies.add_private(cookie);
+    cookies.remove_private(LOGIN_COOKIE);
+    Ok(())
+}
+
+/// Ends the browser's session on the server, and forgets its cookie.
+pub async fn end_session(app: &App, cookies: &CookieJar<'_>) -> Result<(), AppError> {
+    if let Some(cookie) = cookies.get_private(SESSION_COOKIE) {
+        accounts::end_session(app, cookie.value()).await?;
+    }
     cookies.remove_private(SESSION_COOKIE);
+    Ok(())
 }
 
 /// A token for the login form, kept in its own private cookie: login is a
@@ -128,22 +142,21 @@ impl Caller {
 
 async fn from_session(request: &Request<'_>, app: &App) -> Result<Caller, AppError> {
     let cookies = request.cookies();
-    let session: SessionCookie = cookies
+    let secret = cookies
         .get_private(SESSION_COOKIE)
-        .and_then(|c| serde_json::from_str(c.value()).ok())
+        .map(|c| c.value().to_string())
         .ok_or_else(AppError::unauthorized)?;
-    let age = app.clock.now().timestamp() - session.issued;
-    if !(0..SESSION_HOURS * 3600).contains(&age) {
-        end_session(cookies);
-        return Err(AppError::unauthorized());
+    match accounts::resume_session(app, &secret).await? {
+        Some((user, csrf)) => Ok(Caller {
+            user,
+            via: Via::Session { csrf },
+        }),
+        None => {
+            // Ended, expired, or never ours: the cookie is of no more use.
+            cookies.remove_private(SESSION_COOKIE);
+            Err(AppError::unauthorized())
+        }
     }
-    let user = accounts::by_id(app, session.user_id)
-        .await?
-        .ok_or_else(AppError::unauthorized)?;
-    Ok(Caller {
-        user,
-        via: Via::Session { csrf: session.csrf },
-    })
 }
 
 async fn from_token(request: &Request<'_>, app: &App) -> Result<Caller, AppError> {

@@ -2,7 +2,7 @@
 //! each case gets a clear error with the fitting status and leaves the
 //! database and `uploads/` exactly as they were.
 
-use std::io::{Cursor, Write};
+use std::io::{Cursor, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 
@@ -268,4 +268,48 @@ fn lying_about_the_length_stores_nothing() {
         .sum();
     assert_eq!(files, 0);
     drop(server);
+}
+
+/// RFC 9112 §6.1: a request with both lengths is how requests are smuggled
+/// past a proxy. The server (hyper, beneath Rocket) reads such a body by
+/// Transfer-Encoding alone and closes the connection after answering, so a
+/// request hidden behind the body is never read. Every page carries the
+/// security headers.
+#[test]
+fn a_request_with_both_lengths_smuggles_nothing_and_pages_have_security_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(Path::new(BINARY), dir.path());
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(
+            b"POST /login HTTP/1.1\r\nHost: x\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\n\
+              Content-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n\
+              GET /static/handin.css HTTP/1.1\r\nHost: x\r\n\r\n",
+        )
+        .unwrap();
+    let mut answer = Vec::new();
+    // The server must close the connection: a timeout here means it kept it
+    // open for the hidden request.
+    stream.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert_eq!(answer.matches("HTTP/1.1 ").count(), 1, "{answer}");
+    assert!(
+        !answer.contains("text/css"),
+        "the hidden request was answered"
+    );
+
+    let page = server::request(server.addr, "GET", "/login", &[], b"").unwrap();
+    assert_eq!(page.status, 200);
+    let policy = page.header("content-security-policy").unwrap_or_default();
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
+    let missing = server::request(server.addr, "GET", "/nowhere", &[], b"").unwrap();
+    assert!(missing.header("content-security-policy").is_some());
 }

@@ -13,5 +13,6 @@ mod restart;
 mod routes;
 mod rush;
 mod server;
+mod sessions;
 mod support;
 mod upload;

@@ -56,6 +56,7 @@ fn allowed(method: Method, path: &str) -> Option<&'static [&'static str]> {
             OWNER_AND_ADMIN,
         ),
         (Method::Get, "/admin".into(), ADMIN),
+        (Method::Post, "/admin/sessions".into(), ADMIN),
         (Method::Post, "/admin/courses".into(), ADMIN),
         (Method::Get, "/admin/courses/<code>".into(), ADMIN),
         (
