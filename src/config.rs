@@ -33,6 +33,10 @@ pub struct AppConfig {
     pub session_idle_minutes: u32,
     /// And after this many hours, however busy.
     pub session_max_hours: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (their own
+    /// addresses). From anyone else the header is ignored: the address is
+    /// what login throttling and sessions go by.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for AppConfig {
@@ -50,6 +54,7 @@ impl Default for AppConfig {
             // enough that a forgotten lab machine does not stay signed in.
             session_idle_minutes: 240,
             session_max_hours: 12,
+            trusted_proxies: Vec::new(),
         }
     }
 }

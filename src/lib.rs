@@ -42,6 +42,8 @@ pub struct App {
     /// Password checks at once: argon2 is slow and memory-hard on purpose,
     /// so a flood of logins must queue rather than exhaust the machine.
     pub password_checks: rocket::tokio::sync::Semaphore,
+    /// Who may try a password now (per address and username, and per address).
+    pub login_throttle: std::sync::Mutex<domain::throttle::Throttle>,
 }
 
 /// Opens the database and the uploads folder. The command line uses this
@@ -66,6 +68,7 @@ pub async fn open(config: AppConfig, clock: SharedClock) -> Result<App, String> 
         config,
         clock,
         password_checks: rocket::tokio::sync::Semaphore::new(cores),
+        login_throttle: Default::default(),
     })
 }
 
@@ -83,9 +86,12 @@ pub fn build(figment: Figment, clock: SharedClock) -> Rocket<Build> {
     // limit and a limit on every field. Rocket's form parser serves only the
     // small forms (an evidence file, a CSV), and it buffers text fields up to
     // its whole-form limit: keep that limit small.
+    // Rocket would believe an `X-Real-IP` header from anyone; handin
+    // believes forwarding headers only from `trusted_proxies`.
     let figment = figment
         .merge(("limits.data-form", FORM_LIMIT))
-        .merge(("limits.file", FORM_LIMIT));
+        .merge(("limits.file", FORM_LIMIT))
+        .merge(("ip_header", false));
     let rocket = rocket::custom(figment)
         .attach(Template::fairing())
         .attach(AdHoc::try_on_ignite(

@@ -10,4 +10,5 @@ pub mod deadline;
 pub mod names;
 pub mod penalty;
 pub mod readable;
+pub mod throttle;
 pub mod zone;

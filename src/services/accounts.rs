@@ -1,7 +1,10 @@
 //! Who someone is: a password checked, a session started, resumed or ended,
 //! a token's user found.
 
+use std::net::IpAddr;
+
 use crate::App;
+use crate::domain::throttle::Wait;
 use crate::error::{Error, Result};
 use crate::models::session::{self, Origin};
 use crate::models::{api_token, audit, user};
@@ -53,15 +56,47 @@ pub async fn by_token(
 static DUMMY_HASH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| user::hash_password("not a real password").unwrap_or_default());
 
-/// The user, if the password is theirs. Checks run a few at a time (argon2
-/// is slow and memory-hard on purpose), and take as long for an unknown
-/// username as for a known one, so the time taken tells nothing.
-pub async fn check_password(
-    app: &App,
-    username: &str,
-    password: &str,
-) -> Result<Option<user::Model>> {
-    let found = user::find_by_username(&app.db, username.trim()).await?;
+/// What became of a login.
+pub enum Login {
+    Welcome(user::Model),
+    /// Wrong username or password (which, it does not say).
+    Refused,
+    /// Too many tries from this address (for this username): not checked.
+    Wait(Wait),
+}
+
+/// Takes an admitted try out of flight however it ends, even if the
+/// request is dropped half way.
+struct InFlight<'a> {
+    app: &'a App,
+    address: IpAddr,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut throttle) = self.app.login_throttle.lock() {
+            throttle.leave(self.address);
+        }
+    }
+}
+
+/// Checks a password from `address`. Checks run a few at a time (argon2 is
+/// slow and memory-hard on purpose) and take as long for an unknown
+/// username as for a known one, so the time taken tells nothing; an address
+/// that keeps failing for a username, or floods, waits (see
+/// `domain::throttle`) without a check being run.
+pub async fn log_in(app: &App, address: IpAddr, username: &str, password: &str) -> Result<Login> {
+    let username = username.trim();
+    let admitted = app.login_throttle.lock().map_err(Error::internal)?.admit(
+        address,
+        username,
+        app.clock.now(),
+    );
+    if let Err(wait) = admitted {
+        return Ok(Login::Wait(wait));
+    }
+    let _in_flight = InFlight { app, address };
+    let found = user::find_by_username(&app.db, username).await?;
     let hash = found
         .as_ref()
         .map(|u| u.password_hash.clone())
@@ -75,5 +110,15 @@ pub async fn check_password(
     let verified =
         rocket::tokio::task::spawn_blocking(move || user::verify_password(&password, &hash))
             .await?;
-    Ok(found.filter(|_| verified))
+    let user = found.filter(|_| verified);
+    app.login_throttle.lock().map_err(Error::internal)?.record(
+        address,
+        username,
+        user.is_some(),
+        app.clock.now(),
+    );
+    Ok(match user {
+        Some(user) => Login::Welcome(user),
+        None => Login::Refused,
+    })
 }

@@ -2,6 +2,8 @@
 
 use rocket::form::Form;
 use rocket::http::{CookieJar, Status};
+use std::net::IpAddr;
+
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::Redirect;
 use rocket::{State, get, post, routes};
@@ -10,8 +12,9 @@ use rocket_dyn_templates::{Template, context};
 use super::error::AppError;
 use super::session::{self, Caller};
 use crate::App;
+use crate::domain::throttle::Wait;
 use crate::models::session::Origin;
-use crate::services::accounts;
+use crate::services::accounts::{self, Login};
 
 pub fn routes() -> Vec<rocket::Route> {
     routes![login_page, login, logout]
@@ -68,74 +71,62 @@ struct LoginForm<'r> {
 async fn login(
     app: &State<App>,
     cookies: &CookieJar<'_>,
-    origin: LoginOrigin,
+    from: LoginOrigin,
     form: Form<LoginForm<'_>>,
 ) -> Result<Result<Redirect, (Status, Template)>, AppError> {
-    let origin = origin.0;
     let next = safe_next(form.next);
+    let refuse = |status, message: &str| {
+        let page = login_template(app, cookies, &next, Some(message), form.username);
+        Ok(Err((status, page)))
+    };
     if !session::check_login_csrf(cookies, form.csrf) {
-        let message = "The login form had expired. Please try again.";
-        return Ok(Err((
+        return refuse(
             Status::Forbidden,
-            login_template(app, cookies, &next, Some(message), form.username),
-        )));
+            "The login form had expired. Please try again.",
+        );
     }
-    match accounts::check_password(app, form.username, form.password).await? {
-        Some(user) => {
-            session::start_session(app, cookies, user.id, origin).await?;
+    match accounts::log_in(app, from.address, form.username, form.password).await? {
+        Login::Welcome(user) => {
+            session::start_session(app, cookies, user.id, from.origin).await?;
             Ok(Ok(Redirect::to(next)))
         }
-        _ => {
-            let message =
-                "That username and password do not match. Please check them and try again.";
-            Ok(Err((
-                Status::Unauthorized,
-                login_template(app, cookies, &next, Some(message), form.username),
-            )))
-        }
+        Login::Refused => refuse(
+            Status::Unauthorized,
+            "That username and password do not match. Please check them and try again.",
+        ),
+        Login::Wait(Wait::Seconds(seconds)) => refuse(
+            Status::TooManyRequests,
+            &format!(
+                "Too many wrong passwords for this username from here. Please wait {seconds} s and try again."
+            ),
+        ),
+        Login::Wait(Wait::Busy) => refuse(
+            Status::TooManyRequests,
+            "Too many logins from here at once. Please try again in a moment.",
+        ),
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn next_is_a_local_path_a_redirect_can_carry_or_nothing() {
-        for good in [
-            "/",
-            "/courses/COMP6248/assignments/labs",
-            "/admin/audit?course=X&action=y",
-        ] {
-            assert_eq!(safe_next(Some(good)), good);
-        }
-        for bad in [
-            "//evil.example/",
-            "https://evil.example/",
-            "/ x",
-            "/\\evil",
-            "/\"x",
-            "/<script>",
-            "/é",
-            "/a\u{7f}",
-            "",
-            "x",
-        ] {
-            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
-        }
-        assert_eq!(safe_next(None), "/");
-    }
+/// The address and browser a login comes from: the address is what
+/// throttling goes by, and both go on the session's record.
+struct LoginOrigin {
+    address: IpAddr,
+    origin: Origin,
 }
-
-/// The browser and address a login comes from, for its session's record.
-struct LoginOrigin(Origin);
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for LoginOrigin {
     type Error = std::convert::Infallible;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        Outcome::Success(LoginOrigin(session::origin(request)))
+        let trusted = request
+            .rocket()
+            .state::<App>()
+            .map(|app| app.config.trusted_proxies.as_slice())
+            .unwrap_or_default();
+        let address = session::client_address(request, trusted);
+        let origin = session::origin(request, address);
+        Outcome::Success(LoginOrigin { address, origin })
     }
 }
 

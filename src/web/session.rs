@@ -5,6 +5,8 @@
 //! API paths accept only tokens and pages only cookies, so a browser's
 //! cookie can never drive the API without a CSRF token.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::request::{FromRequest, Outcome, Request};
 
@@ -39,18 +41,39 @@ fn private_cookie(name: &'static str, value: String, secure: bool) -> Cookie<'st
         .build()
 }
 
+/// The client's address: the peer's, unless the peer is a trusted proxy,
+/// whose `X-Forwarded-For` then names the client (the nearest hop, from the
+/// right, that is not one of the trusted proxies: what a client writes
+/// into the header itself stands further left and is never believed).
+pub fn client_address(request: &Request<'_>, trusted: &[IpAddr]) -> IpAddr {
+    let peer = request
+        .remote()
+        .map(|r| r.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops: Vec<IpAddr> = request
+        .headers()
+        .get("X-Forwarded-For")
+        .flat_map(|value| value.split(','))
+        .filter_map(|hop| hop.trim().parse().ok())
+        .collect();
+    hops.into_iter()
+        .rev()
+        .find(|hop| !trusted.contains(hop))
+        .unwrap_or(peer)
+}
+
 /// Where a login came from, for the session's record.
-pub fn origin(request: &Request<'_>) -> Origin {
+pub fn origin(request: &Request<'_>, address: IpAddr) -> Origin {
     Origin {
         user_agent: request
             .headers()
             .get_one("User-Agent")
             .unwrap_or_default()
             .to_string(),
-        address: request
-            .client_ip()
-            .map(|ip| ip.to_string())
-            .unwrap_or_default(),
+        address: address.to_string(),
     }
 }
 

@@ -15,4 +15,5 @@ mod rush;
 mod server;
 mod sessions;
 mod support;
+mod throttle;
 mod upload;

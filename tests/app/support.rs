@@ -39,6 +39,7 @@ pub struct Options {
     pub max_bundle_entries: usize,
     pub max_unpacked_mib: u64,
     pub secure_cookies: bool,
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for Options {
@@ -47,6 +48,7 @@ impl Default for Options {
             max_bundle_entries: 10_000,
             max_unpacked_mib: 4096,
             secure_cookies: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -91,6 +93,7 @@ impl TestApp {
             .merge(("max_bundle_entries", options.max_bundle_entries))
             .merge(("max_unpacked_mib", options.max_unpacked_mib))
             .merge(("secure_cookies", options.secure_cookies))
+            .merge(("trusted_proxies", options.trusted_proxies))
             .merge(("log_level", "off"));
         let clock = FixedClock::new(utc("2020-05-29T11:00:00Z"));
         let client = Client::tracked(handin::build(figment, Arc::new(clock.clone())))
