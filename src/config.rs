@@ -37,6 +37,9 @@ pub struct AppConfig {
     /// addresses). From anyone else the header is ignored: the address is
     /// what login throttling and sessions go by.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// A form with a file but no bundle (an extension request with its
+    /// evidence, a CSV) must arrive within this many seconds.
+    pub small_form_seconds: u64,
 }
 
 impl Default for AppConfig {
@@ -55,6 +58,8 @@ impl Default for AppConfig {
             session_idle_minutes: 240,
             session_max_hours: 12,
             trusted_proxies: Vec::new(),
+            // Ten megabytes of evidence over a slow connection, and no longer.
+            small_form_seconds: 120,
         }
     }
 }

@@ -10,8 +10,9 @@ use rocket_dyn_templates::{Template, context};
 use serde::Serialize;
 
 use super::error::{AppError, refused, refused_import};
-use super::guards::{Administer, CsvText, Global, ReadAudit};
+use super::guards::{Administer, Global, ReadAudit};
 use super::marking::Download;
+use super::multipart::{CsvForm, SmallForm};
 use crate::App;
 use crate::domain::penalty::LatePolicy;
 use crate::domain::zone::{form_value, format_local};
@@ -278,20 +279,15 @@ pub async fn assignment_page(
     ))
 }
 
-#[derive(rocket::FromForm)]
-struct RosterForm<'r> {
-    csrf: &'r str,
-    csv: CsvText,
-}
-
 #[post("/admin/roster", data = "<form>")]
 async fn roster(
     app: &State<App>,
     admin: Admin,
-    form: Form<RosterForm<'_>>,
+    form: Result<SmallForm<CsvForm>, AppError>,
 ) -> Result<Template, AppError> {
-    admin.caller.check_csrf(form.csrf)?;
-    let report = rosters::import(app, &form.csv.0, Some(admin.caller.user.id))
+    // The body reader has checked the CSRF token before reading further.
+    let form = form.map_err(|e| e.with_back("/admin"))?;
+    let report = rosters::import(app, form.text("csv"), Some(admin.caller.user.id))
         .await
         .map_err(|e| refused_import(e).with_back("/admin"))?;
     Ok(Template::render(

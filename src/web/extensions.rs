@@ -13,7 +13,8 @@ use rocket_dyn_templates::{Template, context};
 use serde::Deserialize;
 
 use super::error::{AppError, refused_import};
-use super::guards::{Allowed, CsvText, GrantExtension};
+use super::guards::{Allowed, GrantExtension};
+use super::multipart::{CsvForm, SmallForm};
 use crate::App;
 use crate::domain::zone::format_local;
 use crate::services::extensions::{self, ExtensionView};
@@ -122,12 +123,6 @@ async fn revoke_form(
     ))
 }
 
-#[derive(rocket::FromForm)]
-struct ImportForm<'r> {
-    csrf: &'r str,
-    csv: CsvText,
-}
-
 #[post(
     "/courses/<_code>/assignments/<_slug>/extensions/import",
     data = "<form>"
@@ -137,11 +132,12 @@ async fn import_form(
     granting: Granting,
     _code: &str,
     _slug: &str,
-    form: Form<ImportForm<'_>>,
+    form: Result<SmallForm<CsvForm>, AppError>,
 ) -> Result<Flash<Redirect>, AppError> {
-    granting.caller.check_csrf(form.csrf)?;
     let back = granting.extensions_page();
-    let count = extensions::import(app, &granting, &form.csv.0)
+    // The body reader has checked the CSRF token before reading further.
+    let form = form.map_err(|e| e.with_back(back.clone()))?;
+    let count = extensions::import(app, &granting, form.text("csv"))
         .await
         .map_err(|e| refused_import(e).with_back(back.clone()))?;
     Ok(Flash::success(

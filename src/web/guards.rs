@@ -1,15 +1,12 @@
 //! Request guards built on the access policy: the guard is the check. A
 //! handler that takes `Allowed<Mark>` runs only for someone the policy lets
 //! mark that assignment; one that takes `Global<Administer>` only for
-//! administrators. Also: small form fields read with a limit.
+//! administrators.
 
 use std::marker::PhantomData;
 use std::ops::Deref;
 
-use rocket::data::ToByteUnit;
-use rocket::form::{self, DataField, FromFormField, ValueField};
 use rocket::request::{FromRequest, Outcome, Request};
-use rocket::tokio::io::AsyncReadExt;
 use rocket::uri;
 
 use super::error::{AppError, fail};
@@ -131,35 +128,5 @@ impl<'r, P: Permission> FromRequest<'r> for Global<P> {
                 AppError::forbidden("Only administrators can do that."),
             )
         }
-    }
-}
-
-/// A CSV sent as a file or pasted into a text area, at most 2 MiB.
-pub struct CsvText(pub String);
-
-const CSV_LIMIT: u64 = 2 * 1024 * 1024;
-
-#[rocket::async_trait]
-impl<'r> FromFormField<'r> for CsvText {
-    fn from_value(field: ValueField<'r>) -> form::Result<'r, Self> {
-        Ok(CsvText(field.value.to_string()))
-    }
-
-    async fn from_data(field: DataField<'r, '_>) -> form::Result<'r, Self> {
-        let mut bytes = Vec::new();
-        let mut stream = field.data.open((CSV_LIMIT + 1).bytes());
-        stream
-            .read_to_end(&mut bytes)
-            .await
-            .map_err(form::error::ErrorKind::from)?;
-        if bytes.len() as u64 > CSV_LIMIT {
-            Err(form::error::ErrorKind::InvalidLength {
-                min: None,
-                max: Some(CSV_LIMIT),
-            })?;
-        }
-        let text = String::from_utf8(bytes)
-            .map_err(|_| form::Error::validation("the CSV file must be UTF-8 text"))?;
-        Ok(CsvText(text))
     }
 }

@@ -5,8 +5,9 @@
 //!
 //! Forms that carry no file accept only `application/x-www-form-urlencoded`
 //! (`format = "form"`): Rocket's multipart parser would buffer their text
-//! fields in memory up to the whole form's limit. Bundles are read by
-//! `upload.rs` with a limit on every field.
+//! fields in memory up to the whole form's limit. Forms with a file are read
+//! by `multipart.rs` (bundles by `upload.rs`): CSRF token first, a limit on
+//! every field, and a time limit on the whole body.
 
 pub mod admin;
 pub mod api;
@@ -16,6 +17,7 @@ pub mod extensions;
 pub mod guards;
 pub mod headers;
 pub mod marking;
+pub mod multipart;
 pub mod pages;
 pub mod requests;
 pub mod session;

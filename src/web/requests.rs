@@ -1,7 +1,6 @@
 //! Extension requests: students ask (with optional evidence), staff decide.
 
-use rocket::data::ToByteUnit;
-use rocket::form::{self, DataField, Form, FromFormField, ValueField};
+use rocket::form::Form;
 use rocket::http::ContentType;
 use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post, routes};
@@ -9,63 +8,27 @@ use rocket::{State, get, post, routes};
 use super::error::AppError;
 use super::guards::{Allowed, AskForExtension, DecideRequest};
 use super::marking::FileDownload;
+use super::multipart::{FormSpec, Kind, SmallForm};
 use super::session::Caller;
 use crate::App;
-use crate::domain::readable;
+use crate::services::TEXT_LIMIT;
 use crate::services::requests::{self, EVIDENCE_LIMIT, Evidence};
 use crate::services::work;
-use crate::storage::ReceiveError;
 
 pub fn routes() -> Vec<rocket::Route> {
     routes![ask, decide, evidence]
 }
 
-/// The evidence field: streamed to disk like a bundle, at most
-/// [`EVIDENCE_LIMIT`].
-struct EvidenceField(Evidence);
+/// An extension request: the date wanted, the reason, and evidence.
+struct AskForm;
 
-#[rocket::async_trait]
-impl<'r> FromFormField<'r> for EvidenceField {
-    fn from_value(_field: ValueField<'r>) -> form::Result<'r, Self> {
-        Err(form::Error::validation("evidence must be sent as a file"))?
-    }
-
-    async fn from_data(field: DataField<'r, '_>) -> form::Result<'r, Self> {
-        let app = field
-            .request
-            .rocket()
-            .state::<App>()
-            .ok_or(form::error::ErrorKind::Unknown)?;
-        let raw = field
-            .file_name
-            .map(|n| n.dangerous_unsafe_unsanitized_raw().as_str().to_string())
-            .unwrap_or_default();
-        let name: String = raw
-            .rsplit(['/', '\\'])
-            .next()
-            .unwrap_or("")
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(200)
-            .collect();
-        let stream = field.data.open((EVIDENCE_LIMIT + 1).bytes());
-        match app.uploads.receive(stream, EVIDENCE_LIMIT).await {
-            Ok(received) => Ok(EvidenceField(Evidence { name, received })),
-            Err(ReceiveError::TooLarge { limit }) => Err(form::error::ErrorKind::InvalidLength {
-                min: None,
-                max: Some(limit),
-            })?,
-            Err(ReceiveError::Io(e)) => Err(form::error::ErrorKind::Io(e))?,
-        }
-    }
-}
-
-#[derive(rocket::FromForm)]
-struct AskForm<'r> {
-    csrf: &'r str,
-    until: &'r str,
-    reason: &'r str,
-    evidence: Option<EvidenceField>,
+impl FormSpec for AskForm {
+    const FIELDS: &'static [(&'static str, Kind)] = &[
+        ("until", Kind::Text(64)),
+        // Characters, not bytes, are what the reason's limit counts.
+        ("reason", Kind::Text(4 * TEXT_LIMIT as u64)),
+        ("evidence", Kind::Stored(EVIDENCE_LIMIT)),
+    ];
 }
 
 #[post(
@@ -77,33 +40,40 @@ async fn ask(
     asking: Allowed<AskForExtension>,
     _code: &str,
     _slug: &str,
-    form: Result<Form<AskForm<'_>>, form::Errors<'_>>,
+    form: Result<SmallForm<AskForm>, AppError>,
 ) -> Result<Flash<Redirect>, AppError> {
     let back = asking.page();
-    let form = form.map_err(|e| {
-        let message = if e.status() == rocket::http::Status::PayloadTooLarge {
-            format!(
-                "The evidence file is larger than {}. Nothing was sent.",
-                readable::bytes(EVIDENCE_LIMIT)
-            )
-        } else {
-            format!("The request could not be read ({e}).")
-        };
-        AppError::new(e.status(), message).with_back(back.clone())
-    })?;
-    asking
-        .caller
-        .check_csrf(form.csrf)
-        .map_err(|e| e.with_back(back.clone()))?;
-    let form = form.into_inner();
-    let evidence = form.evidence.map(|field| field.0);
-    requests::ask(app, &asking, form.until, form.reason, evidence)
-        .await
-        .map_err(|e| AppError::from(e).with_back(back.clone()))?;
+    // The body reader has checked the CSRF token before reading further.
+    let mut form = form.map_err(|e| e.with_back(back.clone()))?;
+    let evidence = form.take_file("evidence").map(|(name, received)| Evidence {
+        name: display_name(&name),
+        received,
+    });
+    requests::ask(
+        app,
+        &asking,
+        form.text("until"),
+        form.text("reason"),
+        evidence,
+    )
+    .await
+    .map_err(|e| AppError::from(e).with_back(back.clone()))?;
     Ok(Flash::success(
         Redirect::to(back),
         "Your extension request was sent. You will see the decision here.",
     ))
+}
+
+/// The evidence's file name, kept for display: its last part, without
+/// control characters, at most 200 characters.
+fn display_name(raw: &str) -> String {
+    raw.rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect()
 }
 
 #[derive(rocket::FromForm)]

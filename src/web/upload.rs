@@ -9,21 +9,17 @@
 //! memory up to the whole form's limit.) What happens to the bundle then is
 //! `services::hand_in`'s work.
 
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
 
 use rocket::data::{self, Data, FromData, ToByteUnit};
-use rocket::futures::Stream;
 use rocket::futures::TryStreamExt;
-use rocket::http::Status;
-use rocket::http::hyper::body::Bytes;
 use rocket::request::{FromRequest, Outcome, Request};
 use tokio_util::io::ReaderStream;
 
 use super::error::{AppError, fail};
 use super::guards::{Allowed, HandIn, assignment_page};
+use super::multipart::{self, BEFORE_FIRST_FIELD, CSRF_LIMIT, FRAMING, PIECE, Paced};
 use super::session::Caller;
 use crate::App;
 use crate::domain::names;
@@ -91,16 +87,6 @@ pub struct Bundle {
     pub received: Received,
 }
 
-/// The CSRF token is 64 characters; nothing else but the bundle is accepted.
-const TEXT_FIELD_LIMIT: u64 = 1024;
-/// Room for the multipart framing around the bundle.
-const FRAMING: u64 = 64 * 1024;
-/// The body is handed to the multipart parser in pieces of this size.
-const PIECE: usize = 64 * 1024;
-/// What may be read before the bundle's field begins: the token, the
-/// headers, and the piece in which they arrive.
-const BEFORE_BUNDLE: u64 = 3 * PIECE as u64;
-
 /// The browser's file name, made safe to keep and show: control and
 /// direction-changing characters dropped, any folder part removed, at most
 /// 255 characters.
@@ -155,34 +141,23 @@ async fn read_upload(request: &Request<'_>, data: Data<'_>) -> Result<Bundle, Ap
         .clone()
         .ok_or_else(|| AppError::internal("upload without a target"))?;
     let (limit, title) = (plan.limit, plan.title.as_str());
-    let boundary = request
-        .content_type()
-        .filter(|ct| ct.is_form_data())
-        .and_then(|ct| ct.params().find(|(key, _)| *key == "boundary").map(|(_, value)| value.to_string()))
-        .ok_or_else(|| {
-            AppError::new(
-                Status::UnsupportedMediaType,
-                "Send the bundle as multipart/form-data, in a field named 'bundle'. Nothing was stored.",
-            )
-        })?;
+    let boundary = multipart::boundary(
+        request,
+        "Send the bundle as multipart/form-data, in a field named 'bundle'. Nothing was stored.",
+    )?;
     let constraints = multer::Constraints::new()
         .allowed_fields(vec!["csrf", "bundle"])
         .size_limit(
             multer::SizeLimit::new()
                 .whole_stream(limit + FRAMING)
-                .for_field("csrf", TEXT_FIELD_LIMIT),
+                .for_field("csrf", CSRF_LIMIT),
         );
     // multer keeps in memory whatever it has read and not yet handed on, and
     // reads while data is there: the body is given to it one piece at a
     // time, and only a little of it until the bundle's own field begins.
-    let allowance = Arc::new(AtomicU64::new(BEFORE_BUNDLE));
+    let allowance = Arc::new(AtomicU64::new(BEFORE_FIRST_FIELD));
     let pieces = ReaderStream::with_capacity(data.open((limit + FRAMING + 1).bytes()), PIECE);
-    let body = Paced {
-        inner: pieces,
-        read: 0,
-        allowed: allowance.clone(),
-        just_gave: false,
-    };
+    let body = Paced::new(pieces, allowance.clone());
     let mut multipart = multer::Multipart::with_constraints(body, boundary, constraints);
     let (mut csrf, mut bundle) = (None::<String>, None);
     while let Some(field) = multipart
@@ -237,42 +212,6 @@ async fn read_upload(request: &Request<'_>, data: Data<'_>) -> Result<Bundle, Ap
     bundle.ok_or_else(|| {
         AppError::unprocessable("No file was sent. Please choose your .zip bundle and upload it.")
     })
-}
-
-/// The body, one piece per poll: after each piece it yields once, so multer
-/// parses what it has before it reads more. It refuses to go past an
-/// allowance, which is raised when the bundle's field begins.
-struct Paced<S> {
-    inner: S,
-    read: u64,
-    allowed: Arc<AtomicU64>,
-    just_gave: bool,
-}
-
-impl<S: Stream<Item = std::io::Result<Bytes>> + Unpin> Stream for Paced<S> {
-    type Item = std::io::Result<Bytes>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        if this.just_gave {
-            this.just_gave = false;
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
-        let next = Pin::new(&mut this.inner).poll_next(cx);
-        if let Poll::Ready(Some(Ok(piece))) = &next {
-            this.read += piece.len() as u64;
-            this.just_gave = true;
-            if this.read > this.allowed.load(Ordering::Relaxed) {
-                let error = std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    "too much came before the bundle",
-                );
-                return Poll::Ready(Some(Err(error)));
-            }
-        }
-        next
-    }
 }
 
 #[rocket::async_trait]

@@ -313,3 +313,86 @@ fn a_request_with_both_lengths_smuggles_nothing_and_pages_have_security_headers(
     let missing = server::request(server.addr, "GET", "/nowhere", &[], b"").unwrap();
     assert!(missing.header("content-security-policy").is_some());
 }
+
+/// Small forms with a file are read like uploads: the CSRF token first and
+/// checked before anything else, a limit on every field, and a time limit
+/// on the whole body, so a stalled or forged form holds nothing.
+#[test]
+fn small_forms_check_the_token_first_limit_each_field_and_do_not_wait_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    rocket::tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async {
+            let t = TestApp::with_dir(dir.path()).await;
+            t.app().db.close_by_ref().await.unwrap();
+        });
+    let server = Server::start_with(
+        Path::new(BINARY),
+        dir.path(),
+        &[("ROCKET_SMALL_FORM_SECONDS", "2")],
+    );
+    let cookie = server.login("alice", PASSWORD);
+    let page = server::request(
+        server.addr,
+        "GET",
+        "/courses/COMP6248/assignments/coursework",
+        &[("Cookie", cookie.clone())],
+        b"",
+    )
+    .unwrap();
+    let csrf = hidden_value(&String::from_utf8_lossy(&page.body), "csrf");
+    let path = "/courses/COMP6248/assignments/coursework/extension-request";
+    let send = |parts: &[Part<'_>]| {
+        let (content_type, body) = multipart(parts);
+        server::request(
+            server.addr,
+            "POST",
+            path,
+            &[
+                ("Cookie", cookie.clone()),
+                ("Content-Type", content_type.to_string()),
+            ],
+            &body,
+        )
+        .unwrap()
+    };
+    let long = "x".repeat(1 << 20);
+    // A megabyte of reason before the token: refused for the token.
+    let reply = send(&[Part::text("reason", &long), Part::text("csrf", &csrf)]);
+    assert_eq!(reply.status, 403);
+    // With the token first, a reason over its limit: refused for its length.
+    let reply = send(&[Part::text("csrf", &csrf), Part::text("reason", &long)]);
+    assert_eq!(reply.status, 413);
+    let page = String::from_utf8_lossy(&reply.body).to_string();
+    assert!(
+        page.contains(&html("The field 'reason' is longer")),
+        "{page}"
+    );
+
+    // A body that stalls after its token is cut off after 2 s.
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let (content_type, _) = multipart(&[]);
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: {cookie}\r\n\
+         Content-Type: {content_type}\r\nContent-Length: 1000000\r\n\r\n\
+         --{}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n",
+        BOUNDARY
+    );
+    let started = std::time::Instant::now();
+    stream.write_all(head.as_bytes()).unwrap();
+    let reply = server::read_reply(stream).unwrap();
+    assert_eq!(
+        reply.status,
+        408,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let files = std::fs::read_dir(dir.path().join("uploads/incoming"))
+        .unwrap()
+        .count();
+    assert_eq!(files, 0);
+}

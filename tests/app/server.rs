@@ -29,6 +29,11 @@ impl Server {
     /// Starts `handin` on a free loopback port, with its database and
     /// uploads in `dir`, and waits until it answers.
     pub fn start(binary: &Path, dir: &Path) -> Server {
+        Self::start_with(binary, dir, &[])
+    }
+
+    /// As [`start`](Self::start), with some settings (`ROCKET_...`) of its own.
+    pub fn start_with(binary: &Path, dir: &Path, settings: &[(&str, &str)]) -> Server {
         let port = free_port();
         let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
         let child = Command::new(binary)
@@ -46,6 +51,7 @@ impl Server {
             .env("ROCKET_LOG_LEVEL", "critical")
             .env("ROCKET_WORKERS", "16")
             .env("ROCKET_CLI_COLORS", "false")
+            .envs(settings.iter().copied())
             .stdout(Stdio::null())
             // A file, not a pipe: a pipe nobody reads would stall the server.
             .stderr(std::fs::File::create(dir.join("server.log")).unwrap())
@@ -65,6 +71,34 @@ impl Server {
             addr,
             dir: dir.to_path_buf(),
         }
+    }
+
+    /// Logs in through the login form; returns the session cookie
+    /// (`handin_session=...`).
+    pub fn login(&self, username: &str, password: &str) -> String {
+        let page = request(self.addr, "GET", "/login", &[], b"").unwrap();
+        let cookie = page
+            .cookie("handin_login")
+            .expect("the login page sets its cookie");
+        let body = String::from_utf8_lossy(&page.body).to_string();
+        let marker = "name=\"csrf\" value=\"";
+        let start = body.find(marker).unwrap() + marker.len();
+        let csrf = &body[start..start + 64];
+        let password = password.replace(' ', "+");
+        let form = format!("csrf={csrf}&username={username}&password={password}&next=%2F");
+        let reply = request(
+            self.addr,
+            "POST",
+            "/login",
+            &[
+                ("Cookie", cookie),
+                ("Content-Type", "application/x-www-form-urlencoded".into()),
+            ],
+            form.as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(reply.status, 303, "login failed");
+        reply.cookie("handin_session").expect("a session cookie")
     }
 
     /// SIGKILL: no shutdown, no cleanup, as a power cut or an OOM kill.

@@ -404,7 +404,7 @@ impl<'a> Part<'a> {
     }
 }
 
-const BOUNDARY: &str = "handin-test-boundary-7d1f0e2a9b";
+pub const BOUNDARY: &str = "handin-test-boundary-7d1f0e2a9b";
 
 /// A multipart/form-data body, built by hand as a browser sends it.
 pub fn multipart(parts: &[Part<'_>]) -> (ContentType, Vec<u8>) {

@@ -178,7 +178,7 @@ fn marking_page(root: &Path, runtime: &rocket::tokio::runtime::Runtime) {
     );
     runtime.block_on(thousand_students(root));
     let server = Server::start(Path::new(BINARY), root);
-    let cookie = login(&server, "marker");
+    let cookie = server.login("marker", "benchmark password");
     let mut times = Vec::new();
     for _ in 0..21 {
         let start = Instant::now();
@@ -441,31 +441,6 @@ fn time_command_in(dir: &Path, program: &str, args: &[&str]) -> f64 {
 }
 
 /// Logs in through the form, as a browser: returns the Cookie header value.
-fn login(server: &Server, username: &str) -> String {
-    let page = server::request(server.addr, "GET", "/login", &[], b"").unwrap();
-    let cookie = page
-        .cookie("handin_login")
-        .expect("the login page sets its cookie");
-    let body = String::from_utf8_lossy(&page.body).to_string();
-    let marker = "name=\"csrf\" value=\"";
-    let start = body.find(marker).unwrap() + marker.len();
-    let csrf = &body[start..start + 64];
-    let form = format!("csrf={csrf}&username={username}&password=benchmark+password&next=%2F");
-    let reply = server::request(
-        server.addr,
-        "POST",
-        "/login",
-        &[
-            ("Cookie", cookie),
-            ("Content-Type", "application/x-www-form-urlencoded".into()),
-        ],
-        form.as_bytes(),
-    )
-    .unwrap();
-    assert_eq!(reply.status, 303, "login failed");
-    reply.cookie("handin_session").expect("a session cookie")
-}
-
 fn num_cpus() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
