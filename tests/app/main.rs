@@ -9,6 +9,7 @@ mod fixture;
 mod hostile;
 mod import;
 mod marking;
+mod proxy;
 mod restart;
 mod routes;
 mod rush;
