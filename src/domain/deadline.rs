@@ -165,13 +165,12 @@ impl DeadlineRule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::zone::parse_local;
+    use crate::domain::zone::{parse_instant, parse_local};
     use chrono_tz::Europe::London;
 
+    /// An instant written in RFC 3339 (the zone module tests that reading).
     fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .with_timezone(&Utc)
+        parse_instant(text, London).unwrap()
     }
 
     fn rule(due: &str) -> DeadlineRule {

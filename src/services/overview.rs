@@ -4,11 +4,11 @@
 use super::Scope;
 use crate::App;
 use crate::error::Result;
-use crate::models::access::CourseRole;
 use crate::models::overview::{self, AssignmentView};
 use crate::models::receipt::Receipt;
 use crate::models::requests::{self, RequestView};
 use crate::models::{extension, submission};
+use crate::policy::Act;
 
 /// Every assignment the user can see, soonest deadline first.
 pub async fn dashboard(app: &App, who: &crate::models::user::Model) -> Result<Vec<AssignmentView>> {
@@ -26,7 +26,8 @@ pub struct AssignmentPage {
 
 pub async fn assignment_page(app: &App, scope: &Scope) -> Result<AssignmentPage> {
     let now = app.clock.now();
-    if scope.role != CourseRole::Student {
+    // Those who hand in here see their own attempts and requests.
+    if !scope.allows(Act::HandIn) {
         let view = overview::build(&scope.course, &scope.assignment, scope.role, None, now);
         return Ok(AssignmentPage {
             view,

@@ -3,6 +3,7 @@
 //! multipart bodies by hand.
 
 use std::io::{Cursor, Write};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use handin::App;
 use handin::clock::FixedClock;
 use handin::models::{submission, user};
 use rocket::http::{ContentType, Header, Status};
-use rocket::local::asynchronous::{Client, LocalResponse};
+use rocket::local::asynchronous::{Client, LocalRequest, LocalResponse};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
@@ -26,6 +27,29 @@ pub fn utc(text: &str) -> DateTime<Utc> {
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+/// A login as a browser somewhere sends it.
+pub struct LoginAttempt<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    /// Percent-encoded, as a form carries it.
+    pub next: &'a str,
+    /// The browser's address (none: the local client's).
+    pub from: Option<SocketAddr>,
+    pub forwarded: Option<&'a str>,
+}
+
+impl Default for LoginAttempt<'_> {
+    fn default() -> Self {
+        LoginAttempt {
+            username: "alice",
+            password: PASSWORD,
+            next: "/",
+            from: None,
+            forwarded: None,
+        }
+    }
 }
 
 pub struct TestApp {
@@ -194,24 +218,41 @@ impl TestApp {
 
     /// Posts the login form as a browser does (token from the login page).
     pub async fn post_login(&self, username: &str, password: &str) -> LocalResponse<'_> {
-        let page = self
-            .client
-            .get("/login")
+        self.try_login(LoginAttempt {
+            username,
+            password,
+            ..LoginAttempt::default()
+        })
+        .await
+    }
+
+    /// Posts the login form as a browser at `attempt.from` does: the login
+    /// page first (for its token), then the form.
+    pub async fn try_login(&self, attempt: LoginAttempt<'_>) -> LocalResponse<'_> {
+        fn from(request: LocalRequest<'_>, remote: Option<SocketAddr>) -> LocalRequest<'_> {
+            match remote {
+                Some(remote) => request.remote(remote),
+                None => request,
+            }
+        }
+        let page = from(self.client.get("/login"), attempt.from)
             .dispatch()
             .await
             .into_string()
             .await
             .unwrap();
         let csrf = hidden_value(&page, "csrf");
-        let password = password.replace(' ', "+");
-        self.client
-            .post("/login")
+        let password = attempt.password.replace(' ', "+");
+        let mut request = from(self.client.post("/login"), attempt.from)
             .header(ContentType::Form)
             .body(format!(
-                "csrf={csrf}&username={username}&password={password}&next=/"
-            ))
-            .dispatch()
-            .await
+                "csrf={csrf}&username={}&password={password}&next={}",
+                attempt.username, attempt.next
+            ));
+        if let Some(forwarded) = attempt.forwarded {
+            request = request.header(Header::new("X-Forwarded-For", forwarded.to_string()));
+        }
+        request.dispatch().await
     }
 
     /// Logs in through the login form; the client keeps the session cookie.

@@ -2,9 +2,7 @@
 //! address and username, the student is never locked out, and forwarding
 //! headers count only from trusted proxies.
 
-use std::net::SocketAddr;
-
-use rocket::http::{ContentType, Header, Status};
+use rocket::http::Status;
 
 use crate::support::*;
 
@@ -16,30 +14,14 @@ async fn login_from(
     username: &str,
     password: &str,
 ) -> Status {
-    let remote: SocketAddr = format!("{from}:40000").parse().unwrap();
-    let page = t
-        .client
-        .get("/login")
-        .remote(remote)
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
-    let csrf = hidden_value(&page, "csrf");
-    let mut request = t
-        .client
-        .post("/login")
-        .remote(remote)
-        .header(ContentType::Form)
-        .body(format!(
-            "csrf={csrf}&username={username}&password={}&next=/",
-            password.replace(' ', "+")
-        ));
-    if let Some(forwarded) = forwarded {
-        request = request.header(Header::new("X-Forwarded-For", forwarded.to_string()));
-    }
-    request.dispatch().await.status()
+    let attempt = LoginAttempt {
+        username,
+        password,
+        from: Some(format!("{from}:40000").parse().unwrap()),
+        forwarded,
+        ..LoginAttempt::default()
+    };
+    t.try_login(attempt).await.status()
 }
 
 #[rocket::async_test]

@@ -11,11 +11,12 @@ script prints the answer, the time it took and the server's memory growth.
 
 Wanted: every variant refused in under 1 s, with under 16 MiB of growth.
 """
-import os, socket, struct, subprocess, sys, tempfile, time, urllib.request, uuid
+import os, struct, sys, time, urllib.request, uuid
+
+from serve import Server
 
 BINARY = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/release/handin")
 ENTRIES = int(sys.argv[2]) if len(sys.argv) > 2 else 2_080_000
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def zip64_bomb(count):
@@ -37,46 +38,13 @@ def zip64_bomb(count):
     return body + end64 + locator + end
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def memory_kib(pid, field):
-    """VmRSS (now) or VmHWM (the peak so far) of a process, in KiB."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
 def main():
-    work = tempfile.mkdtemp(prefix="handin-bomb-")
-    env = dict(os.environ,
-               ROCKET_DATABASE=f"{work}/handin.sqlite", ROCKET_UPLOADS_DIR=f"{work}/uploads",
-               ROCKET_TEMPLATE_DIR=f"{ROOT}/templates", ROCKET_DEMO="false",
-               ROCKET_SECRET_KEY="BwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSY=",
-               ROCKET_LOG_LEVEL="critical", ROCKET_ADDRESS="127.0.0.1", ROCKET_PORT=str(free_port()))
-    with open(f"{work}/course.toml", "w") as f:
-        f.write('[[course]]\ncode = "BOMB"\ntitle = "Bombs"\ntime_zone = "Europe/London"\n'
-                '[[course.assignment]]\nslug = "lab"\ntitle = "Lab"\ndue = "2099-01-01 16:00"\n'
-                'max_bundle_mib = 1024\n')
-    run = lambda *args, **kw: subprocess.run([BINARY, *args], env=env, check=True,
-                                             capture_output=True, text=True, **kw).stdout
-    run("import", f"{work}/course.toml")
-    run("user", "add", "eve", "--role", "student", "--course", "BOMB", input="correct horse battery\n")
-    token = run("token", "eve").strip()
-    server = subprocess.Popen([BINARY], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        port = int(env["ROCKET_PORT"])
-        for _ in range(600):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+    server = Server(BINARY)
+    server.course("BOMB", "lab", "max_bundle_mib = 1024\n")
+    server.student("eve", "BOMB")
+    token = server.run("token", "eve").strip()
+    with server:
+        port = server.port
         bomb = zip64_bomb(ENTRIES)
         trailer = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, 0, 0, 0xFFFF)
         print(f"{ENTRIES} entries, {len(bomb) / 1e6:.0f} MB per bundle")
@@ -91,7 +59,7 @@ def main():
                 data=body, method="POST",
                 headers={"Authorization": f"Bearer {token}",
                          "Content-Type": f"multipart/form-data; boundary={boundary}"})
-            before = memory_kib(server.pid, "VmHWM")
+            before = server.memory_kib("VmHWM")
             started = time.monotonic()
             try:
                 with urllib.request.urlopen(request) as answer:
@@ -101,12 +69,9 @@ def main():
             # The time after the last byte arrived is what the bomb costs; the
             # upload itself runs at loopback speed.
             took = time.monotonic() - started
-            peak = memory_kib(server.pid, "VmHWM")
+            peak = server.memory_kib("VmHWM")
             print(f"{label:15} {status} in {took:.2f} s (upload included), peak memory "
                   f"{before // 1024} -> {peak // 1024} MiB: {text}")
-    finally:
-        server.kill()
-        server.wait()
 
 
 if __name__ == "__main__":

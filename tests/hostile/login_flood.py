@@ -11,19 +11,13 @@ student's login times.
 
 Wanted: the student's login under 1 s while the flood runs.
 """
-import http.client, os, re, socket, subprocess, sys, tempfile, threading, time, urllib.parse
+import http.client, os, sys, threading, time, urllib.parse
 from collections import Counter
+
+from serve import PASSWORD, Server, csrf_of
 
 BINARY = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/release/handin")
 FLOOD = int(sys.argv[2]) if len(sys.argv) > 2 else 1500
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PASSWORD = "correct horse battery"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def login_form(port, source):
@@ -32,9 +26,7 @@ def login_form(port, source):
     c.request("GET", "/login")
     r = c.getresponse()
     page = r.read().decode()
-    cookie = r.getheader("Set-Cookie").split(";")[0]
-    token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-    return token, cookie
+    return csrf_of(page), r.getheader("Set-Cookie").split(";")[0]
 
 
 def post_login(port, source, token, cookie, username, password):
@@ -48,32 +40,19 @@ def post_login(port, source, token, cookie, username, password):
 
 
 def main():
-    work = tempfile.mkdtemp(prefix="handin-flood-")
-    port = free_port()
-    env = dict(os.environ,
-               ROCKET_DATABASE=f"{work}/handin.sqlite", ROCKET_UPLOADS_DIR=f"{work}/uploads",
-               ROCKET_TEMPLATE_DIR=f"{ROOT}/templates", ROCKET_DEMO="false",
-               ROCKET_SECRET_KEY="BwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSY=",
-               ROCKET_LOG_LEVEL="critical", ROCKET_ADDRESS="127.0.0.1", ROCKET_PORT=str(port),
-               ROCKET_WORKERS="64")
-    for name in ["student", "victim"]:
-        subprocess.run([BINARY, "user", "add", name, "--role", "student"], env=env, check=True,
-                       input=PASSWORD + "\n", capture_output=True, text=True)
-    server = subprocess.Popen([BINARY], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(600):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+    server = Server(BINARY, ROCKET_WORKERS="64")
+    server.student("student")
+    server.student("victim")
+    with server:
+        port = server.port
         token, cookie = login_form(port, "127.0.0.1")
         answers = Counter()
         lock = threading.Lock()
 
         def flood(i):
             try:
-                status = post_login(port, "127.0.0.1", token, cookie, "victim" if i % 2 else f"nobody{i}", "wrong")
+                name = "victim" if i % 2 else f"nobody{i}"
+                status = post_login(port, "127.0.0.1", token, cookie, name, "wrong")
             except Exception as e:  # a refused connection counts too
                 status = type(e).__name__
             with lock:
@@ -93,13 +72,10 @@ def main():
             time.sleep(0.2)
         for t in threads:
             t.join()
-        flood_time = time.monotonic() - started
-        print(f"flood: {FLOOD} wrong logins from 127.0.0.1 in {flood_time:.1f} s: {dict(answers)}")
+        print(f"flood: {FLOOD} wrong logins from 127.0.0.1 in {time.monotonic() - started:.1f} s: "
+              f"{dict(answers)}")
         for seconds, status in times:
             print(f"student from 127.0.0.2: {status} in {seconds * 1000:.0f} ms")
-    finally:
-        server.kill()
-        server.wait()
 
 
 if __name__ == "__main__":
