@@ -34,8 +34,9 @@ pub struct AppConfig {
     /// And after this many hours, however busy.
     pub session_max_hours: u32,
     /// Reverse proxies whose `X-Forwarded-For` is believed (their own
-    /// addresses). From anyone else the header is ignored: the address is
-    /// what login throttling and sessions go by.
+    /// addresses; by default this machine, where the proxy usually runs).
+    /// From anyone else the header is ignored: the address is what login
+    /// throttling and sessions go by.
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// A form with a file but no bundle (an extension request with its
     /// evidence, a CSV) must arrive within this many seconds.
@@ -57,7 +58,11 @@ impl Default for AppConfig {
             // enough that a forgotten lab machine does not stay signed in.
             session_idle_minutes: 240,
             session_max_hours: 12,
-            trusted_proxies: Vec::new(),
+            // A proxy on the same machine (the usual nginx in front).
+            trusted_proxies: vec![
+                std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+                std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            ],
             // Ten megabytes of evidence over a slow connection, and no longer.
             small_form_seconds: 120,
         }

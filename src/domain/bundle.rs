@@ -240,7 +240,6 @@ pub fn inspect<R: Read + Seek>(
 fn declared_entries<R: Read + Seek>(reader: &mut R) -> Option<u64> {
     const END: u32 = 0x0605_4b50;
     const LOCATOR: u32 = 0x0706_4b50;
-    const END64: u32 = 0x0606_4b50;
     const END_LEN: usize = 22;
     const END64_LEN: usize = 56;
     let length = reader.seek(SeekFrom::End(0)).ok()?;
@@ -254,13 +253,6 @@ fn declared_entries<R: Read + Seek>(reader: &mut R) -> Option<u64> {
     let u16_at = |b: &[u8], i: usize| u64::from(u16::from_le_bytes([b[i], b[i + 1]]));
     let u32_at = |b: &[u8], i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
     let u64_at = |b: &[u8], i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
-    // The counts a ZIP64 end record at `offset` (in the file) declares.
-    let mut zip64_count = |offset: u64| -> Option<u64> {
-        let mut record = [0u8; END64_LEN];
-        reader.seek(SeekFrom::Start(offset)).ok()?;
-        reader.read_exact(&mut record).ok()?;
-        (u32_at(&record, 0) == END64).then(|| u64_at(&record, 24).max(u64_at(&record, 32)))
-    };
     let mut most: Option<u64> = None;
     for end in (0..tail.len().checked_sub(END_LEN - 1)?).filter(|&i| u32_at(&tail, i) == END) {
         let at = tail_start + end as u64;
@@ -286,14 +278,20 @@ fn declared_entries<R: Read + Seek>(reader: &mut R) -> Option<u64> {
             let locator = end
                 .checked_sub(20)
                 .filter(|&l| u32_at(&tail, l) == LOCATOR)?;
-            // Where the locator says, and where it would be after junk
-            // before the archive: just in front of the locator.
+            // Where the locator says, and, as the zip crate also looks,
+            // every ZIP64 record between there and the locator that ends
+            // exactly at the locator (junk before the archive moves it).
             let declared = u64_at(&tail, locator + 8);
-            let in_front = (tail_start + locator as u64).checked_sub(END64_LEN as u64);
-            let found = [Some(declared), in_front]
+            let locator_at = tail_start + locator as u64;
+            let mut places = vec![declared];
+            places.extend(zip64_records_ending_at(
+                reader,
+                declared.min(locator_at),
+                locator_at,
+            ));
+            let found = places
                 .into_iter()
-                .flatten()
-                .filter_map(&mut zip64_count)
+                .filter_map(|place| zip64_count(reader, place))
                 .max();
             // A ZIP64 marker without a readable ZIP64 record: refuse rather
             // than let the parser go looking.
@@ -302,6 +300,56 @@ fn declared_entries<R: Read + Seek>(reader: &mut R) -> Option<u64> {
         most = Some(most.map_or(count, |m| m.max(count)));
     }
     most
+}
+
+/// The signature of a ZIP64 end record.
+const END64: [u8; 4] = *b"PK\x06\x06";
+
+/// The count a ZIP64 end record at `offset` (in the file) declares, if one is there.
+fn zip64_count<R: Read + Seek>(reader: &mut R, offset: u64) -> Option<u64> {
+    let mut record = [0u8; 40];
+    reader.seek(SeekFrom::Start(offset)).ok()?;
+    reader.read_exact(&mut record).ok()?;
+    let count = |i: usize| u64::from_le_bytes(record[i..i + 8].try_into().unwrap_or([0; 8]));
+    (record[..4] == END64).then(|| count(24).max(count(32)))
+}
+
+/// Where ZIP64 end records start in `[start, end)` whose declared size makes
+/// them end exactly at `end` (where their locator is). Read once, in pieces.
+fn zip64_records_ending_at<R: Read + Seek>(reader: &mut R, start: u64, end: u64) -> Vec<u64> {
+    // A record's signature and size take 12 bytes: the last 11 of each piece
+    // are looked at again with the next.
+    const KEEP: usize = 11;
+    let mut found = Vec::new();
+    if reader.seek(SeekFrom::Start(start)).is_err() {
+        return found;
+    }
+    let mut window: Vec<u8> = Vec::with_capacity(KEEP + (1 << 20));
+    let mut piece = vec![0u8; 1 << 20];
+    let mut window_at = start;
+    let mut at = start;
+    while at < end {
+        let want = usize::try_from((end - at).min(piece.len() as u64)).unwrap_or(piece.len());
+        if reader.read_exact(&mut piece[..want]).is_err() {
+            break;
+        }
+        window.extend_from_slice(&piece[..want]);
+        at += want as u64;
+        for i in 0..window.len().saturating_sub(KEEP) {
+            if window[i..i + 4] == END64 {
+                let size =
+                    u64::from_le_bytes(window[i + 4..i + 12].try_into().unwrap_or([0xFF; 8]));
+                let record_end = (window_at + i as u64 + 12).checked_add(size);
+                if record_end == Some(end) {
+                    found.push(window_at + i as u64);
+                }
+            }
+        }
+        let keep_from = window.len().saturating_sub(KEEP);
+        window_at += keep_from as u64;
+        window.drain(..keep_from);
+    }
+    found
 }
 
 /// The required patterns that no file in `entries` matches.
@@ -600,6 +648,30 @@ mod tests {
             inspect(Cursor::new(bytes), limits, &[]),
             Err(BundleError::TooManyEntries { count: 30, max: 10 })
         );
+    }
+
+    #[test]
+    fn a_decoy_zip64_record_does_not_hide_the_real_one() {
+        // The real ZIP64 record (30 entries) carries 56 bytes of "extensible
+        // data" holding a decoy record (1 entry) that also ends at the
+        // locator, and the locator points at neither.
+        let bytes = zip64_of(30);
+        let locator = bytes.len() - 22 - 20;
+        let real =
+            u64::from_le_bytes(bytes[locator + 8..locator + 16].try_into().unwrap()) as usize;
+        let mut record = bytes[real..locator].to_vec();
+        let size = u64::from_le_bytes(record[4..12].try_into().unwrap()) + 56;
+        record[4..12].copy_from_slice(&size.to_le_bytes());
+        let mut decoy = bytes[real..locator].to_vec();
+        decoy[24..40].copy_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
+        let mut forged = bytes[..real].to_vec();
+        forged.extend(&record);
+        forged.extend(&decoy);
+        let mut locator_bytes = bytes[locator..locator + 20].to_vec();
+        locator_bytes[8..16].copy_from_slice(&((real - 1) as u64).to_le_bytes());
+        forged.extend(&locator_bytes);
+        forged.extend(&bytes[locator + 20..]);
+        assert_eq!(declared_entries(&mut Cursor::new(forged)), Some(30));
     }
 
     #[test]

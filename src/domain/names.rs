@@ -17,6 +17,8 @@ use icu_properties::{CodePointMapData, CodePointSetData};
 pub const MAX_PART_BYTES: usize = 255;
 /// The longest path, in bytes.
 pub const MAX_PATH_BYTES: usize = 1024;
+/// The most folders a path may lie in.
+pub const MAX_DEPTH: usize = 32;
 
 /// Characters that are there without being seen: zero-width marks,
 /// direction overrides, soft hyphens, variation selectors, fillers, tags.
@@ -86,11 +88,25 @@ pub fn check(name: &str) -> Result<(), String> {
     if name.contains(':') {
         return refuse("its name contains a colon");
     }
+    if name
+        .chars()
+        .any(|c| matches!(c, '<' | '>' | '"' | '|' | '?' | '*'))
+    {
+        return refuse("its name contains a character Windows does not allow (< > \" | ? *)");
+    }
     if name.len() > MAX_PATH_BYTES {
         return Err(format!("its path is longer than {MAX_PATH_BYTES} bytes"));
     }
     let body = name.strip_suffix('/').unwrap_or(name);
+    if body.split('/').count() > MAX_DEPTH + 1 {
+        return Err(format!("its path is more than {MAX_DEPTH} folders deep"));
+    }
     for part in body.split('/') {
+        if is_a_windows_device(part) {
+            return refuse(
+                "a name in its path is one Windows keeps for a device (CON, NUL, COM1...)",
+            );
+        }
         match part {
             ".." => return refuse("it climbs out of the bundle with '..'"),
             "" => return refuse("its path has an empty folder name"),
@@ -111,12 +127,29 @@ pub fn check(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Names Windows gives to devices, with or without an extension (`aux.c`).
+fn is_a_windows_device(part: &str) -> bool {
+    let stem = part
+        .split('.')
+        .next()
+        .unwrap_or(part)
+        .trim_end()
+        .to_ascii_uppercase();
+    matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || ((stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.len() == 4
+            && stem.as_bytes()[3].is_ascii_digit()
+            && stem.as_bytes()[3] != b'0')
+}
+
 /// How a case-insensitive, normalising file system (Windows, macOS) sees a
-/// path: NFC, lower case, without a folder's trailing slash.
+/// path: NFC, case folded (upper then lower, so that ς and σ, ſ and s, ı
+/// and i fold together), NFC again, without a folder's trailing slash.
 fn as_a_disk_sees_it(name: &str) -> String {
-    ComposingNormalizerBorrowed::new_nfc()
-        .normalize(name.strip_suffix('/').unwrap_or(name))
-        .to_lowercase()
+    let nfc = ComposingNormalizerBorrowed::new_nfc();
+    let name = nfc.normalize(name.strip_suffix('/').unwrap_or(name));
+    nfc.normalize(&name.to_uppercase().to_lowercase())
+        .into_owned()
 }
 
 /// Two entries that would land on one file.
@@ -130,10 +163,12 @@ pub struct Clash {
 /// The names seen so far, to find two that would land on one file.
 #[derive(Default)]
 pub struct Seen {
-    /// Each path as a disk sees it, with the name as written and whether it is a folder.
-    paths: HashMap<String, (String, bool)>,
-    /// Every folder some entry lies in, with that entry's name.
-    folders: HashMap<String, String>,
+    /// Every name as written, once.
+    names: Vec<String>,
+    /// Each path as a disk sees it: which name, and whether it is a folder.
+    paths: HashMap<String, (usize, bool)>,
+    /// Every folder some entry lies in, and which name first put it there.
+    folders: HashMap<String, usize>,
 }
 
 impl Seen {
@@ -142,37 +177,42 @@ impl Seen {
     pub fn add(&mut self, name: &str) -> Result<(), Clash> {
         let is_folder = name.ends_with('/');
         let key = as_a_disk_sees_it(name);
-        let clash = |first: &str, why| Clash {
-            first: first.to_string(),
+        let clash = |first: usize, why| Clash {
+            first: self.names[first].clone(),
             second: name.to_string(),
             why,
         };
-        if let Some((first, first_is_folder)) = self.paths.get(&key) {
-            return Err(match (is_folder, first_is_folder) {
-                (true, true) => return Ok(()),
-                (false, false) if first == name => clash(first, "the same name twice"),
-                (false, false) => clash(
+        if let Some(&(first, first_is_folder)) = self.paths.get(&key) {
+            return match (is_folder, first_is_folder) {
+                (true, true) => Ok(()),
+                (false, false) if self.names[first] == name => {
+                    Err(clash(first, "the same name twice"))
+                }
+                (false, false) => Err(clash(
                     first,
                     "names that differ only in case or in how accents are written",
-                ),
-                _ => clash(first, "a file and a folder of the same name"),
-            });
+                )),
+                _ => Err(clash(first, "a file and a folder of the same name")),
+            };
         }
-        if !is_folder && let Some(inside) = self.folders.get(&key) {
+        if !is_folder && let Some(&inside) = self.folders.get(&key) {
             return Err(clash(inside, "a file and a folder of the same name"));
         }
         // Every folder this entry lies in must not be a file already.
+        let index = self.names.len();
         let mut folder = key.as_str();
         while let Some((parent, _)) = folder.rsplit_once('/') {
-            if let Some((file, false)) = self.paths.get(parent) {
+            if let Some(&(file, false)) = self.paths.get(parent) {
                 return Err(clash(file, "a file and a folder of the same name"));
             }
-            self.folders
-                .entry(parent.to_string())
-                .or_insert_with(|| name.to_string());
+            if self.folders.contains_key(parent) {
+                break; // and so are its own parents
+            }
+            self.folders.insert(parent.to_string(), index);
             folder = parent;
         }
-        self.paths.insert(key, (name.to_string(), is_folder));
+        self.names.push(name.to_string());
+        self.paths.insert(key, (index, is_folder));
         Ok(())
     }
 }
@@ -219,6 +259,22 @@ mod tests {
         ] {
             assert!(check(bad).is_err(), "{bad:?}");
         }
+        for reserved in [
+            "aux.c",
+            "NUL",
+            "lab/com1.txt",
+            "lpt9",
+            "a<b",
+            "what?.txt",
+            "x*.py",
+        ] {
+            assert!(check(reserved).is_err(), "{reserved}");
+        }
+        for fine in ["auxiliary.c", "com10.txt", "console.log", "lpt0"] {
+            assert_eq!(check(fine), Ok(()), "{fine}");
+        }
+        assert!(check(&vec!["d"; MAX_DEPTH + 2].join("/")).is_err());
+        assert!(check(&vec!["d"; MAX_DEPTH + 1].join("/")).is_ok());
         assert!(check(&"x".repeat(MAX_PART_BYTES)).is_ok());
         assert!(check(&"x".repeat(MAX_PART_BYTES + 1)).is_err());
         let deep = vec!["x".repeat(200); 6].join("/");
@@ -247,6 +303,9 @@ mod tests {
         assert!(clash(&["lab1", "lab1/a.py"]).is_some());
         assert!(clash(&["lab1/a.py", "LAB1"]).is_some());
         assert!(clash(&["a.txt", "a.txt"]).is_some());
+        // Case folding, not only lower case: final sigma, long s, dotless i.
+        assert!(clash(&["\u{3c3}.txt", "\u{3c2}.txt"]).is_some());
+        assert!(clash(&["mas.txt", "ma\u{17f}.txt"]).is_some());
         // Folders listed with their files are fine.
         assert_eq!(
             clash(&["lab1/", "lab1/a.py", "lab1/b.py", "lab2/a.py"]),

@@ -17,8 +17,11 @@ use chrono::{DateTime, Duration, Utc};
 pub const FREE_TRIES: u32 = 5;
 /// The longest wait between tries.
 pub const MAX_WAIT_SECONDS: i64 = 60;
-/// Password checks one address may have running or queued at once.
-pub const IN_FLIGHT_PER_ADDRESS: u32 = 2;
+/// Password checks one address may have running or queued at once: a few,
+/// since a class behind one NAT address logs in together.
+pub const IN_FLIGHT_PER_ADDRESS: u32 = 4;
+/// At most this many (address, username) pairs are remembered.
+const MAX_PAIRS: usize = 100_000;
 /// Failures are forgotten after this long without another.
 const FORGET_MINUTES: i64 = 15;
 
@@ -37,6 +40,18 @@ pub enum Wait {
     Busy,
 }
 
+/// What one client is: an IPv4 address, or an IPv6 /64 (one household or
+/// machine is handed a whole /64, so its addresses are one client).
+fn network_of(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(bits.into())
+        }
+        v4 => v4,
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Throttle {
     failures: HashMap<(IpAddr, String), Failures>,
@@ -47,10 +62,13 @@ impl Throttle {
     /// How long the pair must still wait after `count` failures, the last at `last`.
     fn wait_after(failures: Failures, now: DateTime<Utc>) -> Option<i64> {
         let over = failures.count.checked_sub(FREE_TRIES)?;
-        let wait = 1i64
-            .checked_shl(over)
-            .unwrap_or(MAX_WAIT_SECONDS)
-            .min(MAX_WAIT_SECONDS);
+        // 1, 2, 4 ... seconds, then a minute however many more failures.
+        let wait = if over < 6 {
+            1i64 << over
+        } else {
+            MAX_WAIT_SECONDS
+        }
+        .min(MAX_WAIT_SECONDS);
         let left = (failures.last + Duration::seconds(wait) - now).num_seconds();
         (left > 0).then_some(left)
     }
@@ -62,6 +80,7 @@ impl Throttle {
         username: &str,
         now: DateTime<Utc>,
     ) -> Result<(), Wait> {
+        let address = network_of(address);
         let key = (address, username.to_lowercase());
         if let Some(failures) = self.failures.get(&key).copied() {
             if now - failures.last > Duration::minutes(FORGET_MINUTES) {
@@ -80,6 +99,7 @@ impl Throttle {
 
     /// Takes an admitted try out of flight (however it ended).
     pub fn leave(&mut self, address: IpAddr) {
+        let address = network_of(address);
         if let Some(running) = self.in_flight.get_mut(&address) {
             *running = running.saturating_sub(1);
             if *running == 0 {
@@ -90,7 +110,7 @@ impl Throttle {
 
     /// Records how a try ended: a success clears the pair's failures.
     pub fn record(&mut self, address: IpAddr, username: &str, succeeded: bool, now: DateTime<Utc>) {
-        let key = (address, username.to_lowercase());
+        let key = (network_of(address), username.to_lowercase());
         if succeeded {
             self.failures.remove(&key);
             return;
@@ -101,10 +121,14 @@ impl Throttle {
         });
         failures.count += 1;
         failures.last = now;
-        // Keep the table small: forget pairs nobody has tried for a while.
-        if self.failures.len() > 100_000 {
+        // Keep the table bounded: forget pairs nobody has tried for a while,
+        // and if that is not enough, start afresh rather than grow.
+        if self.failures.len() > MAX_PAIRS {
             self.failures
                 .retain(|_, f| now - f.last <= Duration::minutes(FORGET_MINUTES));
+            if self.failures.len() > MAX_PAIRS / 2 {
+                self.failures.clear();
+            }
         }
     }
 }
@@ -186,6 +210,35 @@ mod tests {
         assert_eq!(t.admit(STUDENT, "alice", at(0)), Ok(()));
         t.leave(ATTACKER);
         assert_eq!(t.admit(ATTACKER, "another", at(0)), Ok(()));
+    }
+
+    #[test]
+    fn many_failures_wait_a_minute_and_never_overflow() {
+        let mut t = Throttle::default();
+        for n in 0..200 {
+            assert_eq!(
+                fail(&mut t, ATTACKER, "alice", at(n * 61)),
+                Ok(()),
+                "try {n}"
+            );
+        }
+        assert_eq!(
+            t.admit(ATTACKER, "alice", at(199 * 61 + 59)),
+            Err(Wait::Seconds(1))
+        );
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_whole_slash_64() {
+        let one: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let elsewhere: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        let mut t = Throttle::default();
+        for _ in 0..FREE_TRIES {
+            assert_eq!(fail(&mut t, one, "alice", at(0)), Ok(()));
+        }
+        assert!(t.admit(other, "alice", at(0)).is_err());
+        assert_eq!(t.admit(elsewhere, "alice", at(0)), Ok(()));
     }
 
     #[test]

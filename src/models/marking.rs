@@ -227,6 +227,11 @@ impl Table {
         }
     }
 
+    /// Drops every attempt but the latest from each row (`latest` stays).
+    pub fn latest_only(&mut self) {
+        self.rows.iter_mut().for_each(|r| r.attempts.clear());
+    }
+
     /// Counts per status, for the filter buttons.
     pub fn counts(&self) -> HashMap<&'static str, usize> {
         let mut counts = HashMap::new();

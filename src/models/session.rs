@@ -47,13 +47,19 @@ fn random_hex() -> String {
 }
 
 /// Starts a session; returns the secret for the cookie (the only time it is
-/// seen).
+/// seen). Sessions past their lifetime are swept out on the way, so the
+/// table holds only live ones (and a few idle ones nobody came back to).
 pub async fn start(
     db: &impl ConnectionTrait,
     user_id: i32,
     origin: Origin,
+    lifetime: Lifetime,
     now: DateTimeUtc,
 ) -> Result<String, DbErr> {
+    Entity::delete_many()
+        .filter(Column::CreatedAt.lt(now - lifetime.max))
+        .exec(db)
+        .await?;
     let secret = random_hex();
     ActiveModel {
         secret_hash: Set(hash(&secret)),

@@ -4,14 +4,15 @@
 use std::net::IpAddr;
 
 use crate::App;
-use crate::domain::throttle::Wait;
+use crate::domain::throttle::{Throttle, Wait};
 use crate::error::{Error, Result};
 use crate::models::session::{self, Origin};
 use crate::models::{api_token, audit, user};
 
 /// Starts a browser session for the user; returns the cookie's secret.
 pub async fn start_session(app: &App, user_id: i32, origin: Origin) -> Result<String> {
-    Ok(session::start(&app.db, user_id, origin, app.clock.now()).await?)
+    let lifetime = app.config.session_lifetime();
+    Ok(session::start(&app.db, user_id, origin, lifetime, app.clock.now()).await?)
 }
 
 /// The user and the session's CSRF token, if the secret names a session
@@ -74,10 +75,15 @@ struct InFlight<'a> {
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        if let Ok(mut throttle) = self.app.login_throttle.lock() {
-            throttle.leave(self.address);
-        }
+        throttle(self.app).leave(self.address);
     }
+}
+
+/// The throttle; a panic elsewhere while it was held does not stop logins.
+fn throttle(app: &App) -> std::sync::MutexGuard<'_, Throttle> {
+    app.login_throttle
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Checks a password from `address`. Checks run a few at a time (argon2 is
@@ -87,11 +93,12 @@ impl Drop for InFlight<'_> {
 /// `domain::throttle`) without a check being run.
 pub async fn log_in(app: &App, address: IpAddr, username: &str, password: &str) -> Result<Login> {
     let username = username.trim();
-    let admitted = app.login_throttle.lock().map_err(Error::internal)?.admit(
-        address,
-        username,
-        app.clock.now(),
-    );
+    // A name no account can have is refused at once: it is not checked,
+    // and not remembered by the throttle (whose table it would fill).
+    if user::check_username(username).is_err() {
+        return Ok(Login::Refused);
+    }
+    let admitted = throttle(app).admit(address, username, app.clock.now());
     if let Err(wait) = admitted {
         return Ok(Login::Wait(wait));
     }
@@ -111,12 +118,7 @@ pub async fn log_in(app: &App, address: IpAddr, username: &str, password: &str) 
         rocket::tokio::task::spawn_blocking(move || user::verify_password(&password, &hash))
             .await?;
     let user = found.filter(|_| verified);
-    app.login_throttle.lock().map_err(Error::internal)?.record(
-        address,
-        username,
-        user.is_some(),
-        app.clock.now(),
-    );
+    throttle(app).record(address, username, user.is_some(), app.clock.now());
     Ok(match user {
         Some(user) => Login::Welcome(user),
         None => Login::Refused,

@@ -56,7 +56,7 @@ async fn submissions(
     }
     let mut table = exports::table(app, &seen).await?;
     if attempts != Some("all") {
-        table.rows.iter_mut().for_each(|r| r.attempts.clear());
+        table.latest_only();
     }
     Ok(Json(serde_json::json!(table.rows)))
 }

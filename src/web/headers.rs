@@ -1,6 +1,7 @@
 //! The security headers on every response: no framing, no sniffing, no
-//! referrer leaking an id, and a content security policy that allows only
-//! handin's own script and style (there is no inline script or style).
+//! referrer leaking an id, no caching of pages, and a content security
+//! policy that allows only handin's own script and style (there is no
+//! inline script or style).
 
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::Header;
@@ -20,7 +21,12 @@ impl Fairing for SecurityHeaders {
         }
     }
 
-    async fn on_response<'r>(&self, _: &'r Request<'_>, response: &mut Response<'r>) {
+    async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
+        // Pages and downloads hold people's work and names: no shared
+        // machine's cache keeps them. The stylesheet and script may be kept.
+        if !request.uri().path().starts_with("/static/") {
+            response.set_header(Header::new("Cache-Control", "no-store"));
+        }
         for (name, value) in [
             ("Content-Security-Policy", POLICY),
             ("X-Content-Type-Options", "nosniff"),

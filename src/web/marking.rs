@@ -50,6 +50,9 @@ async fn marking_page(
         descending: dir == Some("desc"),
     };
     table.apply(&view);
+    // The page shows each student's latest attempt only: the others would
+    // be serialised into the template for nothing.
+    table.latest_only();
     Ok(Template::render(
         "marking",
         context! {

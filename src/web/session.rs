@@ -53,16 +53,27 @@ pub fn client_address(request: &Request<'_>, trusted: &[IpAddr]) -> IpAddr {
     if !trusted.contains(&peer) {
         return peer;
     }
-    let hops: Vec<IpAddr> = request
+    // From the right: the hops our proxies added, then the client. A hop
+    // that is not an address ends the walk: what stands left of it was
+    // written by someone we do not trust.
+    let hops: Vec<&str> = request
         .headers()
         .get("X-Forwarded-For")
         .flat_map(|value| value.split(','))
-        .filter_map(|hop| hop.trim().parse().ok())
         .collect();
-    hops.into_iter()
-        .rev()
-        .find(|hop| !trusted.contains(hop))
-        .unwrap_or(peer)
+    let mut client = peer;
+    for hop in hops.into_iter().rev() {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(address) => {
+                client = address;
+                if !trusted.contains(&address) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 /// Where a login came from, for the session's record.

@@ -31,7 +31,6 @@ use crate::storage::{ReceiveError, Received};
 /// The assignment an upload is for, checked before the body is read: the
 /// policy allows the caller to hand in, and it is open to them now.
 pub struct UploadTarget {
-    pub caller: Caller,
     pub upload: Upload,
 }
 
@@ -67,13 +66,10 @@ impl<'r> FromRequest<'r> for UploadTarget {
                 let plan = UploadPlan {
                     limit: upload.scope.assignment.max_bundle_bytes(),
                     title: upload.scope.assignment.title.clone(),
-                    caller: allowed.caller.clone(),
+                    caller: allowed.caller,
                 };
                 request.local_cache(|| PlannedUpload(Some(plan)));
-                Outcome::Success(UploadTarget {
-                    caller: allowed.caller,
-                    upload,
-                })
+                Outcome::Success(UploadTarget { upload })
             }
             Err(error) => fail(request, AppError::from(error).with_back(page)),
         }

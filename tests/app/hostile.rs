@@ -310,6 +310,7 @@ fn a_request_with_both_lengths_smuggles_nothing_and_pages_have_security_headers(
     assert!(!policy.contains("unsafe-inline"), "{policy}");
     assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(page.header("referrer-policy"), Some("same-origin"));
+    assert_eq!(page.header("cache-control"), Some("no-store"));
     let missing = server::request(server.addr, "GET", "/nowhere", &[], b"").unwrap();
     assert!(missing.header("content-security-policy").is_some());
 }

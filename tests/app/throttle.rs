@@ -52,6 +52,15 @@ async fn a_guesser_waits_and_the_student_still_logs_in() {
         login_from(&t, "10.0.0.1", None, "alice", "guess").await,
         Status::Unauthorized
     );
+    // A name no account can have is refused unchecked, and not remembered:
+    // however many, however long, they never fill the throttle's table.
+    let long = "n".repeat(10_000);
+    for _ in 0..10 {
+        assert_eq!(
+            login_from(&t, "10.0.0.3", None, &long, "guess").await,
+            Status::Unauthorized
+        );
+    }
     // Writing another address into X-Forwarded-For changes nothing.
     let status = login_from(&t, "10.0.0.1", Some("10.9.9.9"), "alice", "guess").await;
     assert_eq!(status, Status::TooManyRequests);
