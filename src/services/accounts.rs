@@ -3,6 +3,8 @@
 
 use std::net::IpAddr;
 
+use sea_orm::EntityTrait;
+
 use crate::App;
 use crate::domain::throttle::{Throttle, Wait};
 use crate::error::{Error, Result};
@@ -117,7 +119,15 @@ pub async fn log_in(app: &App, address: IpAddr, username: &str, password: &str) 
     let verified =
         rocket::tokio::task::spawn_blocking(move || user::verify_password(&password, &hash))
             .await?;
-    let user = found.filter(|_| verified);
+    let mut user = found.filter(|_| verified);
+    // The check may have queued for a while: if the password changed
+    // meanwhile (ending every session), the old one starts none.
+    if let Some(checked) = &user {
+        let now = user::Entity::find_by_id(checked.id).one(&app.db).await?;
+        if now.is_none_or(|now| now.password_hash != checked.password_hash) {
+            user = None;
+        }
+    }
     throttle(app).record(address, username, user.is_some(), app.clock.now());
     Ok(match user {
         Some(user) => Login::Welcome(user),
