@@ -88,14 +88,7 @@ async fn a_wrong_password_is_refused_and_logging_out_needs_the_token() {
 #[rocket::async_test]
 async fn login_never_redirects_off_site() {
     let t = TestApp::new().await;
-    let page = t
-        .client
-        .get("/login?next=//evil.example/")
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+    let page = t.page("/login?next=//evil.example/").await;
     assert_eq!(hidden_value(&page, "next"), "&#x2f;");
 }
 
@@ -180,14 +173,7 @@ async fn only_enrolled_students_can_hand_in() {
 async fn the_dashboard_shows_deadlines_in_local_time_with_the_zone_and_the_time_left() {
     let t = TestApp::new().await;
     t.login("alice").await;
-    let page = t
-        .client
-        .get("/")
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+    let page = t.page("/").await;
     assert!(page.contains("Fri 29 May 2020, 16:00 BST"), "{page}");
     assert!(page.contains("4 h 0 min left"), "12:00 BST to 16:00 BST");
     assert!(page.contains("Wed 20 May 2020, 16:00 BST"));

@@ -148,14 +148,7 @@ async fn filters_show_only_the_chosen_status_and_sorting_orders_rows() {
         ("extension", "dave"),
         ("on_time", "alice"),
     ] {
-        let page = t
-            .client
-            .get(format!("{base}?status={status}"))
-            .dispatch()
-            .await
-            .into_string()
-            .await
-            .unwrap();
+        let page = t.page(format!("{base}?status={status}")).await;
         for student in ["alice", "bob", "dave", "erin"] {
             let link = format!("/marking/{student}\"");
             assert_eq!(
@@ -165,14 +158,7 @@ async fn filters_show_only_the_chosen_status_and_sorting_orders_rows() {
             );
         }
     }
-    let page = t
-        .client
-        .get(format!("{base}?sort=student&dir=desc"))
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+    let page = t.page(format!("{base}?sort=student&dir=desc")).await;
     let positions: Vec<usize> = ["erin", "dave", "bob", "alice"]
         .iter()
         .map(|s| page.find(&format!("/marking/{s}\"")).unwrap())
@@ -484,35 +470,18 @@ async fn anonymous_marking_leaks_no_username_or_name_to_markers() {
 
     t.login("mark").await;
     let page = t
-        .client
-        .get("/courses/COMP6248/assignments/coursework/marking")
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+        .page("/courses/COMP6248/assignments/coursework/marking")
+        .await;
     let (_, page_body) = page.split_once("<main").unwrap();
     assert_clean("marking page", page_body);
-    let page = t
-        .client
-        .get(format!("/submissions/{id}"))
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+    let page = t.page(format!("/submissions/{id}")).await;
     assert_clean("receipt page", page.split_once("<main").unwrap().1);
 
     // Administrators see the mapping.
     t.login("admin").await;
     let page = t
-        .client
-        .get("/courses/COMP6248/assignments/coursework/marking")
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+        .page("/courses/COMP6248/assignments/coursework/marking")
+        .await;
     assert!(page.contains("alice Example"));
     assert!(!page.contains(&candidate) || page.contains("Candidate"));
     let admin = t.token("admin").await;
@@ -573,13 +542,8 @@ async fn verify_catches_a_changed_and_a_deleted_bundle_and_the_page_flags_them()
 
     t.login("mark").await;
     let page = t
-        .client
-        .get("/courses/COMP6248/assignments/coursework/marking")
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+        .page("/courses/COMP6248/assignments/coursework/marking")
+        .await;
     assert_eq!(page.matches("failed verification").count(), 2);
 
     // The command does the same and exits non-zero.

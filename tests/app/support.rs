@@ -330,6 +330,17 @@ impl TestApp {
         receipt["id"].as_i64().unwrap()
     }
 
+    /// A page's HTML, as the client (and its cookies) gets it.
+    pub async fn page(&self, path: impl std::fmt::Display) -> String {
+        self.client
+            .get(path.to_string())
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .expect("a page body")
+    }
+
     /// An API call with a bearer token: the status and the JSON answer
     /// (`null` if the body is not JSON).
     pub async fn api_json(

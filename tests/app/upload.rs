@@ -35,14 +35,7 @@ async fn a_bundle_is_stored_with_the_hash_of_the_bytes_sent_and_a_receipt() {
         "stored under the server's name"
     );
 
-    let page = t
-        .client
-        .get(location)
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+    let page = t.page(location).await;
     assert!(
         page.contains(&sha256_hex(&bytes)),
         "the receipt shows the full SHA-256"
@@ -72,14 +65,7 @@ async fn resubmitting_increments_the_attempt_and_keeps_every_attempt() {
     attempts.sort();
     assert_eq!(attempts, vec![1, 2, 3]);
     assert_eq!(t.upload_files().len(), 3);
-    let page = t
-        .client
-        .get("/courses/COMP6248/assignments/coursework")
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+    let page = t.page("/courses/COMP6248/assignments/coursework").await;
     assert!(
         page.contains("attempt 3 received on time"),
         "the latest counts"
@@ -97,14 +83,7 @@ async fn a_late_bundle_says_how_late_in_time_and_working_days() {
         .upload_form("coursework", Some(&csrf), "b.zip", &coursework_zip("late"))
         .await;
     let location = response.headers().get_one("Location").unwrap().to_string();
-    let page = t
-        .client
-        .get(location)
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+    let page = t.page(location).await;
     assert!(page.contains("late by 3 d 2 h (2 working days)"), "{page}");
 }
 
@@ -343,14 +322,7 @@ async fn the_file_name_as_sent_is_shown_escaped_and_never_used_as_a_path() {
         response.into_string().await
     );
     let location = response.headers().get_one("Location").unwrap().to_string();
-    let page = t
-        .client
-        .get(location)
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+    let page = t.page(location).await;
     assert!(!page.contains("<img src=x"));
     assert!(
         page.contains("&lt;img src=x onerror=alert(1)&gt; résumé.zip"),

@@ -21,24 +21,10 @@ async fn the_audit_log_filters_and_exports() {
     )
     .await;
     t.login("admin").await;
-    let page = t
-        .client
-        .get("/admin/audit?course=COMP6248&student=alice")
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+    let page = t.page("/admin/audit?course=COMP6248&student=alice").await;
     assert!(page.contains("extension_granted"));
     assert_eq!(page.matches("<td>bob</td>").count(), 0);
-    let csv = t
-        .client
-        .get("/admin/audit.csv?action=extension_granted")
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+    let csv = t.page("/admin/audit.csv?action=extension_granted").await;
     assert_eq!(csv.lines().count(), 3, "header and two grants: {csv}");
     assert!(csv.starts_with("at,actor,action,course,assignment,student,before,after,details"));
 }
@@ -57,14 +43,7 @@ async fn audit_exports_defuse_formulas_and_requests_are_limited() {
         Status::Ok
     );
     t.login("admin").await;
-    let csv = t
-        .client
-        .get("/admin/audit.csv?action=extension_granted")
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+    let csv = t.page("/admin/audit.csv?action=extension_granted").await;
     assert!(csv.contains("'=HYPERLINK"), "{csv}");
     assert!(!csv.contains(",=HYPERLINK"), "{csv}");
 

@@ -229,13 +229,8 @@ async fn several_students_get_one_new_deadline_from_the_page() {
         .await;
     assert_eq!(response.status(), Status::SeeOther);
     let page = t
-        .client
-        .get("/courses/COMP6248/assignments/coursework/extensions")
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+        .page("/courses/COMP6248/assignments/coursework/extensions")
+        .await;
     assert_eq!(page.matches("Wed 3 Jun 2020, 16:00 BST").count(), 2);
     assert_eq!(audit_count(&t, "extension_granted").await, 2);
 }
@@ -355,13 +350,8 @@ async fn markers_who_grant_on_an_anonymous_assignment_see_candidate_numbers_only
     assert_eq!(asked.status(), Status::SeeOther);
     t.login("mark").await;
     let page = t
-        .client
-        .get("/courses/COMP6248/assignments/coursework/extensions")
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+        .page("/courses/COMP6248/assignments/coursework/extensions")
+        .await;
     let main = page.split_once("<main").unwrap().1;
     assert!(main.contains("(hidden: anonymous marking)"), "{main}");
     for secret in ["alice", "bob", "Example", "note.pdf"] {

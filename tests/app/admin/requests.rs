@@ -9,14 +9,7 @@ async fn a_student_asks_staff_ask_for_more_then_approve_and_the_student_sees_eac
     let csrf = t.csrf().await;
     let asked = ask_extension(&t, &csrf, "I was ill", b"%PDF doctor's note").await;
     assert_eq!(asked.status(), Status::SeeOther);
-    let page = t
-        .client
-        .get("/courses/COMP6248/assignments/coursework")
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+    let page = t.page("/courses/COMP6248/assignments/coursework").await;
     assert!(page.contains("waiting for a decision"));
 
     let request_id = handin::models::requests::Entity::find()
@@ -69,14 +62,7 @@ async fn a_student_asks_staff_ask_for_more_then_approve_and_the_student_sees_eac
     );
 
     t.login("alice").await;
-    let page = t
-        .client
-        .get("/courses/COMP6248/assignments/coursework")
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+    let page = t.page("/courses/COMP6248/assignments/coursework").await;
     assert!(page.contains("more information needed") && page.contains("Which days?"));
     let csrf = t.csrf().await;
     let response = ask_extension(&t, &csrf, "25 to 28 May", b"").await;
@@ -107,14 +93,7 @@ async fn a_student_asks_staff_ask_for_more_then_approve_and_the_student_sees_eac
         "decided already"
     );
     t.login("alice").await;
-    let page = t
-        .client
-        .get("/courses/COMP6248/assignments/coursework")
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+    let page = t.page("/courses/COMP6248/assignments/coursework").await;
     assert!(
         page.contains("approved until Wed 3 Jun 2020, 16:00 BST"),
         "{page}"
