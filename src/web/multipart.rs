@@ -216,17 +216,17 @@ async fn read<S: FormSpec>(
     while let Some(field) = multipart.next_field().await.map_err(|e| field_error(&e))? {
         let name = field.name().unwrap_or_default().to_string();
         if !checked {
-            // A browser sends the hidden token first; anything else is not
-            // one of handin's forms, and is refused before it is read.
-            let sent = if name == "csrf" {
-                field.text().await.map_err(|e| field_error(&e))?
-            } else {
-                String::new()
-            };
-            caller.check_csrf(&sent)?;
+            // A browser sends the hidden token first; a form that does not
+            // is not one of handin's, and is refused before it is read.
             checked = true;
+            if name == "csrf" {
+                let sent = field.text().await.map_err(|e| field_error(&e))?;
+                caller.check_csrf(&sent)?;
+                allowance.store(whole + 1, Ordering::Relaxed);
+                continue;
+            }
+            caller.check_csrf("")?;
             allowance.store(whole + 1, Ordering::Relaxed);
-            continue;
         }
         let Some(&(key, kind)) = S::FIELDS.iter().find(|(n, _)| *n == name) else {
             return Err(AppError::bad_request(format!(
