@@ -5,7 +5,7 @@ use chrono::SecondsFormat;
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
-use super::{assignment, course, extension, submission, user};
+use super::{assignment, course, submission, user};
 use crate::domain::deadline::{DeadlineRule, Standing};
 use crate::domain::readable;
 use crate::domain::zone::{format_local, format_local_precise};
@@ -135,35 +135,5 @@ impl Receipt {
         self.student_name = String::new();
         self.original_name = HIDDEN.to_string();
         self
-    }
-
-    /// Loads a submission's receipt with everything it is judged against.
-    pub async fn load(db: &impl ConnectionTrait, id: i32) -> Result<Option<Receipt>, DbErr> {
-        let Some(submission) = submission::Entity::find_by_id(id).one(db).await? else {
-            return Ok(None);
-        };
-        let assignment = assignment::Entity::find_by_id(submission.assignment_id)
-            .one(db)
-            .await?;
-        let student = user::Entity::find_by_id(submission.student_id)
-            .one(db)
-            .await?;
-        let (Some(assignment), Some(student)) = (assignment, student) else {
-            return Ok(None);
-        };
-        let Some(course) = course::Entity::find_by_id(assignment.course_id)
-            .one(db)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let extension = extension::until_for(db, assignment.id, student.id).await?;
-        Ok(Some(Receipt::build(
-            &submission,
-            &assignment,
-            &course,
-            &student,
-            extension,
-        )))
     }
 }

@@ -11,7 +11,9 @@ use crate::App;
 use crate::error::{Error, Result};
 use crate::models::access;
 use crate::models::receipt::Receipt;
-use crate::models::{assignment, course, enrolment, marking, requests, submission, user};
+use crate::models::{
+    assignment, course, enrolment, extension, marking, requests, submission, user,
+};
 use crate::policy::{self, Act};
 
 /// The assignment a piece of work belongs to, found for someone allowed to
@@ -74,9 +76,12 @@ async fn submission(app: &App, who: &user::Model, id: i32) -> Result<(submission
 /// A submission's receipt, anonymised for markers under anonymous marking.
 pub async fn receipt(app: &App, who: &user::Model, id: i32) -> Result<Receipt> {
     let (row, found) = submission(app, who, id).await?;
-    let receipt = Receipt::load(&app.db, id)
+    let student = user::Entity::find_by_id(row.student_id)
+        .one(&app.db)
         .await?
         .ok_or_else(|| Error::not_found("submission"))?;
+    let until = extension::until_for(&app.db, row.assignment_id, row.student_id).await?;
+    let receipt = Receipt::build(&row, &found.assignment, &found.course, &student, until);
     if found.hides_author {
         let candidate = enrolment::candidate_of(&app.db, found.course.id, row.student_id).await?;
         return Ok(receipt.anonymise(candidate));
