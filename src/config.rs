@@ -11,8 +11,10 @@ const MIB: u64 = 1024 * 1024;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct AppConfig {
-    /// The SQLite database file; created and migrated on start.
-    pub database: PathBuf,
+    /// The database: a path to an SQLite file (created if missing), or
+    /// `postgres://user@host/name` for several instances on one database.
+    /// Migrated on start either way.
+    pub database: String,
     /// Where bundles are kept (`bundles/`) and received (`incoming/`).
     pub uploads_dir: PathBuf,
     /// The largest bundle any assignment may accept, in MiB. Rocket's own
@@ -46,7 +48,7 @@ pub struct AppConfig {
 impl Default for AppConfig {
     fn default() -> Self {
         AppConfig {
-            database: PathBuf::from("handin.sqlite"),
+            database: "handin.sqlite".to_string(),
             uploads_dir: PathBuf::from("uploads"),
             max_upload_mib: 1024,
             default_bundle_mib: 100,

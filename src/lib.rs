@@ -31,6 +31,7 @@ use sea_orm::DatabaseConnection;
 
 use clock::{SharedClock, SystemClock};
 use config::AppConfig;
+use models::instance::Place;
 use storage::Uploads;
 
 /// Everything a request handler needs, managed by Rocket as one state.
@@ -42,20 +43,27 @@ pub struct App {
     /// Password checks at once: argon2 is slow and memory-hard on purpose,
     /// so a flood of logins must queue rather than exhaust the machine.
     pub password_checks: rocket::tokio::sync::Semaphore,
-    /// Who may try a password now (per address and username, and per address).
-    pub login_throttle: std::sync::Mutex<domain::throttle::Throttle>,
+    /// Password checks each client has running on this instance (the
+    /// failures that slow a guesser are in the database, for every instance).
+    pub logins_in_flight: std::sync::Mutex<domain::throttle::InFlight>,
+    /// This process's name among the instances sharing the database.
+    pub instance: String,
+    /// Set once shutdown begins: `/readyz` then tells the balancer to send
+    /// new work elsewhere while uploads in flight finish.
+    pub draining: std::sync::atomic::AtomicBool,
+    /// Set when the server has finished: the heartbeat stops.
+    pub retired: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Opens the database and the uploads folder. The command line uses this
 /// beside a running server, so it must not touch files an upload is using.
 pub async fn open(config: AppConfig, clock: SharedClock) -> Result<App, String> {
     let db = db::connect(&config.database).await.map_err(|e| {
-        format!(
-            "cannot open the database {}: {e}",
-            config.database.display()
-        )
+        let shown = db::Address::parse(&config.database).shown();
+        format!("cannot open the database {shown}: {e}")
     })?;
-    let uploads = Uploads::open(&config.uploads_dir).map_err(|e| {
+    let instance = hex::encode(rand::random::<[u8; 8]>());
+    let uploads = Uploads::open(&config.uploads_dir, &instance).map_err(|e| {
         format!(
             "cannot open the uploads folder {}: {e}",
             config.uploads_dir.display()
@@ -68,12 +76,18 @@ pub async fn open(config: AppConfig, clock: SharedClock) -> Result<App, String> 
         config,
         clock,
         password_checks: rocket::tokio::sync::Semaphore::new(cores),
-        login_throttle: Default::default(),
+        logins_in_flight: Default::default(),
+        instance,
+        draining: Default::default(),
+        retired: Default::default(),
     })
 }
 
 /// The largest ordinary form: an extension request's evidence (10 MiB) or a CSV.
 const FORM_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// Seconds a shutting-down instance waits for requests in flight.
+const DEFAULT_SHUTDOWN_GRACE: u32 = 60;
 
 /// The app on the system clock, configured from `Rocket.toml` and `ROCKET_*`.
 pub fn rocket() -> Rocket<Build> {
@@ -88,12 +102,26 @@ pub fn build(figment: Figment, clock: SharedClock) -> Rocket<Build> {
     // its whole-form limit: keep that limit small.
     // Rocket would believe an `X-Real-IP` header from anyone; handin
     // believes forwarding headers only from `trusted_proxies`.
+    // Shutdown (SIGTERM) lets uploads in flight finish for this long; Rocket's
+    // own default of 2 s would cut off a student's upload at a deploy.
+    let grace: u32 = figment
+        .extract_inner("shutdown_grace_seconds")
+        .unwrap_or(DEFAULT_SHUTDOWN_GRACE);
     let figment = figment
+        .merge(("shutdown.grace", grace))
         .merge(("limits.data-form", FORM_LIMIT))
         .merge(("limits.file", FORM_LIMIT))
         .merge(("ip_header", false));
     let rocket = rocket::custom(figment)
         .attach(Template::fairing())
+        .attach(AdHoc::on_shutdown("handin draining", |rocket| {
+            Box::pin(async move {
+                if let Some(app) = rocket.state::<App>() {
+                    app.draining
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            })
+        }))
         .attach(AdHoc::try_on_ignite(
             "handin storage",
             move |rocket| async move {
@@ -109,37 +137,90 @@ pub fn build(figment: Figment, clock: SharedClock) -> Rocket<Build> {
     web::mount(rocket)
 }
 
-/// Cleans up after a crash: removes partial uploads and bundles without a
-/// row. Only the server does this, at start, before it takes any upload; one
-/// server owns an uploads folder.
-async fn clean_up_after_crash(app: &App) -> Result<(), String> {
-    let mut recorded: HashSet<String> = models::submission::stored_paths(&app.db)
+/// Cleans up after a crash: removes partial uploads of instances that are
+/// no longer running and sets aside bundles without a row (see
+/// `Uploads::clean_orphans`). Run by each server at start, before it takes
+/// any upload, and then now and again while it runs.
+async fn clean_up_after_crash(db: &DatabaseConnection, uploads: &Uploads) -> Result<(), String> {
+    let alive = models::instance::alive(db, chrono::Utc::now(), &Place::here())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut recorded: HashSet<String> = models::submission::stored_paths(db)
         .await
         .map_err(|e| e.to_string())?
         .into_iter()
         .collect();
     recorded.extend(
-        models::requests::evidence_paths(&app.db)
+        models::requests::evidence_paths(db)
             .await
             .map_err(|e| e.to_string())?,
     );
-    let removed = app
-        .uploads
-        .clean_orphans(&recorded)
-        .map_err(|e| format!("cannot clean the uploads folder: {e}"))?;
+    let (uploads, running) = (uploads.clone(), alive.iter().cloned().collect());
+    let removed =
+        rocket::tokio::task::spawn_blocking(move || uploads.clean_orphans(&recorded, &running))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("cannot clean the uploads folder: {e}"))?;
     for path in removed {
         rocket::warn!(
-            "set aside an unfinished upload left by an earlier run: {}",
+            "set aside an unfinished upload left by a stopped instance: {}",
             path.display()
         );
     }
-    Ok(())
+    models::instance::forget_stopped(db, &alive)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Says this instance is alive every few seconds, and sweeps up after
+/// stopped instances every few minutes, until the instance is retired. It
+/// beats on through a graceful shutdown: uploads still in flight then sit in
+/// this instance's folder, which no other instance may clean while it beats.
+fn keep_beating(app: &App) {
+    const SWEEP_EVERY: u32 = 30;
+    let (db, uploads) = (app.db.clone(), app.uploads.clone());
+    let (instance, retired) = (app.instance.clone(), app.retired.clone());
+    rocket::tokio::spawn(async move {
+        let place = Place::here();
+        let mut beats = 0u32;
+        loop {
+            rocket::tokio::time::sleep(models::instance::HEARTBEAT).await;
+            if retired.load(std::sync::atomic::Ordering::Relaxed) {
+                return;
+            }
+            if let Err(e) = models::instance::beat(&db, &instance, &place, chrono::Utc::now()).await
+            {
+                rocket::warn!("heartbeat not recorded: {e}");
+            }
+            beats += 1;
+            if beats.is_multiple_of(SWEEP_EVERY)
+                && let Err(e) = clean_up_after_crash(&db, &uploads).await
+            {
+                rocket::warn!("clean-up after stopped instances failed: {e}");
+            }
+        }
+    });
+}
+
+/// Marks this instance as stopped once its server has finished (every
+/// upload in flight done), so that a restart need not wait for its heartbeat
+/// to go silent before cleaning up after it.
+pub async fn retire(app: &App) {
+    app.retired
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Err(e) = models::instance::forget(&app.db, &app.instance).await {
+        rocket::warn!("could not mark this instance as stopped: {e}");
+    }
 }
 
 async fn start(rocket: &Rocket<Build>, clock: SharedClock) -> Result<App, String> {
     let config = AppConfig::from_figment(rocket.figment())?;
     let app = open(config, clock).await?;
-    clean_up_after_crash(&app).await?;
+    models::instance::beat(&app.db, &app.instance, &Place::here(), chrono::Utc::now())
+        .await
+        .map_err(|e| format!("cannot register this instance: {e}"))?;
+    clean_up_after_crash(&app.db, &app.uploads).await?;
+    keep_beating(&app);
     // The demo is for a developer's first `cargo run`, never production.
     if app.config.demo && rocket.figment().profile() == rocket::Config::DEBUG_PROFILE {
         demo::create_if_empty(&app).await?;

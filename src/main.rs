@@ -122,11 +122,11 @@ async fn main() -> ExitCode {
 }
 
 async fn serve() -> Result<(), String> {
-    handin::rocket()
-        .launch()
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    let stopped = handin::rocket().launch().await.map_err(|e| e.to_string())?;
+    if let Some(app) = stopped.state::<handin::App>() {
+        handin::retire(app).await;
+    }
+    Ok(())
 }
 
 async fn open() -> Result<handin::App, String> {

@@ -1,8 +1,12 @@
-//! The uploads folder: bundles are streamed into `incoming/` while they are
-//! hashed, fsynced, and linked into `bundles/` under a name the server
-//! chose. Nothing is ever overwritten; a file in `incoming/` is never a
-//! submission, so whatever is left there after a crash is deleted at start,
+//! The uploads folder: bundles are streamed into `incoming/<instance>/`
+//! while they are hashed, fsynced, and linked into `bundles/` under a name
+//! the server chose. Nothing is ever overwritten; a file in `incoming/` is
+//! never a submission, so whatever a stopped instance left there is deleted,
 //! and a kept file without its row is set aside in `orphans/`.
+//!
+//! Several instances may share the folder (on a shared file system): each
+//! receives into its own `incoming/` folder, and clean-up touches only the
+//! folders of instances that stopped beating (`models::instance`).
 
 use std::collections::HashSet;
 use std::io;
@@ -28,7 +32,14 @@ pub enum Shelf {
 #[derive(Debug, Clone)]
 pub struct Uploads {
     root: PathBuf,
+    /// This instance's own folder under `incoming/`.
+    instance: String,
 }
+
+/// A kept file without its row is set aside only when no other instance is
+/// alive, or when it is older than this: an instance records a file within
+/// seconds of keeping it, so an hour-old one without a row will never get one.
+const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// A bundle received in full, hashed, and fsynced, but not yet kept.
 /// Dropping it deletes the file: a refused bundle leaves nothing behind.
@@ -55,13 +66,28 @@ impl From<io::Error> for ReceiveError {
 }
 
 impl Uploads {
-    /// Opens (and creates, if needed) the uploads folder.
-    pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
-        let uploads = Uploads { root: root.into() };
+    /// Opens (and creates, if needed) the uploads folder, for the instance
+    /// `instance` (a name no other running instance has).
+    pub fn open(root: impl Into<PathBuf>, instance: &str) -> io::Result<Self> {
+        let uploads = Uploads {
+            root: root.into(),
+            instance: instance.to_string(),
+        };
         std::fs::create_dir_all(uploads.root.join(INCOMING))?;
         std::fs::create_dir_all(uploads.root.join(BUNDLES))?;
         std::fs::create_dir_all(uploads.root.join(EVIDENCE))?;
         Ok(uploads)
+    }
+
+    /// Whether the folder is there and holds its shelves (for `/readyz`: a
+    /// network file system that went away shows here).
+    pub async fn check(&self) -> io::Result<()> {
+        for folder in [BUNDLES, EVIDENCE] {
+            if !fs::metadata(self.root.join(folder)).await?.is_dir() {
+                return Err(io::Error::other(format!("{folder} is not a folder")));
+            }
+        }
+        Ok(())
     }
 
     /// The absolute place of a kept bundle, from its stored (relative) path.
@@ -76,10 +102,11 @@ impl Uploads {
         mut body: impl AsyncRead + Unpin,
         limit: u64,
     ) -> Result<Received, ReceiveError> {
-        let path = self
-            .root
-            .join(INCOMING)
-            .join(format!("{}.part", random_name()));
+        let folder = self.root.join(INCOMING).join(&self.instance);
+        // Made on first use, so that the command line, which receives
+        // nothing, leaves no empty folder behind.
+        fs::create_dir_all(&folder).await?;
+        let path = folder.join(format!("{}.part", random_name()));
         let mut file = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -142,29 +169,52 @@ impl Uploads {
         }
     }
 
-    /// Cleans up after a crash. Files in `incoming/` were never submissions
-    /// and are deleted. A kept file that no row names (a crash between the
-    /// link and the insert) is moved to `orphans/`, never deleted: pointed at
-    /// the wrong database by mistake, the server must not destroy the work it
-    /// holds. `recorded` lists every stored path the database knows.
-    /// Returns what was moved or removed. Run at start, before any upload.
-    pub fn clean_orphans(&self, recorded: &HashSet<String>) -> io::Result<Vec<PathBuf>> {
+    /// Cleans up after a crash. Files in `incoming/` were never
+    /// submissions: the folders of instances not in `alive` are deleted
+    /// (this instance's own too, at its start). A kept file that no row names
+    /// (a crash between the link and the insert) is moved to `orphans/`,
+    /// never deleted: pointed at the wrong database by mistake, the server
+    /// must not destroy the work it holds. While other instances are alive,
+    /// only files older than [`ORPHAN_AGE`] are set aside, since a young one
+    /// may be about to get its row. `recorded` lists every stored path the
+    /// database knows. Returns what was moved or removed.
+    pub fn clean_orphans(
+        &self,
+        recorded: &HashSet<String>,
+        alive: &HashSet<String>,
+    ) -> io::Result<Vec<PathBuf>> {
         let mut cleaned = Vec::new();
         for entry in std::fs::read_dir(self.root.join(INCOMING))? {
-            let path = entry?.path();
-            std::fs::remove_file(&path)?;
-            cleaned.push(path);
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                if !alive.contains(&name) {
+                    std::fs::remove_dir_all(&path)?;
+                    cleaned.push(path);
+                }
+            } else {
+                // An earlier layout received straight into `incoming/`.
+                std::fs::remove_file(&path)?;
+                cleaned.push(path);
+            }
         }
+        let others_alive = alive.iter().any(|id| *id != self.instance);
         std::fs::create_dir_all(self.root.join(ORPHANS))?;
         for folder in [BUNDLES, EVIDENCE] {
             for entry in std::fs::read_dir(self.root.join(folder))? {
                 let entry = entry?;
                 let name = entry.file_name().to_string_lossy().to_string();
-                if !recorded.contains(&format!("{folder}/{name}")) {
-                    let target = self.root.join(ORPHANS).join(format!("{folder}-{name}"));
-                    std::fs::rename(entry.path(), &target)?;
-                    cleaned.push(target);
+                if recorded.contains(&format!("{folder}/{name}")) {
+                    continue;
                 }
+                let age = entry.metadata()?.modified()?.elapsed().unwrap_or_default();
+                if others_alive && age < ORPHAN_AGE {
+                    continue;
+                }
+                let target = self.root.join(ORPHANS).join(format!("{folder}-{name}"));
+                std::fs::rename(entry.path(), &target)?;
+                cleaned.push(target);
             }
         }
         Ok(cleaned)
@@ -173,7 +223,17 @@ impl Uploads {
     /// Every file under the uploads folder (for checks that nothing leaked).
     pub fn files(&self) -> io::Result<Vec<PathBuf>> {
         let mut files = Vec::new();
-        for dir in [INCOMING, BUNDLES, EVIDENCE] {
+        for entry in std::fs::read_dir(self.root.join(INCOMING))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                for inner in std::fs::read_dir(&path)? {
+                    files.push(inner?.path());
+                }
+            } else {
+                files.push(path);
+            }
+        }
+        for dir in [BUNDLES, EVIDENCE] {
             for entry in std::fs::read_dir(self.root.join(dir))? {
                 files.push(entry?.path());
             }
@@ -182,7 +242,6 @@ impl Uploads {
         Ok(files)
     }
 }
-
 impl Received {
     pub fn path(&self) -> &Path {
         &self.path

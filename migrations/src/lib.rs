@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_create_tables;
 mod m20261127_000001_create_sessions;
+mod m20261127_000002_shared_state;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_create_tables::Migration),
             Box::new(m20261127_000001_create_sessions::Migration),
+            Box::new(m20261127_000002_shared_state::Migration),
         ]
     }
 }

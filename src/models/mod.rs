@@ -8,6 +8,8 @@ pub mod column;
 pub mod course;
 pub mod enrolment;
 pub mod extension;
+pub mod instance;
+pub mod login_failure;
 pub mod marking;
 pub mod overview;
 pub mod receipt;

@@ -90,11 +90,32 @@ pub struct NewSubmission {
 
 /// Records a submission with the next attempt number.
 ///
-/// The read of the last attempt and the insert happen in one IMMEDIATE
-/// transaction: two racing uploads from one student queue on the write
-/// lock, so their attempts are distinct and gapless.
+/// Attempt numbers stay distinct and gapless however many uploads from one
+/// student race, on one instance or several: the read of the last attempt
+/// and the insert share a transaction, and the unique index on (assignment,
+/// student, attempt) refuses the loser of a race for the same number, which
+/// then reads again and takes the next one.
 pub async fn record(db: &DatabaseConnection, new: NewSubmission) -> Result<Model, DbErr> {
-    let txn = crate::db::begin_write(db).await?;
+    // Each retry means another upload was recorded meanwhile; a handful of
+    // uploads from one student at the same instant is already unusual.
+    const TRIES: usize = 20;
+    let entries = serde_json::to_string(&new.entries).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match insert_next_attempt(db, &new, &entries).await {
+            Err(e) if crate::db::is_conflict(&e) && tries < TRIES => continue,
+            outcome => return outcome,
+        }
+    }
+}
+
+async fn insert_next_attempt(
+    db: &DatabaseConnection,
+    new: &NewSubmission,
+    entries: &str,
+) -> Result<Model, DbErr> {
+    let txn = crate::db::begin_attempt(db).await?;
     let last: Option<i32> = Entity::find()
         .select_only()
         .column_as(Column::Attempt.max(), "last")
@@ -104,18 +125,17 @@ pub async fn record(db: &DatabaseConnection, new: NewSubmission) -> Result<Model
         .one(&txn)
         .await?
         .flatten();
-    let entries = serde_json::to_string(&new.entries).map_err(|e| DbErr::Custom(e.to_string()))?;
     let row = ActiveModel {
         assignment_id: Set(new.assignment_id),
         student_id: Set(new.student_id),
         attempt: Set(last.unwrap_or(0) + 1),
         received_at: Set(new.received_at),
         upload_started_at: Set(new.upload_started_at),
-        sha256: Set(new.sha256),
+        sha256: Set(new.sha256.clone()),
         size: Set(new.size as i64),
-        original_name: Set(new.original_name),
-        stored_path: Set(new.stored_path),
-        entries: Set(entries),
+        original_name: Set(new.original_name.clone()),
+        stored_path: Set(new.stored_path.clone()),
+        entries: Set(entries.to_string()),
         ..Default::default()
     }
     .insert(&txn)

@@ -6,8 +6,9 @@ use std::net::IpAddr;
 use sea_orm::EntityTrait;
 
 use crate::App;
-use crate::domain::throttle::{Throttle, Wait};
+use crate::domain::throttle::{InFlight, Wait, client_of};
 use crate::error::{Error, Result};
+use crate::models::login_failure::{self, Pair};
 use crate::models::session::{self, Origin};
 use crate::models::{api_token, audit, user};
 
@@ -68,22 +69,22 @@ pub enum Login {
     Wait(Wait),
 }
 
-/// Takes an admitted try out of flight however it ends, even if the
+/// Takes an admitted check out of flight however it ends, even if the
 /// request is dropped half way.
-struct InFlight<'a> {
+struct Admitted<'a> {
     app: &'a App,
     address: IpAddr,
 }
 
-impl Drop for InFlight<'_> {
+impl Drop for Admitted<'_> {
     fn drop(&mut self) {
-        throttle(self.app).leave(self.address);
+        in_flight(self.app).leave(self.address);
     }
 }
 
-/// The throttle; a panic elsewhere while it was held does not stop logins.
-fn throttle(app: &App) -> std::sync::MutexGuard<'_, Throttle> {
-    app.login_throttle
+/// The checks in flight; a panic elsewhere while it was held does not stop logins.
+fn in_flight(app: &App) -> std::sync::MutexGuard<'_, InFlight> {
+    app.logins_in_flight
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -100,11 +101,15 @@ pub async fn log_in(app: &App, address: IpAddr, username: &str, password: &str) 
     if user::check_username(username).is_err() {
         return Ok(Login::Refused);
     }
-    let admitted = throttle(app).admit(address, username, app.clock.now());
-    if let Err(wait) = admitted {
-        return Ok(Login::Wait(wait));
+    let pair = Pair::new(client_of(address), username);
+    let failures = login_failure::find(&app.db, &pair, app.clock.now()).await?;
+    if let Some(seconds) = failures.and_then(|f| f.wait(app.clock.now())) {
+        return Ok(Login::Wait(Wait::Seconds(seconds)));
     }
-    let _in_flight = InFlight { app, address };
+    if let Err(busy) = in_flight(app).admit(address) {
+        return Ok(Login::Wait(busy));
+    }
+    let _admitted = Admitted { app, address };
     let found = user::find_by_username(&app.db, username).await?;
     let hash = found
         .as_ref()
@@ -128,7 +133,10 @@ pub async fn log_in(app: &App, address: IpAddr, username: &str, password: &str) 
             user = None;
         }
     }
-    throttle(app).record(address, username, user.is_some(), app.clock.now());
+    match &user {
+        Some(_) => login_failure::clear(&app.db, &pair).await?,
+        None => login_failure::count(&app.db, &pair, app.clock.now()).await?,
+    }
     Ok(match user {
         Some(user) => Login::Welcome(user),
         None => Login::Refused,

@@ -16,6 +16,7 @@ pub mod error;
 pub mod extensions;
 pub mod guards;
 pub mod headers;
+pub mod health;
 pub mod marking;
 pub mod multipart;
 pub mod pages;
@@ -32,6 +33,7 @@ use error::{API_BASE, AppError, GuardFailure, is_api};
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
     rocket
         .attach(headers::SecurityHeaders)
+        .mount("/", health::routes())
         .mount("/", auth::routes())
         .mount("/", pages::routes())
         .mount("/", marking::page_routes())

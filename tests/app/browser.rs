@@ -188,7 +188,7 @@ async fn prepare(dir: &Path) {
 
 #[rocket::async_test]
 async fn a_person_uses_handin_in_a_real_browser() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::database::TestDir::new();
     prepare(dir.path()).await;
     let server = Server::start(Path::new(BINARY), dir.path());
     let base = format!("http://{}", server.addr);

@@ -16,7 +16,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 /// Opens (and migrates) the database and uploads folder in `dir`.
 pub async fn open(dir: &Path) -> handin::App {
     let config = AppConfig {
-        database: dir.join("handin.sqlite"),
+        database: crate::database::for_dir(dir),
         uploads_dir: dir.join("uploads"),
         ..AppConfig::default()
     };

@@ -206,7 +206,7 @@ const BINARY: &str = env!("CARGO_BIN_EXE_handin");
 
 #[test]
 fn lying_about_the_length_stores_nothing() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::database::TestDir::new();
     let token = rocket::tokio::runtime::Runtime::new().unwrap().block_on(async {
         let t = TestApp::with_dir(dir.path()).await;
         // Open now (the server binary runs on the real clock), 1 MiB at most.
@@ -260,11 +260,7 @@ fn lying_about_the_length_stores_nothing() {
     );
     let files: usize = ["incoming", "bundles"]
         .iter()
-        .map(|d| {
-            std::fs::read_dir(dir.path().join("uploads").join(d))
-                .unwrap()
-                .count()
-        })
+        .map(|d| server::files_under(&dir.path().join("uploads").join(d)))
         .sum();
     assert_eq!(files, 0);
     drop(server);
@@ -277,7 +273,7 @@ fn lying_about_the_length_stores_nothing() {
 /// security headers.
 #[test]
 fn a_request_with_both_lengths_smuggles_nothing_and_pages_have_security_headers() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::database::TestDir::new();
     let server = Server::start(Path::new(BINARY), dir.path());
     let mut stream = TcpStream::connect(server.addr).unwrap();
     stream
@@ -320,7 +316,7 @@ fn a_request_with_both_lengths_smuggles_nothing_and_pages_have_security_headers(
 /// on the whole body, so a stalled or forged form holds nothing.
 #[test]
 fn small_forms_check_the_token_first_limit_each_field_and_do_not_wait_forever() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::database::TestDir::new();
     rocket::tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(async {
@@ -392,8 +388,6 @@ fn small_forms_check_the_token_first_limit_each_field_and_do_not_wait_forever() 
         String::from_utf8_lossy(&reply.body)
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
-    let files = std::fs::read_dir(dir.path().join("uploads/incoming"))
-        .unwrap()
-        .count();
+    let files = server::files_under(&dir.path().join("uploads/incoming"));
     assert_eq!(files, 0);
 }

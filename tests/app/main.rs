@@ -1,13 +1,16 @@
-//! Integration tests: the real app, a real SQLite file, real zip files, real
+//! Integration tests: the real app, a real database (an SQLite file, and
+//! PostgreSQL when `HANDIN_TEST_DATABASE_URL` is set), real zip files, real
 //! multipart bodies. One test binary, modules inside.
 
 mod access;
 mod admin;
 mod api;
 mod browser;
+mod database;
 mod fixture;
 mod hostile;
 mod import;
+mod instances;
 mod marking;
 mod proxy;
 mod restart;

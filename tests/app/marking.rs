@@ -549,7 +549,7 @@ async fn verify_catches_a_changed_and_a_deleted_bundle_and_the_page_flags_them()
     // The command does the same and exits non-zero.
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_handin"))
         .arg("verify")
-        .env("ROCKET_DATABASE", t.dir.path().join("handin.sqlite"))
+        .env("ROCKET_DATABASE", crate::database::for_dir(t.dir.path()))
         .env("ROCKET_UPLOADS_DIR", t.dir.path().join("uploads"))
         .output()
         .unwrap();

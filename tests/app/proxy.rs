@@ -71,7 +71,7 @@ fn nginx(dir: &Path, upstream: SocketAddr) -> Nginx {
 
 #[test]
 fn a_student_hands_in_through_the_proxy_while_thousands_of_connections_idle() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::database::TestDir::new();
     let token = rocket::tokio::runtime::Runtime::new().unwrap().block_on(async {
         let t = TestApp::with_dir(dir.path()).await;
         let text = "[[course]]\ncode = \"PROXY\"\ntitle = \"Proxied\"\ntime_zone = \"Europe/London\"\n\

@@ -14,16 +14,20 @@ async fn a_restart_removes_partial_uploads_sets_aside_unrecorded_files_and_keeps
     assert_eq!(kept.len(), 1);
     let uploads = t.dir.path().join("uploads");
     // What a crash mid-upload, or between the link and the insert, leaves behind.
-    std::fs::write(uploads.join("incoming/abc.part"), b"half a bundle").unwrap();
+    std::fs::create_dir_all(uploads.join("incoming/0123456789abcdef")).unwrap();
+    std::fs::write(
+        uploads.join("incoming/0123456789abcdef/abc.part"),
+        b"half a bundle",
+    )
+    .unwrap();
     std::fs::write(uploads.join("bundles/ffff.zip"), b"never recorded").unwrap();
     std::fs::write(uploads.join("evidence/eeee.bin"), b"never recorded").unwrap();
 
-    let dir = t.dir;
-    drop(t.client);
+    let dir = t.stop().await;
     let t = TestApp::start(dir, Options::default()).await;
     assert_eq!(t.upload_files(), kept);
     assert_eq!(t.submission_count().await, 1);
-    assert!(!uploads.join("incoming/abc.part").exists());
+    assert!(!uploads.join("incoming/0123456789abcdef").exists());
     assert_eq!(
         std::fs::read(uploads.join("orphans/bundles-ffff.zip")).unwrap(),
         b"never recorded"
@@ -35,12 +39,9 @@ async fn a_restart_removes_partial_uploads_sets_aside_unrecorded_files_and_keeps
 async fn a_server_started_on_an_empty_database_destroys_no_bundle() {
     let t = TestApp::new().await;
     t.hand_in("alice", "coursework", "precious").await;
-    let dir = t.dir;
-    drop(t.client);
+    let dir = t.stop().await;
     // Someone points the server at a new, empty database by mistake.
-    std::fs::remove_file(dir.path().join("handin.sqlite")).unwrap();
-    let _ = std::fs::remove_file(dir.path().join("handin.sqlite-wal"));
-    let _ = std::fs::remove_file(dir.path().join("handin.sqlite-shm"));
+    crate::database::forget(dir.path());
     let t = TestApp::start(dir, Options::default()).await;
     let orphans: Vec<_> = std::fs::read_dir(t.dir.path().join("uploads/orphans"))
         .unwrap()

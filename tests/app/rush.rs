@@ -17,7 +17,7 @@ use crate::support::{sha256_hex, zip_of};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_handin");
 
-fn runtime() -> rocket::tokio::runtime::Runtime {
+pub fn runtime() -> rocket::tokio::runtime::Runtime {
     rocket::tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -25,7 +25,7 @@ fn runtime() -> rocket::tokio::runtime::Runtime {
 }
 
 /// A course whose `rush` deadline is an hour away, and `n` students with tokens.
-async fn prepare(dir: &Path, n: usize) -> Vec<(String, String)> {
+pub async fn prepare(dir: &Path, n: usize) -> Vec<(String, String)> {
     let app = fixture::open(dir).await;
     let course = fixture::course(
         &app,
@@ -57,14 +57,30 @@ async fn prepare(dir: &Path, n: usize) -> Vec<(String, String)> {
     students
 }
 
-fn bundle(student: &str, attempt: usize, padding: usize) -> Vec<u8> {
+/// An upload caught halfway: headers and half the body sent, the rest never.
+pub fn half_sent(addr: std::net::SocketAddr, token: &str, bundle: &[u8]) -> TcpStream {
+    let (head, tail) = server::multipart_frame("slow.zip");
+    let length = head.len() + bundle.len() + tail.len();
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let request = format!(
+        "POST /api/v1/courses/RUSH1/assignments/rush/submissions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: {}\r\nContent-Length: {length}\r\n\r\n",
+        server::multipart_content_type()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(&head).unwrap();
+    stream.write_all(&bundle[..bundle.len() / 2]).unwrap();
+    stream
+}
+
+pub fn bundle(student: &str, attempt: usize, padding: usize) -> Vec<u8> {
     let body = format!("%PDF {student} {attempt} {}", "x".repeat(padding));
     zip_of(&[("report.pdf", body.as_bytes())])
 }
 
 #[test]
 fn three_hundred_racing_uploads_all_get_receipts_with_gapless_attempts() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::database::TestDir::new();
     let students = runtime().block_on(prepare(dir.path(), 150));
     let server = Server::start(Path::new(BINARY), dir.path());
     let addr = server.addr;
@@ -126,7 +142,7 @@ fn three_hundred_racing_uploads_all_get_receipts_with_gapless_attempts() {
 
 #[test]
 fn a_crash_mid_upload_leaves_complete_submissions_or_none() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::database::TestDir::new();
     let students = runtime().block_on(prepare(dir.path(), 6));
     let server = Server::start(Path::new(BINARY), dir.path());
     // Three earlier submissions, complete.
@@ -141,22 +157,11 @@ fn a_crash_mid_upload_leaves_complete_submissions_or_none() {
     let big = bundle("slow", 1, 4 * 1024 * 1024);
     let mut open_uploads = Vec::new();
     for (_, token) in &students[3..] {
-        let (head, tail) = server::multipart_frame("slow.zip");
-        let length = head.len() + big.len() + tail.len();
-        let mut stream = TcpStream::connect(server.addr).unwrap();
-        let request = format!(
-            "POST /api/v1/courses/RUSH1/assignments/rush/submissions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
-             Content-Type: {}\r\nContent-Length: {length}\r\n\r\n",
-            server::multipart_content_type()
-        );
-        stream.write_all(request.as_bytes()).unwrap();
-        stream.write_all(&head).unwrap();
-        stream.write_all(&big[..big.len() / 2]).unwrap();
-        open_uploads.push(stream);
+        open_uploads.push(half_sent(server.addr, token, &big));
     }
     let incoming = dir.path().join("uploads/incoming");
     let started = std::time::Instant::now();
-    while std::fs::read_dir(&incoming).unwrap().count() < 3 {
+    while server::files_under(&incoming) < 3 {
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "the uploads never reached the disk"
@@ -166,7 +171,7 @@ fn a_crash_mid_upload_leaves_complete_submissions_or_none() {
     // The command line, used beside the running server, leaves uploads in flight alone.
     let token = std::process::Command::new(BINARY)
         .args(["token", "s0000"])
-        .env("ROCKET_DATABASE", dir.path().join("handin.sqlite"))
+        .env("ROCKET_DATABASE", crate::database::for_dir(dir.path()))
         .env("ROCKET_UPLOADS_DIR", dir.path().join("uploads"))
         .output()
         .unwrap();
@@ -176,7 +181,7 @@ fn a_crash_mid_upload_leaves_complete_submissions_or_none() {
         String::from_utf8_lossy(&token.stderr)
     );
     assert_eq!(
-        std::fs::read_dir(&incoming).unwrap().count(),
+        server::files_under(&incoming),
         3,
         "the CLI removed an upload in flight"
     );
@@ -186,7 +191,7 @@ fn a_crash_mid_upload_leaves_complete_submissions_or_none() {
     // It starts cleanly, and leaves nothing half-done.
     let server = Server::start(Path::new(BINARY), dir.path());
     assert_eq!(
-        std::fs::read_dir(&incoming).unwrap().count(),
+        server::files_under(&incoming),
         0,
         "partial temp files are gone"
     );
@@ -228,7 +233,7 @@ fn a_crash_mid_upload_leaves_complete_submissions_or_none() {
     });
     let verify = std::process::Command::new(BINARY)
         .arg("verify")
-        .env("ROCKET_DATABASE", dir.path().join("handin.sqlite"))
+        .env("ROCKET_DATABASE", crate::database::for_dir(dir.path()))
         .env("ROCKET_UPLOADS_DIR", dir.path().join("uploads"))
         .output()
         .unwrap();

@@ -25,6 +25,16 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `server.log`, or for a second server on the same folder, `server-PORT.log`.
+fn log_file(dir: &Path, port: u16) -> PathBuf {
+    let first = dir.join("server.log");
+    if first.exists() {
+        dir.join(format!("server-{port}.log"))
+    } else {
+        first
+    }
+}
+
 impl Server {
     /// Starts `handin` on a free loopback port, with its database and
     /// uploads in `dir`, and waits until it answers.
@@ -39,7 +49,7 @@ impl Server {
         let child = Command::new(binary)
             .env("ROCKET_PORT", port.to_string())
             .env("ROCKET_ADDRESS", "127.0.0.1")
-            .env("ROCKET_DATABASE", dir.join("handin.sqlite"))
+            .env("ROCKET_DATABASE", crate::database::for_dir(dir))
             .env("ROCKET_UPLOADS_DIR", dir.join("uploads"))
             .env("ROCKET_TEMPLATE_DIR", templates)
             .env("ROCKET_DEMO", "false")
@@ -54,7 +64,7 @@ impl Server {
             .envs(settings.iter().copied())
             .stdout(Stdio::null())
             // A file, not a pipe: a pipe nobody reads would stall the server.
-            .stderr(std::fs::File::create(dir.join("server.log")).unwrap())
+            .stderr(std::fs::File::create(log_file(dir, port)).unwrap())
             .spawn()
             .expect("the handin binary starts");
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
@@ -255,4 +265,14 @@ pub fn upload(addr: SocketAddr, token: &str, path: &str, bundle: &[u8]) -> std::
         ],
         &body,
     )
+}
+
+/// How many files lie anywhere under `folder` (uploads in flight sit in a
+/// folder per server instance under `incoming/`).
+pub fn files_under(folder: &Path) -> usize {
+    std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .map(|path| if path.is_dir() { files_under(&path) } else { 1 })
+        .sum()
 }

@@ -1,5 +1,5 @@
-//! The test app: the real Rocket app on a temporary SQLite file and uploads
-//! folder, with a clock the test sets; and helpers to build zips and
+//! The test app: the real Rocket app on a temporary database (an SQLite
+//! file, or PostgreSQL: see `database.rs`) and uploads folder, with a clock the test sets; and helpers to build zips and
 //! multipart bodies by hand.
 
 use std::io::{Cursor, Write};
@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use crate::database::TestDir;
 use chrono::{DateTime, Utc};
 use handin::App;
 use handin::clock::FixedClock;
@@ -55,7 +56,7 @@ impl Default for LoginAttempt<'_> {
 pub struct TestApp {
     pub client: Client,
     pub clock: FixedClock,
-    pub dir: tempfile::TempDir,
+    pub dir: TestDir,
 }
 
 /// Settings a test may change before the app starts.
@@ -88,15 +89,14 @@ impl TestApp {
     }
 
     pub async fn with(options: Options) -> TestApp {
-        let dir = tempfile::tempdir().unwrap();
-        let app = Self::start(dir, options).await;
+        let app = Self::start(TestDir::new(), options).await;
         app.seed().await;
         app
     }
 
     /// The seeded app on a folder the caller owns (to hand to the server binary).
     pub async fn with_dir(path: &std::path::Path) -> TestApp {
-        let dir = tempfile::Builder::new().tempdir_in(path).unwrap();
+        let dir = TestDir::new_in(path);
         let figment_dir = path.to_path_buf();
         let app = Self::start_at(dir, &figment_dir, Options::default()).await;
         app.seed().await;
@@ -104,14 +104,14 @@ impl TestApp {
     }
 
     /// Starts the app on an existing folder (as after a restart).
-    pub async fn start(dir: tempfile::TempDir, options: Options) -> TestApp {
+    pub async fn start(dir: TestDir, options: Options) -> TestApp {
         let root = dir.path().to_path_buf();
         Self::start_at(dir, &root, options).await
     }
 
-    async fn start_at(dir: tempfile::TempDir, root: &std::path::Path, options: Options) -> TestApp {
+    async fn start_at(dir: TestDir, root: &std::path::Path, options: Options) -> TestApp {
         let figment = rocket::Config::figment()
-            .merge(("database", root.join("handin.sqlite")))
+            .merge(("database", crate::database::for_dir(root)))
             .merge(("uploads_dir", root.join("uploads")))
             .merge(("demo", false))
             .merge(("max_bundle_entries", options.max_bundle_entries))
@@ -128,6 +128,14 @@ impl TestApp {
 
     pub fn app(&self) -> &App {
         self.client.rocket().state::<App>().unwrap()
+    }
+
+    /// Shuts the app down as the server does on SIGTERM (requests finish,
+    /// the instance is marked stopped); returns its folder for a restart.
+    pub async fn stop(self) -> TestDir {
+        let stopped = self.client.terminate().await;
+        handin::retire(stopped.state::<App>().unwrap()).await;
+        self.dir
     }
 
     async fn seed(&self) {

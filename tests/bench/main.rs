@@ -12,6 +12,8 @@
 //! HANDIN_BENCH_SIZES=10,1000 for other bundle sizes (MiB) in part 1, and
 //! HANDIN_BENCH_PAGE_ONLY=1 for part 4 alone.
 
+#[path = "../app/database.rs"]
+mod database;
 #[path = "../app/fixture.rs"]
 mod fixture;
 #[path = "../app/server.rs"]

@@ -1,0 +1,257 @@
+//! Several instances on one database and one uploads folder: the balancer's
+//! health checks, clean-up that leaves a running instance's uploads alone,
+//! racing attempts, and two real server binaries sharing a rush while one
+//! of them is killed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use chrono::Utc;
+use handin::models::{instance, submission, user};
+use rocket::http::Status;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+
+use crate::database::TestDir;
+use crate::fixture;
+use crate::rush::{bundle, half_sent, prepare, runtime};
+use crate::server::{self, Server};
+use crate::support::*;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_handin");
+
+#[rocket::async_test]
+async fn a_balancer_hears_alive_and_ready_or_what_is_wrong() {
+    let t = TestApp::new().await;
+    let reply = t.client.get("/healthz").dispatch().await;
+    assert_eq!(reply.status(), Status::Ok);
+    assert_eq!(reply.into_string().await.unwrap(), r#"{"status":"alive"}"#);
+    let reply = t.client.get("/readyz").dispatch().await;
+    assert_eq!(reply.status(), Status::Ok);
+    assert_eq!(reply.into_string().await.unwrap(), r#"{"status":"ready"}"#);
+
+    // The storage goes away (a network file system unmounted).
+    let bundles = t.dir.path().join("uploads/bundles");
+    let moved = t.dir.path().join("uploads/bundles-away");
+    std::fs::rename(&bundles, &moved).unwrap();
+    let reply = t.client.get("/readyz").dispatch().await;
+    assert_eq!(reply.status(), Status::ServiceUnavailable);
+    assert_eq!(
+        reply.into_string().await.unwrap(),
+        r#"{"status":"storage unavailable"}"#
+    );
+    assert_eq!(
+        t.client.get("/healthz").dispatch().await.status(),
+        Status::Ok,
+        "alive, though not ready"
+    );
+    std::fs::rename(&moved, &bundles).unwrap();
+    assert_eq!(
+        t.client.get("/readyz").dispatch().await.status(),
+        Status::Ok
+    );
+}
+
+/// Another instance, on another machine, heard from `seconds_ago`.
+async fn other_instance(t: &TestApp, id: &str, seconds_ago: i64) {
+    let seen = Utc::now() - chrono::Duration::seconds(seconds_ago);
+    let row = instance::ActiveModel {
+        id: Set(id.to_string()),
+        host: Set("another-machine".to_string()),
+        pid: Set(1),
+        started_at: Set(seen),
+        seen_at: Set(seen),
+    };
+    instance::Entity::delete_by_id(id.to_string())
+        .exec(&t.app().db)
+        .await
+        .unwrap();
+    row.insert(&t.app().db).await.unwrap();
+}
+
+#[rocket::async_test]
+async fn clean_up_leaves_a_running_instance_alone_and_sweeps_up_after_a_stopped_one() {
+    let t = TestApp::new().await;
+    let other = "00aa00aa00aa00aa";
+    other_instance(&t, other, 5).await;
+    let uploads = t.dir.path().join("uploads");
+    // The other instance is receiving a bundle, and has just kept another
+    // whose row it is about to write.
+    std::fs::create_dir_all(uploads.join("incoming").join(other)).unwrap();
+    std::fs::write(uploads.join("incoming").join(other).join("x.part"), b"half").unwrap();
+    std::fs::write(uploads.join("bundles/young.zip"), b"row on its way").unwrap();
+
+    let t = TestApp::start(t.stop().await, Options::default()).await;
+    assert!(
+        uploads.join("incoming").join(other).join("x.part").exists(),
+        "a running instance's upload in flight is not touched"
+    );
+    assert!(
+        uploads.join("bundles/young.zip").exists(),
+        "a young file may still get its row while another instance runs"
+    );
+
+    // The other instance stops beating.
+    other_instance(&t, other, 120).await;
+    let t = TestApp::start(t.stop().await, Options::default()).await;
+    assert!(!uploads.join("incoming").join(other).exists());
+    assert!(uploads.join("orphans/bundles-young.zip").exists());
+    let left = instance::Entity::find().all(&t.app().db).await.unwrap();
+    assert_eq!(left.len(), 1, "only the running instance is listed");
+    assert_eq!(left[0].id, t.app().instance);
+}
+
+#[rocket::async_test]
+async fn racing_uploads_from_one_student_get_distinct_gapless_attempts() {
+    let t = TestApp::new().await;
+    t.login("alice").await;
+    let csrf = t.csrf().await;
+    let sent: Vec<Vec<u8>> = (0..12)
+        .map(|i| coursework_zip(&format!("race {i}")))
+        .collect();
+    let uploads = sent
+        .iter()
+        .map(|zip| t.upload_form("coursework", Some(&csrf), "b.zip", zip));
+    for reply in futures::future::join_all(uploads).await {
+        assert_eq!(reply.status(), Status::SeeOther);
+    }
+    let rows = submission::Entity::find().all(&t.app().db).await.unwrap();
+    let attempts: BTreeSet<i32> = rows.iter().map(|row| row.attempt).collect();
+    assert_eq!(attempts, (1..=12).collect());
+    let hashes: BTreeSet<String> = rows.iter().map(|row| row.sha256.clone()).collect();
+    let expected: BTreeSet<String> = sent.iter().map(|zip| sha256_hex(zip)).collect();
+    assert_eq!(hashes, expected);
+}
+
+/// What one upload thread ended with: the student, the SHA-256 it sent, and
+/// the status of the answer that counted.
+type Outcome = (String, String, u16);
+
+#[test]
+fn two_instances_share_a_rush_and_one_killed_midway_loses_nothing() {
+    let dir = TestDir::new();
+    let students = runtime().block_on(prepare(dir.path(), 40));
+    let first = Server::start(Path::new(BINARY), dir.path());
+    let second = Server::start(Path::new(BINARY), dir.path());
+    let (survivor, doomed) = (first.addr, second.addr);
+
+    // Uploads caught halfway on the instance about to die.
+    let big = bundle("slow", 1, 2 * 1024 * 1024);
+    let stalled: Vec<_> = students[..2]
+        .iter()
+        .map(|(_, token)| half_sent(doomed, token, &big))
+        .collect();
+    let incoming = dir.path().join("uploads/incoming");
+    let started = std::time::Instant::now();
+    while server::files_under(&incoming) < 2 {
+        assert!(started.elapsed() < Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // Three uploads per student, alternating between the instances as a
+    // balancer would. An upload the dying instance does not answer is sent
+    // again to the survivor, as the balancer (or the student) would.
+    let (done, results) = mpsc::channel::<Outcome>();
+    let threads: Vec<_> = students
+        .iter()
+        .flat_map(|(name, token)| (0..3).map(move |i| (name.clone(), token.clone(), i)))
+        .map(|(name, token, i)| {
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let sent = bundle(&name, i, 100_000);
+                let target = if i % 2 == 0 { survivor } else { doomed };
+                let path = "RUSH1/assignments/rush";
+                let status = match server::upload(target, &token, path, &sent) {
+                    Ok(reply) if reply.status == 201 => 201,
+                    _ => server::upload(survivor, &token, path, &sent)
+                        .map(|reply| reply.status)
+                        .unwrap_or(0),
+                };
+                done.send((name, sha256_hex(&sent), status)).unwrap();
+            })
+        })
+        .collect();
+    drop(done);
+    let mut outcomes = Vec::new();
+    let mut second = Some(second);
+    for outcome in results.iter() {
+        outcomes.push(outcome);
+        if outcomes.len() == 30
+            && let Some(doomed) = second.take()
+        {
+            doomed.kill(); // SIGKILL, mid-rush.
+        }
+    }
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    drop(stalled);
+    assert_eq!(outcomes.len(), 120);
+    for (name, _, status) in &outcomes {
+        assert_eq!(*status, 201, "{name}: the survivor kept serving");
+    }
+
+    // A new instance on this machine cleans up after the killed one at once.
+    let third = Server::start(Path::new(BINARY), dir.path());
+    assert_eq!(server::files_under(&incoming), 0, "no partial upload left");
+    drop(third);
+    drop(first);
+
+    runtime().block_on(async {
+        let app = fixture::open(dir.path()).await;
+        let rows = submission::Entity::find().all(&app.db).await.unwrap();
+        let users: BTreeMap<i32, String> = user::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| (u.id, u.username))
+            .collect();
+        let mut attempts: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+        let mut kept: BTreeSet<(String, String)> = BTreeSet::new();
+        for row in &rows {
+            let name = users[&row.student_id].clone();
+            attempts.entry(name.clone()).or_default().push(row.attempt);
+            let stored = std::fs::read(app.uploads.path_of(&row.stored_path)).unwrap();
+            assert_eq!(
+                sha256_hex(&stored),
+                row.sha256,
+                "the object matches its row"
+            );
+            kept.insert((name, row.sha256.clone()));
+        }
+        for (name, sha, _) in &outcomes {
+            assert!(
+                kept.contains(&(name.clone(), sha.clone())),
+                "{name}: a 201 has its row"
+            );
+        }
+        for (name, mut list) in attempts {
+            list.sort();
+            let gapless: Vec<i32> = (1..=list.len() as i32).collect();
+            assert_eq!(list, gapless, "{name}'s attempts");
+        }
+    });
+    let verify = std::process::Command::new(BINARY)
+        .arg("verify")
+        .env("ROCKET_DATABASE", crate::database::for_dir(dir.path()))
+        .env("ROCKET_UPLOADS_DIR", dir.path().join("uploads"))
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
+
+#[rocket::async_test]
+async fn the_suite_runs_on_the_database_it_was_given() {
+    let t = TestApp::new().await;
+    let expected = match crate::database::postgres() {
+        Some(_) => sea_orm::DatabaseBackend::Postgres,
+        None => sea_orm::DatabaseBackend::Sqlite,
+    };
+    assert_eq!(t.app().db.get_database_backend(), expected);
+}
