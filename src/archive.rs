@@ -6,11 +6,12 @@
 //! zips already); the manifest goes first, so a client can read it early.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
 
 use rocket::tokio::sync::mpsc;
 use zip::CompressionMethod;
 use zip::write::SimpleFileOptions;
+
+use crate::storage::Uploads;
 
 const CHUNK: usize = 64 * 1024;
 /// Chunks in flight: at most this many times 64 KiB is held for a slow client.
@@ -19,18 +20,20 @@ const IN_FLIGHT: usize = 8;
 /// One bundle to put in the zip.
 pub struct Item {
     pub path_in_zip: String,
-    pub file: PathBuf,
+    /// Its stored name, and its size as recorded.
+    pub stored: String,
+    pub size: u64,
 }
 
 /// Starts building the zip and returns the chunks as they come.
-pub fn stream(manifest: Vec<u8>, items: Vec<Item>) -> mpsc::Receiver<Vec<u8>> {
+pub fn stream(uploads: Uploads, manifest: Vec<u8>, items: Vec<Item>) -> mpsc::Receiver<Vec<u8>> {
     let (sender, receiver) = mpsc::channel(IN_FLIGHT);
     rocket::tokio::task::spawn_blocking(move || {
         let writer = ChannelWriter {
             sender,
             buffer: Vec::with_capacity(CHUNK),
         };
-        if let Err(e) = write(writer, &manifest, &items) {
+        if let Err(e) = write(&uploads, writer, &manifest, &items) {
             // The client sees a truncated zip; a closed connection lands here too.
             rocket::warn!("the all-submissions zip stopped: {e}");
         }
@@ -38,18 +41,22 @@ pub fn stream(manifest: Vec<u8>, items: Vec<Item>) -> mpsc::Receiver<Vec<u8>> {
     receiver
 }
 
-fn write(writer: ChannelWriter, manifest: &[u8], items: &[Item]) -> zip::result::ZipResult<()> {
+fn write(
+    uploads: &Uploads,
+    writer: ChannelWriter,
+    manifest: &[u8],
+    items: &[Item],
+) -> zip::result::ZipResult<()> {
     let mut zip = zip::ZipWriter::new_stream(writer);
     let deflated = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
     zip.start_file("manifest.csv", deflated)?;
     zip.write_all(manifest)?;
     for item in items {
-        match std::fs::File::open(&item.file) {
+        match uploads.blocking_reader(&item.stored) {
             Ok(mut file) => {
-                let size = file.metadata()?.len();
                 let stored = SimpleFileOptions::default()
                     .compression_method(CompressionMethod::Stored)
-                    .large_file(size >= u64::from(u32::MAX));
+                    .large_file(item.size >= u64::from(u32::MAX));
                 zip.start_file(item.path_in_zip.as_str(), stored)?;
                 io::copy(&mut file, &mut zip)?;
             }

@@ -15,8 +15,22 @@ pub struct AppConfig {
     /// `postgres://user@host/name` for several instances on one database.
     /// Migrated on start either way.
     pub database: String,
-    /// Where bundles are kept (`bundles/`) and received (`incoming/`).
+    /// Where bundles are kept: a folder, or `s3://BUCKET/PREFIX` for an
+    /// S3-compatible bucket (several instances share one). Unset: the
+    /// folder `uploads_dir`.
+    pub storage: Option<String>,
+    /// The folder bundles are kept in when `storage` is unset (the name
+    /// this setting had before buckets).
     pub uploads_dir: PathBuf,
+    /// The bucket's endpoint (`http://127.0.0.1:3900` for a local Garage);
+    /// unset: AWS, or `AWS_ENDPOINT`.
+    pub s3_endpoint: Option<String>,
+    /// Unset: `AWS_REGION` / `AWS_DEFAULT_REGION`.
+    pub s3_region: Option<String>,
+    /// Unset: `AWS_ACCESS_KEY_ID`.
+    pub s3_access_key_id: Option<String>,
+    /// Unset: `AWS_SECRET_ACCESS_KEY`.
+    pub s3_secret_access_key: Option<String>,
     /// The largest bundle any assignment may accept, in MiB. Rocket's own
     /// body limits are set from this, so the two can never disagree.
     pub max_upload_mib: u64,
@@ -49,7 +63,12 @@ impl Default for AppConfig {
     fn default() -> Self {
         AppConfig {
             database: "handin.sqlite".to_string(),
+            storage: None,
             uploads_dir: PathBuf::from("uploads"),
+            s3_endpoint: None,
+            s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
             max_upload_mib: 1024,
             default_bundle_mib: 100,
             max_bundle_entries: 10_000,
@@ -83,6 +102,26 @@ impl AppConfig {
             ));
         }
         Ok(config)
+    }
+
+    /// Where bundles are kept, from `storage` (or `uploads_dir`).
+    pub fn place(&self) -> Result<crate::storage::Place, String> {
+        use crate::storage::{BucketSettings, Place};
+        let Some(setting) = self.storage.as_deref().filter(|s| !s.is_empty()) else {
+            return Ok(Place::Folder(self.uploads_dir.clone()));
+        };
+        match BucketSettings::parse(setting) {
+            None => Ok(Place::Folder(PathBuf::from(setting))),
+            Some(parsed) => {
+                let mut settings =
+                    parsed.map_err(|e| format!("bad configuration: storage: {e}"))?;
+                settings.endpoint = self.s3_endpoint.clone();
+                settings.region = self.s3_region.clone();
+                settings.access_key_id = self.s3_access_key_id.clone();
+                settings.secret_access_key = self.s3_secret_access_key.clone();
+                Ok(Place::Bucket(settings))
+            }
+        }
     }
 
     pub fn session_lifetime(&self) -> crate::models::session::Lifetime {

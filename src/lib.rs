@@ -63,12 +63,10 @@ pub async fn open(config: AppConfig, clock: SharedClock) -> Result<App, String> 
         format!("cannot open the database {shown}: {e}")
     })?;
     let instance = hex::encode(rand::random::<[u8; 8]>());
-    let uploads = Uploads::open(&config.uploads_dir, &instance).map_err(|e| {
-        format!(
-            "cannot open the uploads folder {}: {e}",
-            config.uploads_dir.display()
-        )
-    })?;
+    let place = config.place()?;
+    let uploads = Uploads::open(&place, &instance)
+        .await
+        .map_err(|e| format!("cannot open the storage {}: {e}", place.shown()))?;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     Ok(App {
         db,
@@ -155,17 +153,12 @@ async fn clean_up_after_crash(db: &DatabaseConnection, uploads: &Uploads) -> Res
             .await
             .map_err(|e| e.to_string())?,
     );
-    let (uploads, running) = (uploads.clone(), alive.iter().cloned().collect());
-    let removed =
-        rocket::tokio::task::spawn_blocking(move || uploads.clean_orphans(&recorded, &running))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| format!("cannot clean the uploads folder: {e}"))?;
-    for path in removed {
-        rocket::warn!(
-            "set aside an unfinished upload left by a stopped instance: {}",
-            path.display()
-        );
+    let removed = uploads
+        .clean_orphans(recorded, alive.iter().cloned().collect())
+        .await
+        .map_err(|e| format!("cannot clean the uploads store: {e}"))?;
+    for name in removed {
+        rocket::warn!("cleaned up after a stopped instance: {name}");
     }
     models::instance::forget_stopped(db, &alive)
         .await

@@ -169,7 +169,8 @@ pub async fn all_bundles(
         })
         .map(|(row, attempt)| archive::Item {
             path_in_zip: path_in_zip(row, attempt),
-            file: app.uploads.path_of(&attempt.stored_path),
+            stored: attempt.stored_path.clone(),
+            size: attempt.judged.size,
         })
         .collect();
     let (which, suffix) = if all {
@@ -180,7 +181,7 @@ pub async fn all_bundles(
     record_download(app, scope, format!("submissions.zip ({which})")).await?;
     Ok(Export {
         name: format!("{}-submissions{suffix}.zip", file_stem(scope)),
-        body: archive::stream(manifest, items),
+        body: archive::stream(app.uploads.clone(), manifest, items),
     })
 }
 

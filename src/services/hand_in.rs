@@ -76,18 +76,14 @@ impl Upload {
                 "\"{file_name}\" is empty (0 bytes). Nothing was stored; please choose your .zip bundle."
             )));
         }
-        let path = received.path().to_path_buf();
         let limits = app.config.bundle_limits();
         let required = self.scope.assignment.required_files().to_vec();
-        let inspected = rocket::tokio::task::spawn_blocking(move || {
-            let file = std::fs::File::open(path)?;
-            Ok::<_, std::io::Error>(bundle::inspect(
-                std::io::BufReader::new(file),
-                limits,
-                &required,
-            ))
-        })
-        .await??;
+        let inspected = app
+            .uploads
+            .inspect(&received, move |reader| {
+                bundle::inspect(reader, limits, &required)
+            })
+            .await?;
         let entries = inspected.map_err(|why| Error::invalid(why.to_string()))?;
         let (sha256, size) = (received.sha256.clone(), received.size);
         let (scope, started_at) = (&self.scope, self.started_at);

@@ -11,7 +11,6 @@ use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder};
 use crate::App;
 use crate::error::Result;
 use crate::models::{assignment, course, submission, user};
-use crate::storage::sha256_file;
 
 /// A stored bundle that is not what the database says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,24 +69,16 @@ pub async fn verify_all(app: &App, mut progress: impl FnMut(usize, usize, u64)) 
     let total = submissions.len();
     let mut report = Report::default();
     for row in submissions {
-        let path = app.uploads.path_of(&row.stored_path);
         let expected = row.sha256.clone();
         let expected_size = row.size.max(0) as u64;
-        let outcome = rocket::tokio::task::spawn_blocking(move || -> Option<String> {
-            let size = match std::fs::metadata(&path) {
-                Ok(m) => m.len(),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some("the stored file is missing".into()),
-                Err(e) => return Some(format!("the stored file cannot be read: {e}")),
-            };
-            match sha256_file(&path) {
-                Ok(actual) if actual == expected && size == expected_size => None,
-                Ok(actual) => Some(format!(
-                    "the stored file has changed (SHA-256 {actual}, {size} bytes; recorded {expected}, {expected_size} bytes)"
-                )),
-                Err(e) => Some(format!("the stored file cannot be read: {e}")),
-            }
-        })
-        .await?;
+        let outcome = match app.uploads.digest(&row.stored_path).await {
+            Ok(Some((actual, size))) if actual == expected && size == expected_size => None,
+            Ok(Some((actual, size))) => Some(format!(
+                "the stored file has changed (SHA-256 {actual}, {size} bytes; recorded {expected}, {expected_size} bytes)"
+            )),
+            Ok(None) => Some("the stored file is missing".into()),
+            Err(e) => Some(format!("the stored file cannot be read: {e}")),
+        };
         report.checked += 1;
         report.bytes += expected_size;
         if let Some(what) = &outcome {

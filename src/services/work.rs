@@ -3,8 +3,6 @@
 //! and to anyone else it does not exist (404, never 403: an id must not
 //! tell whether someone else's work is there).
 
-use std::path::PathBuf;
-
 use sea_orm::EntityTrait;
 
 use crate::App;
@@ -91,7 +89,8 @@ pub async fn receipt(app: &App, who: &user::Model, id: i32) -> Result<Receipt> {
 
 /// A stored file to send, under the name the server chose for it.
 pub struct StoredFile {
-    pub path: PathBuf,
+    /// The stored name, in the uploads store.
+    pub stored: String,
     pub name: String,
     /// Hex SHA-256, for bundles.
     pub sha256: Option<String>,
@@ -110,7 +109,7 @@ pub async fn bundle(app: &App, who: &user::Model, id: i32) -> Result<StoredFile>
             .unwrap_or_else(|| enrolment::unenrolled_label(row.student_id))
     };
     Ok(StoredFile {
-        path: app.uploads.path_of(&row.stored_path),
+        stored: row.stored_path,
         name: marking::download_name(&found.course, &found.assignment, &label, row.attempt),
         sha256: Some(row.sha256),
     })
@@ -135,7 +134,7 @@ pub async fn evidence(app: &App, who: &user::Model, id: i32) -> Result<StoredFil
         .evidence_path
         .ok_or_else(|| Error::not_found("evidence"))?;
     Ok(StoredFile {
-        path: app.uploads.path_of(&path),
+        stored: path,
         name: format!("evidence-{id}"),
         sha256: None,
     })

@@ -8,6 +8,7 @@ use base64::Engine;
 use rocket::http::{ContentType, Header, Status};
 use rocket::response::stream::ByteStream;
 use rocket::response::{self, Responder};
+use rocket::tokio::io::{AsyncRead, AsyncSeek};
 use rocket::{Request, Response, State, get, routes};
 use rocket_dyn_templates::{Template, context};
 
@@ -18,6 +19,7 @@ use crate::App;
 use crate::models::marking::{self, View};
 use crate::services::exports::{self, Attempts, Export};
 use crate::services::work::{self, StoredFile};
+use crate::storage::Opened;
 
 pub fn page_routes() -> Vec<rocket::Route> {
     routes![marking_page, history]
@@ -102,22 +104,26 @@ async fn history(
     ))
 }
 
-/// A stored file, streamed from disk; a bundle with its digest (RFC 9530).
+/// A stored file, streamed from the store; a bundle with its digest (RFC 9530).
 pub struct FileDownload {
-    file: rocket::tokio::fs::File,
+    download: Opened,
     stored: StoredFile,
     content_type: ContentType,
 }
 
 impl FileDownload {
-    pub async fn open(stored: StoredFile, content_type: ContentType) -> Result<Self, AppError> {
-        let file = rocket::tokio::fs::File::open(&stored.path)
+    pub async fn open(
+        app: &App,
+        stored: StoredFile,
+        content_type: ContentType,
+    ) -> Result<Self, AppError> {
+        let download = app
+            .uploads
+            .download(&stored.stored)
             .await
-            .map_err(|e| {
-                AppError::internal(format!("{} is missing: {e}", stored.path.display()))
-            })?;
+            .map_err(|e| AppError::internal(format!("{} is missing: {e}", stored.stored)))?;
         Ok(FileDownload {
-            file,
+            download,
             stored,
             content_type,
         })
@@ -140,7 +146,41 @@ impl<'r> Responder<'r, 'static> for FileDownload {
                 ),
             );
         }
-        response.sized_body(None, self.file).ok()
+        let size = usize::try_from(self.download.size).ok();
+        response
+            .sized_body(size, Unseekable(self.download.body))
+            .ok()
+    }
+}
+
+/// A body whose size is known beforehand: Rocket seeks a body only to learn
+/// its size, so a stream from a bucket needs no real seeking.
+struct Unseekable(std::pin::Pin<Box<dyn AsyncRead + Send>>);
+
+impl AsyncRead for Unseekable {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut rocket::tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.0.as_mut().poll_read(cx, buf)
+    }
+}
+
+impl AsyncSeek for Unseekable {
+    fn start_seek(self: std::pin::Pin<&mut Self>, _: std::io::SeekFrom) -> std::io::Result<()> {
+        Err(std::io::Error::other(
+            "a stored file is streamed, not sought",
+        ))
+    }
+
+    fn poll_complete(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<u64>> {
+        std::task::Poll::Ready(Err(std::io::Error::other(
+            "a stored file is streamed, not sought",
+        )))
     }
 }
 
@@ -156,7 +196,7 @@ fn attachment(name: &str) -> Header<'static> {
 #[get("/submissions/<id>/bundle")]
 async fn bundle(app: &State<App>, caller: Caller, id: i32) -> Result<FileDownload, AppError> {
     let stored = work::bundle(app, &caller.user, id).await?;
-    FileDownload::open(stored, ContentType::ZIP).await
+    FileDownload::open(app, stored, ContentType::ZIP).await
 }
 
 /// Every bundle of an assignment as one zip, streamed as it is built.

@@ -112,5 +112,5 @@ async fn decide(
 #[get("/extension-requests/<id>/evidence")]
 async fn evidence(app: &State<App>, caller: Caller, id: i32) -> Result<FileDownload, AppError> {
     let stored = work::evidence(app, &caller.user, id).await?;
-    FileDownload::open(stored, ContentType::Binary).await
+    FileDownload::open(app, stored, ContentType::Binary).await
 }

@@ -517,11 +517,21 @@ async fn verify_catches_a_changed_and_a_deleted_bundle_and_the_page_flags_them()
     let db = &t.app().db;
     let alice = user::find_by_username(db, "alice").await.unwrap().unwrap();
     let bob = user::find_by_username(db, "bob").await.unwrap().unwrap();
-    let changed = t.app().uploads.path_of(&by_student(alice.id).stored_path);
+    let changed = t
+        .app()
+        .uploads
+        .folder_path(&by_student(alice.id).stored_path)
+        .unwrap();
     let mut bytes = std::fs::read(&changed).unwrap();
     bytes[10] ^= 0xff;
     std::fs::write(&changed, bytes).unwrap();
-    std::fs::remove_file(t.app().uploads.path_of(&by_student(bob.id).stored_path)).unwrap();
+    std::fs::remove_file(
+        t.app()
+            .uploads
+            .folder_path(&by_student(bob.id).stored_path)
+            .unwrap(),
+    )
+    .unwrap();
 
     let report = handin::services::verify::verify_all(t.app(), |_, _, _| {})
         .await

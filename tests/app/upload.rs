@@ -28,7 +28,7 @@ async fn a_bundle_is_stored_with_the_hash_of_the_bytes_sent_and_a_receipt() {
     assert_eq!(row.size as usize, bytes.len());
     assert_eq!(row.attempt, 1);
     assert_eq!(row.received_at, utc("2020-05-29T11:00:00Z"));
-    let stored = std::fs::read(t.app().uploads.path_of(&row.stored_path)).unwrap();
+    let stored = std::fs::read(t.app().uploads.folder_path(&row.stored_path).unwrap()).unwrap();
     assert_eq!(sha256_hex(&stored), sha256_hex(&bytes));
     assert!(
         !row.stored_path.contains("my work"),

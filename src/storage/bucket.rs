@@ -1,0 +1,362 @@
+//! An S3-compatible bucket (AWS S3, Garage, MinIO, Ceph…), through the
+//! `object_store` crate. The same shape as the folder, as keys under the
+//! configured prefix: an upload goes to `incoming/<instance>/…` as a
+//! multipart upload while the bytes arrive (memory holds a part or two,
+//! never the bundle), is checked by ranged reads of its central directory,
+//! and is kept by a server-side copy onto its shelf.
+//!
+//! An upload that fails or is cut off is aborted. An instance that dies
+//! cannot abort its own: its finished `incoming/` objects are deleted by
+//! the next clean-up, and its unfinished multipart uploads are removed by
+//! the bucket's own lifecycle rule (see the README: S3 keeps them, out of
+//! sight, until told otherwise).
+
+use std::collections::HashSet;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path as Key;
+use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+use rocket::futures::StreamExt;
+use rocket::tokio::io::AsyncRead;
+use rocket::tokio::runtime::Handle;
+
+use super::{
+    BUNDLES, EVIDENCE, INCOMING, ORPHAN_AGE, ORPHANS, Opened, ReceiveError, Sink, pump, random_name,
+};
+
+/// Parts of a multipart upload: S3's smallest (but for the last).
+const PART: usize = 5 * 1024 * 1024;
+/// What a ranged read fetches at once while a zip's directory is read.
+const BLOCK: u64 = 256 * 1024;
+
+/// The bucket, from `storage = "s3://BUCKET/PREFIX"` and the `s3_*`
+/// settings; what is not set comes from the usual `AWS_*` variables.
+#[derive(Debug, Clone, Default)]
+pub struct BucketSettings {
+    pub bucket: String,
+    pub prefix: String,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+}
+
+impl BucketSettings {
+    /// `s3://BUCKET` or `s3://BUCKET/PREFIX`; `None` if `setting` is not an
+    /// S3 address.
+    pub fn parse(setting: &str) -> Option<Result<BucketSettings, String>> {
+        let rest = setting.strip_prefix("s3://")?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Some(Err(format!("{setting} names no bucket")));
+        }
+        Some(Ok(BucketSettings {
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_matches('/').to_string(),
+            ..BucketSettings::default()
+        }))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    store: Arc<AmazonS3>,
+    prefix: String,
+    instance: String,
+    /// The runtime, for reads made from blocking threads.
+    runtime: Handle,
+}
+
+/// An object in `incoming/`; dropping it deletes it (in the background).
+#[derive(Debug)]
+pub struct Incoming {
+    store: Arc<AmazonS3>,
+    key: Key,
+    runtime: Handle,
+}
+
+impl Drop for Incoming {
+    fn drop(&mut self) {
+        let (store, key) = (self.store.clone(), self.key.clone());
+        // Best effort: what is left is deleted once this instance has stopped.
+        self.runtime.spawn(async move {
+            let _ = store.delete(&key).await;
+        });
+    }
+}
+
+/// A multipart upload in progress; dropped unfinished (an error, a
+/// connection cut), it is aborted, so no part stays behind.
+struct Parts(Option<WriteMultipart>);
+
+impl Sink for Parts {
+    async fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
+        let parts = self
+            .0
+            .as_mut()
+            .ok_or_else(|| io::Error::other("finished"))?;
+        // One part in flight while the next fills: memory stays at two parts.
+        parts.wait_for_capacity(1).await?;
+        parts.write(chunk);
+        Ok(())
+    }
+}
+
+impl Drop for Parts {
+    fn drop(&mut self) {
+        if let Some(parts) = self.0.take()
+            && let Ok(runtime) = Handle::try_current()
+        {
+            runtime.spawn(async move {
+                let _ = parts.abort().await;
+            });
+        }
+    }
+}
+
+impl Bucket {
+    pub fn open(settings: &BucketSettings, instance: &str) -> io::Result<Bucket> {
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(&settings.bucket);
+        if let Some(endpoint) = &settings.endpoint {
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"));
+        }
+        if let Some(region) = &settings.region {
+            builder = builder.with_region(region);
+        }
+        if let Some(id) = &settings.access_key_id {
+            builder = builder.with_access_key_id(id);
+        }
+        if let Some(secret) = &settings.secret_access_key {
+            builder = builder.with_secret_access_key(secret);
+        }
+        let store = builder.build().map_err(io::Error::other)?;
+        Ok(Bucket {
+            store: Arc::new(store),
+            prefix: settings.prefix.clone(),
+            instance: instance.to_string(),
+            runtime: Handle::current(),
+        })
+    }
+
+    /// The key of a stored name (`bundles/….zip`) under the prefix.
+    fn key(&self, name: &str) -> Key {
+        if self.prefix.is_empty() {
+            Key::from(name)
+        } else {
+            Key::from(format!("{}/{name}", self.prefix))
+        }
+    }
+
+    /// The stored name of a key (the inverse of [`key`](Self::key)).
+    fn name_of<'a>(&self, key: &'a Key) -> &'a str {
+        let key = key.as_ref();
+        if self.prefix.is_empty() {
+            return key;
+        }
+        key.strip_prefix(self.prefix.as_str())
+            .and_then(|rest| rest.strip_prefix('/'))
+            .unwrap_or(key)
+    }
+
+    pub async fn check(&self) -> io::Result<()> {
+        let top = (!self.prefix.is_empty()).then(|| Key::from(self.prefix.as_str()));
+        self.store.list_with_delimiter(top.as_ref()).await?;
+        Ok(())
+    }
+
+    pub async fn receive(
+        &self,
+        body: impl AsyncRead + Unpin,
+        limit: u64,
+    ) -> Result<(Incoming, String, u64), ReceiveError> {
+        let key = self.key(&format!(
+            "{INCOMING}/{}/{}.part",
+            self.instance,
+            random_name()
+        ));
+        let upload = self
+            .store
+            .put_multipart(&key)
+            .await
+            .map_err(io::Error::from)?;
+        let mut parts = Parts(Some(WriteMultipart::new_with_chunk_size(upload, PART)));
+        let (sha256, size) = pump(body, limit, &mut parts).await?;
+        let finished = parts.0.take().map(WriteMultipart::finish);
+        if let Some(finished) = finished {
+            finished.await.map_err(io::Error::from)?;
+        }
+        let incoming = Incoming {
+            store: self.store.clone(),
+            key,
+            runtime: self.runtime.clone(),
+        };
+        Ok((incoming, sha256, size))
+    }
+
+    pub async fn keep(&self, incoming: Incoming, stored: &str) -> io::Result<()> {
+        // A fresh 128-bit name: the copy cannot replace anything.
+        self.store.copy(&incoming.key, &self.key(stored)).await?;
+        drop(incoming); // deletes the `incoming/` object
+        Ok(())
+    }
+
+    pub async fn discard(&self, stored: &str) -> io::Result<()> {
+        Ok(self.store.delete(&self.key(stored)).await?)
+    }
+
+    pub async fn download(&self, stored: &str) -> io::Result<Opened> {
+        let found = self.store.get(&self.key(stored)).await?;
+        let size = found.meta.size;
+        let bytes = found
+            .into_stream()
+            .map(|chunk| chunk.map_err(io::Error::from));
+        Ok(Opened {
+            body: Box::pin(tokio_util::io::StreamReader::new(bytes)),
+            size,
+        })
+    }
+
+    pub fn blocking_reader(&self, stored: &str) -> io::Result<Box<dyn Read + Send>> {
+        let download = self.runtime.block_on(self.download(stored))?;
+        Ok(Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
+            download.body,
+            self.runtime.clone(),
+        )))
+    }
+
+    pub async fn clean_orphans(
+        &self,
+        recorded: &HashSet<String>,
+        alive: &HashSet<String>,
+    ) -> io::Result<Vec<String>> {
+        let mut cleaned = Vec::new();
+        let incoming = self
+            .store
+            .list_with_delimiter(Some(&self.key(INCOMING)))
+            .await?;
+        for folder in incoming.common_prefixes {
+            let instance = folder.filename().unwrap_or_default().to_string();
+            if alive.contains(&instance) {
+                continue;
+            }
+            let mut objects = self.store.list(Some(&folder));
+            while let Some(object) = objects.next().await {
+                self.store.delete(&object?.location).await?;
+            }
+            cleaned.push(format!("{INCOMING}/{instance}/"));
+        }
+        let others_alive = alive.iter().any(|id| *id != self.instance);
+        let now = chrono::Utc::now();
+        for shelf in [BUNDLES, EVIDENCE] {
+            let mut objects = self.store.list(Some(&self.key(shelf)));
+            while let Some(object) = objects.next().await {
+                let object = object?;
+                let name = self.name_of(&object.location).to_string();
+                if recorded.contains(&name) {
+                    continue;
+                }
+                let age = (now - object.last_modified).to_std().unwrap_or_default();
+                if others_alive && age < ORPHAN_AGE {
+                    continue;
+                }
+                let file = name.rsplit('/').next().unwrap_or_default();
+                let set_aside = format!("{ORPHANS}/{shelf}-{file}");
+                self.store
+                    .copy(&object.location, &self.key(&set_aside))
+                    .await?;
+                self.store.delete(&object.location).await?;
+                cleaned.push(set_aside);
+            }
+        }
+        Ok(cleaned)
+    }
+}
+
+impl Incoming {
+    /// A reader over the object by ranged reads (for a blocking thread).
+    pub fn ranged(&self, size: u64) -> Ranged {
+        Ranged {
+            store: self.store.clone(),
+            key: self.key.clone(),
+            runtime: self.runtime.clone(),
+            size,
+            position: 0,
+            block: (0, Bytes::new()),
+        }
+    }
+}
+
+/// Reads an object by ranges of [`BLOCK`] bytes, fetched as they are
+/// needed: reading a zip's directory fetches its end, not the whole.
+pub struct Ranged {
+    store: Arc<AmazonS3>,
+    key: Key,
+    runtime: Handle,
+    size: u64,
+    position: u64,
+    /// The last block fetched: where it starts, and its bytes.
+    block: (u64, Bytes),
+}
+
+impl Read for Ranged {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        if self.position >= self.size || buffer.is_empty() {
+            return Ok(0);
+        }
+        let (start, bytes) = &self.block;
+        let held = *start..*start + bytes.len() as u64;
+        if !held.contains(&self.position) {
+            let end = (self.position + BLOCK).min(self.size);
+            let range = self.position..end;
+            let fetched = self
+                .runtime
+                .block_on(self.store.get_range(&self.key, range))?;
+            self.block = (self.position, fetched);
+        }
+        let (start, bytes) = &self.block;
+        let offset = (self.position - start) as usize;
+        let n = buffer.len().min(bytes.len() - offset);
+        buffer[..n].copy_from_slice(&bytes[offset..offset + n]);
+        self.position += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for Ranged {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let target = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(n) => self.size.checked_add_signed(n),
+            SeekFrom::Current(n) => self.position.checked_add_signed(n),
+        };
+        self.position = target
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
+        Ok(self.position)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BucketSettings;
+
+    #[test]
+    fn an_s3_address_names_a_bucket_and_a_prefix() {
+        let settings = BucketSettings::parse("s3://handin/year-2026/")
+            .unwrap()
+            .unwrap();
+        assert_eq!(settings.bucket, "handin");
+        assert_eq!(settings.prefix, "year-2026");
+        let settings = BucketSettings::parse("s3://handin").unwrap().unwrap();
+        assert_eq!(
+            (settings.bucket.as_str(), settings.prefix.as_str()),
+            ("handin", "")
+        );
+        assert!(BucketSettings::parse("s3:///x").unwrap().is_err());
+        assert!(BucketSettings::parse("uploads").is_none());
+    }
+}

@@ -1,0 +1,340 @@
+//! Where bundles and evidence are kept: a folder (the default, `folder.rs`)
+//! or an S3-compatible bucket (`bucket.rs`), behind one interface.
+//!
+//! Both keep the same shape. A bundle is streamed into `incoming/<instance>/`
+//! while it is hashed; once it has been checked it is kept under a fresh
+//! name on a shelf (`bundles/` or `evidence/`), and the database records
+//! that name. Nothing is ever overwritten; nothing in `incoming/` is ever a
+//! submission, so what a stopped instance left there is deleted; a kept
+//! file without its row is set aside in `orphans/`, never deleted.
+
+mod bucket;
+mod folder;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::io::{self, Read, Seek};
+use std::path::PathBuf;
+use std::pin::Pin;
+
+use rocket::tokio::io::{AsyncRead, AsyncReadExt};
+use sha2::{Digest, Sha256};
+
+pub use bucket::BucketSettings;
+
+const INCOMING: &str = "incoming";
+const BUNDLES: &str = "bundles";
+const EVIDENCE: &str = "evidence";
+const ORPHANS: &str = "orphans";
+const CHUNK: usize = 256 * 1024;
+
+/// A kept file without its row is set aside only when no other instance is
+/// alive, or when it is older than this: an instance records a file within
+/// seconds of keeping it, so an hour-old one without a row will never get one.
+const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Where a kept file goes: bundles, or extension requests' evidence.
+#[derive(Debug, Clone, Copy)]
+pub enum Shelf {
+    Bundles,
+    Evidence,
+}
+
+impl Shelf {
+    /// A fresh stored name on this shelf, as the database keeps it.
+    fn new_name(self) -> String {
+        match self {
+            Shelf::Bundles => format!("{BUNDLES}/{}.zip", random_name()),
+            Shelf::Evidence => format!("{EVIDENCE}/{}.bin", random_name()),
+        }
+    }
+}
+
+/// Where the `storage` setting says files go.
+#[derive(Debug, Clone)]
+pub enum Place {
+    Folder(PathBuf),
+    Bucket(BucketSettings),
+}
+
+impl Place {
+    /// For messages: the folder, or the bucket and where it is.
+    pub fn shown(&self) -> String {
+        match self {
+            Place::Folder(root) => root.display().to_string(),
+            Place::Bucket(settings) => format!(
+                "s3://{}/{} ({})",
+                settings.bucket,
+                settings.prefix,
+                settings.endpoint.as_deref().unwrap_or("AWS")
+            ),
+        }
+    }
+}
+
+/// The store, shared by every request (cheap to clone).
+#[derive(Debug, Clone)]
+pub enum Uploads {
+    Folder(folder::Folder),
+    Bucket(bucket::Bucket),
+}
+
+/// A file received in full and hashed, but not yet kept. Dropping it
+/// deletes it: a refused bundle leaves nothing behind.
+#[derive(Debug)]
+pub struct Received {
+    pub sha256: String,
+    pub size: u64,
+    held: Held,
+}
+
+#[derive(Debug)]
+enum Held {
+    File(folder::Incoming),
+    Object(bucket::Incoming),
+}
+
+#[derive(Debug)]
+pub enum ReceiveError {
+    /// The stream went past the limit; nothing was kept.
+    TooLarge {
+        limit: u64,
+    },
+    Io(io::Error),
+}
+
+impl From<io::Error> for ReceiveError {
+    fn from(error: io::Error) -> Self {
+        ReceiveError::Io(error)
+    }
+}
+
+/// A reader that can also seek (for reading a zip's central directory).
+pub trait ReadSeek: Read + Seek + Send {}
+impl<T: Read + Seek + Send> ReadSeek for T {}
+
+/// A stored file opened for a download: its bytes as they come, and its size.
+pub struct Opened {
+    pub body: Pin<Box<dyn AsyncRead + Send>>,
+    pub size: u64,
+}
+
+impl Uploads {
+    /// Opens (and, for a folder, creates) the store, for the instance
+    /// `instance` (a name no other running instance has).
+    pub async fn open(place: &Place, instance: &str) -> io::Result<Uploads> {
+        Ok(match place {
+            Place::Folder(root) => Uploads::Folder(folder::Folder::open(root, instance)?),
+            Place::Bucket(settings) => Uploads::Bucket(bucket::Bucket::open(settings, instance)?),
+        })
+    }
+
+    /// Streams `body` into `incoming/`, hashing as it goes: memory stays
+    /// flat whatever the size, and the bytes are read once.
+    pub async fn receive(
+        &self,
+        body: impl AsyncRead + Unpin + Send,
+        limit: u64,
+    ) -> Result<Received, ReceiveError> {
+        match self {
+            Uploads::Folder(folder) => {
+                let (incoming, sha256, size) = folder.receive(body, limit).await?;
+                Ok(Received {
+                    sha256,
+                    size,
+                    held: Held::File(incoming),
+                })
+            }
+            Uploads::Bucket(bucket) => {
+                let (incoming, sha256, size) = bucket.receive(body, limit).await?;
+                Ok(Received {
+                    sha256,
+                    size,
+                    held: Held::Object(incoming),
+                })
+            }
+        }
+    }
+
+    /// Runs `look` over a received file on a blocking thread, reading it
+    /// where it lies (a bucket's object by ranged reads, never whole).
+    pub async fn inspect<T: Send + 'static>(
+        &self,
+        received: &Received,
+        look: impl FnOnce(Box<dyn ReadSeek>) -> T + Send + 'static,
+    ) -> io::Result<T> {
+        let reader: Box<dyn FnOnce() -> io::Result<Box<dyn ReadSeek>> + Send> = match &received.held
+        {
+            Held::File(incoming) => {
+                let path = incoming.path().to_path_buf();
+                Box::new(move || {
+                    let file = std::fs::File::open(path)?;
+                    Ok(Box::new(io::BufReader::new(file)) as Box<dyn ReadSeek>)
+                })
+            }
+            Held::Object(incoming) => {
+                let reader = incoming.ranged(received.size);
+                Box::new(move || Ok(Box::new(reader) as Box<dyn ReadSeek>))
+            }
+        };
+        rocket::tokio::task::spawn_blocking(move || reader().map(look)).await?
+    }
+
+    /// Keeps a received file on its shelf under a fresh name, durably.
+    /// Returns the stored name, as the database keeps it.
+    pub async fn keep(&self, received: Received, shelf: Shelf) -> io::Result<String> {
+        let stored = shelf.new_name();
+        match (self, received.held) {
+            (Uploads::Folder(folder), Held::File(incoming)) => {
+                folder.keep(incoming, &stored).await?
+            }
+            (Uploads::Bucket(bucket), Held::Object(incoming)) => {
+                bucket.keep(incoming, &stored).await?
+            }
+            _ => return Err(io::Error::other("a file received by another store")),
+        }
+        Ok(stored)
+    }
+
+    /// Removes a kept file whose database row could not be written, or
+    /// that no row names any more.
+    pub async fn discard(&self, stored: &str) {
+        let removed = match self {
+            Uploads::Folder(folder) => folder.discard(stored).await,
+            Uploads::Bucket(bucket) => bucket.discard(stored).await,
+        };
+        if let Err(e) = removed {
+            rocket::error!("could not remove unrecorded file {stored}: {e}");
+        }
+    }
+
+    /// Opens a kept file for a download.
+    pub async fn download(&self, stored: &str) -> io::Result<Opened> {
+        match self {
+            Uploads::Folder(folder) => folder.download(stored).await,
+            Uploads::Bucket(bucket) => bucket.download(stored).await,
+        }
+    }
+
+    /// Opens a kept file for reading on a blocking thread (the zip of all
+    /// bundles is written on one). Call it from that thread.
+    pub fn blocking_reader(&self, stored: &str) -> io::Result<Box<dyn Read + Send>> {
+        match self {
+            Uploads::Folder(folder) => folder.blocking_reader(stored),
+            Uploads::Bucket(bucket) => bucket.blocking_reader(stored),
+        }
+    }
+
+    /// The SHA-256 and size of a kept file, read in full; `None` if it is missing.
+    pub async fn digest(&self, stored: &str) -> io::Result<Option<(String, u64)>> {
+        let download = match self.download(stored).await {
+            Ok(download) => download,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut body = download.body;
+        let mut hasher = Sha256::new();
+        let mut buffer = vec![0u8; CHUNK];
+        let mut size = 0u64;
+        loop {
+            match body.read(&mut buffer).await? {
+                0 => return Ok(Some((hex::encode(hasher.finalize()), size))),
+                n => {
+                    size += n as u64;
+                    hasher.update(&buffer[..n]);
+                }
+            }
+        }
+    }
+
+    /// Whether the store answers (for `/readyz`).
+    pub async fn check(&self) -> io::Result<()> {
+        match self {
+            Uploads::Folder(folder) => folder.check().await,
+            Uploads::Bucket(bucket) => bucket.check().await,
+        }
+    }
+
+    /// Cleans up after stopped instances: their `incoming/` is deleted,
+    /// and kept files no row names are set aside in `orphans/` (only old
+    /// ones while other instances run: a young one may be about to get its
+    /// row). `recorded` holds every stored name the database knows, `alive`
+    /// the instances still running. Returns what was moved or removed.
+    pub async fn clean_orphans(
+        &self,
+        recorded: HashSet<String>,
+        alive: HashSet<String>,
+    ) -> io::Result<Vec<String>> {
+        match self {
+            Uploads::Folder(folder) => {
+                let folder = folder.clone();
+                rocket::tokio::task::spawn_blocking(move || folder.clean_orphans(&recorded, &alive))
+                    .await?
+            }
+            Uploads::Bucket(bucket) => bucket.clean_orphans(&recorded, &alive).await,
+        }
+    }
+
+    /// The folder's path of a kept file (for tests and tools that look at
+    /// the folder itself); `None` for a bucket.
+    pub fn folder_path(&self, stored: &str) -> Option<PathBuf> {
+        match self {
+            Uploads::Folder(folder) => Some(folder.path_of(stored)),
+            Uploads::Bucket(_) => None,
+        }
+    }
+
+    /// Every file under the uploads folder (for checks that nothing leaked).
+    pub fn files(&self) -> io::Result<Vec<PathBuf>> {
+        match self {
+            Uploads::Folder(folder) => folder.files(),
+            Uploads::Bucket(_) => Err(io::Error::other("a bucket is not a folder")),
+        }
+    }
+}
+
+/// Where a stored file's bytes go as they arrive (a file, or a multipart upload).
+trait Sink {
+    fn write(&mut self, chunk: &[u8]) -> impl Future<Output = io::Result<()>> + Send;
+}
+
+/// Reads `body` into `sink`, counting and hashing, and stopping as soon as
+/// it passes `limit`. Returns the SHA-256 (hex) and the size.
+async fn pump(
+    mut body: impl AsyncRead + Unpin,
+    limit: u64,
+    sink: &mut impl Sink,
+) -> Result<(String, u64), ReceiveError> {
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; CHUNK];
+    let mut size = 0u64;
+    loop {
+        let n = body.read(&mut buffer).await?;
+        if n == 0 {
+            return Ok((hex::encode(hasher.finalize()), size));
+        }
+        size += n as u64;
+        if size > limit {
+            return Err(ReceiveError::TooLarge { limit });
+        }
+        hasher.update(&buffer[..n]);
+        sink.write(&buffer[..n]).await?;
+    }
+}
+
+fn random_name() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+/// SHA-256 of a file, streamed (for tests and tools that look at a folder).
+pub fn sha256_file(path: &std::path::Path) -> io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; CHUNK];
+    loop {
+        match file.read(&mut buffer)? {
+            0 => return Ok(hex::encode(hasher.finalize())),
+            n => hasher.update(&buffer[..n]),
+        }
+    }
+}
