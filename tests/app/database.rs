@@ -134,7 +134,7 @@ fn query(server: &str, sql: &str) -> Vec<String> {
     })
 }
 
-fn on_own_runtime<T: Send + 'static>(
+pub fn on_own_runtime<T: Send + 'static>(
     work: impl std::future::Future<Output = T> + Send + 'static,
 ) -> T {
     std::thread::spawn(move || {

@@ -15,11 +15,17 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 
 /// Opens (and migrates) the database and uploads folder in `dir`.
 pub async fn open(dir: &Path) -> handin::App {
-    let config = AppConfig {
+    open_with(dir, |_| {}).await
+}
+
+/// As [`open`], with settings of the test's own (a bucket, say).
+pub async fn open_with(dir: &Path, configure: impl FnOnce(&mut AppConfig)) -> handin::App {
+    let mut config = AppConfig {
         database: crate::database::for_dir(dir),
         uploads_dir: dir.join("uploads"),
         ..AppConfig::default()
     };
+    configure(&mut config);
     handin::open(config, Arc::new(SystemClock)).await.unwrap()
 }
 

@@ -65,6 +65,8 @@ pub struct Options {
     pub max_unpacked_mib: u64,
     pub secure_cookies: bool,
     pub trusted_proxies: Vec<String>,
+    /// `s3://…` for a bucket on the tests' Garage (see `garage.rs`); none: a folder.
+    pub storage: Option<String>,
 }
 
 impl Default for Options {
@@ -74,6 +76,7 @@ impl Default for Options {
             max_unpacked_mib: 4096,
             secure_cookies: false,
             trusted_proxies: Vec::new(),
+            storage: None,
         }
     }
 }
@@ -110,7 +113,7 @@ impl TestApp {
     }
 
     async fn start_at(dir: TestDir, root: &std::path::Path, options: Options) -> TestApp {
-        let figment = rocket::Config::figment()
+        let mut figment = rocket::Config::figment()
             .merge(("database", crate::database::for_dir(root)))
             .merge(("uploads_dir", root.join("uploads")))
             .merge(("demo", false))
@@ -119,6 +122,11 @@ impl TestApp {
             .merge(("secure_cookies", options.secure_cookies))
             .merge(("trusted_proxies", options.trusted_proxies))
             .merge(("log_level", "off"));
+        if let Some(storage) = &options.storage {
+            for setting in crate::garage::settings_for(storage) {
+                figment = figment.merge(setting);
+            }
+        }
         let clock = FixedClock::new(utc("2020-05-29T11:00:00Z"));
         let client = Client::tracked(handin::build(figment, Arc::new(clock.clone())))
             .await

@@ -30,7 +30,7 @@ async fn receipt(t: &TestApp, id: i64) -> Value {
 
 /// Alice's extension request for the coursework (until 5 June), through the
 /// form, with evidence unless `evidence` is empty (as a browser sends "no file").
-async fn ask_extension<'a>(
+pub async fn ask_extension<'a>(
     t: &'a TestApp,
     csrf: &str,
     reason: &str,
