@@ -52,6 +52,18 @@ enum Command {
     /// Re-hash every stored bundle against the database; exits 1 if any is
     /// missing or changed.
     Verify,
+    /// Move this installation (its database, and with --storage its files)
+    /// into a new, empty database: SQLite into PostgreSQL, a folder into a
+    /// bucket. Every row is counted and every file hashed on the way.
+    Transfer {
+        /// The target database: `postgres://user@host/name` (or an SQLite path).
+        #[arg(long)]
+        to: String,
+        /// The target store: a folder, or `s3://BUCKET/PREFIX` (with the
+        /// `s3_*` settings or `AWS_*` variables). Unset: files stay where they are.
+        #[arg(long)]
+        storage: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -111,6 +123,7 @@ async fn main() -> ExitCode {
             revoke,
         } => token(&username, days, revoke).await,
         Command::Verify => verify().await,
+        Command::Transfer { to, storage } => transfer(&to, storage).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -126,6 +139,49 @@ async fn serve() -> Result<(), String> {
     if let Some(app) = stopped.state::<handin::App>() {
         handin::retire(app).await;
     }
+    Ok(())
+}
+
+async fn transfer(to: &str, storage: Option<String>) -> Result<(), String> {
+    use handin::services::transfer::{self, Target};
+    let app = open().await?;
+    let shown = handin::db::Address::parse(to).shown();
+    let target_db = handin::db::connect(to)
+        .await
+        .map_err(|e| format!("cannot open the target database {shown}: {e}"))?;
+    let target_uploads = match storage {
+        None => None,
+        Some(storage) => {
+            let config = AppConfig {
+                storage: Some(storage),
+                ..app.config.clone()
+            };
+            let place = config.place()?;
+            let uploads = handin::storage::Uploads::open(&place, "transfer")
+                .await
+                .map_err(|e| format!("cannot open the target storage {}: {e}", place.shown()))?;
+            Some(uploads)
+        }
+    };
+    let target = Target {
+        db: &target_db,
+        uploads: target_uploads.as_ref(),
+    };
+    let moved = transfer::transfer(&app.db, &app.uploads, target)
+        .await
+        .map_err(say)?;
+    for (table, rows) in &moved.tables {
+        println!("{table:>20}: {rows} rows");
+    }
+    if target_uploads.is_some() {
+        println!(
+            "{:>20}: {} files, {} bytes, each SHA-256 checked",
+            "files", moved.files, moved.bytes
+        );
+    }
+    println!(
+        "Moved into {shown}. Point `database` (and `storage`) at it, then run `handin verify`."
+    );
     Ok(())
 }
 

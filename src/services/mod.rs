@@ -14,6 +14,7 @@ mod lines;
 pub mod overview;
 pub mod requests;
 pub mod roster;
+pub mod transfer;
 pub mod verify;
 pub mod work;
 

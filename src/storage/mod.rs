@@ -183,17 +183,33 @@ impl Uploads {
     /// Keeps a received file on its shelf under a fresh name, durably.
     /// Returns the stored name, as the database keeps it.
     pub async fn keep(&self, received: Received, shelf: Shelf) -> io::Result<String> {
+        // 128 random bits: the name is new.
         let stored = shelf.new_name();
-        match (self, received.held) {
-            (Uploads::Folder(folder), Held::File(incoming)) => {
-                folder.keep(incoming, &stored).await?
-            }
-            (Uploads::Bucket(bucket), Held::Object(incoming)) => {
-                bucket.keep(incoming, &stored).await?
-            }
-            _ => return Err(io::Error::other("a file received by another store")),
-        }
+        self.place(received, &stored).await?;
         Ok(stored)
+    }
+
+    /// Keeps a received file under a given stored name (a transfer keeps
+    /// every file's name). The name must be new: nothing is overwritten.
+    pub async fn keep_as(&self, received: Received, stored: &str) -> io::Result<()> {
+        match self.download(stored).await {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => self.place(received, stored).await,
+            Err(e) => Err(e),
+            Ok(_) => Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{stored} is already there, and is not replaced"),
+            )),
+        }
+    }
+
+    async fn place(&self, received: Received, stored: &str) -> io::Result<()> {
+        match (self, received.held) {
+            (Uploads::Folder(folder), Held::File(incoming)) => folder.keep(incoming, stored).await,
+            (Uploads::Bucket(bucket), Held::Object(incoming)) => {
+                bucket.keep(incoming, stored).await
+            }
+            _ => Err(io::Error::other("a file received by another store")),
+        }
     }
 
     /// Removes a kept file whose database row could not be written, or

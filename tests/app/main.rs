@@ -22,4 +22,5 @@ mod server;
 mod sessions;
 mod support;
 mod throttle;
+mod transfer;
 mod upload;
