@@ -53,6 +53,8 @@ pub struct App {
     pub draining: std::sync::atomic::AtomicBool,
     /// Set when the server has finished: the heartbeat stops.
     pub retired: Arc<std::sync::atomic::AtomicBool>,
+    /// Requests being handled now (see `web::health::Draining`).
+    pub in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Opens the database and the uploads folder. The command line uses this
@@ -78,6 +80,7 @@ pub async fn open(config: AppConfig, clock: SharedClock) -> Result<App, String> 
         instance,
         draining: Default::default(),
         retired: Default::default(),
+        in_flight: Default::default(),
     })
 }
 
@@ -112,14 +115,7 @@ pub fn build(figment: Figment, clock: SharedClock) -> Rocket<Build> {
         .merge(("ip_header", false));
     let rocket = rocket::custom(figment)
         .attach(Template::fairing())
-        .attach(AdHoc::on_shutdown("handin draining", |rocket| {
-            Box::pin(async move {
-                if let Some(app) = rocket.state::<App>() {
-                    app.draining
-                        .store(true, std::sync::atomic::Ordering::Relaxed);
-                }
-            })
-        }))
+        .attach(web::health::Draining)
         .attach(AdHoc::try_on_ignite(
             "handin storage",
             move |rocket| async move {
@@ -199,11 +195,50 @@ fn keep_beating(app: &App) {
 /// upload in flight done), so that a restart need not wait for its heartbeat
 /// to go silent before cleaning up after it.
 pub async fn retire(app: &App) {
-    app.retired
-        .store(true, std::sync::atomic::Ordering::Relaxed);
-    if let Err(e) = models::instance::forget(&app.db, &app.instance).await {
+    retire_instance(&app.db, &app.instance, &app.retired).await;
+}
+
+async fn retire_instance(
+    db: &DatabaseConnection,
+    instance: &str,
+    retired: &std::sync::atomic::AtomicBool,
+) {
+    retired.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Err(e) = models::instance::forget(db, instance).await {
         rocket::warn!("could not mark this instance as stopped: {e}");
     }
+}
+
+/// Ends the server process as soon as, after a shutdown signal, no request
+/// is in flight. Rocket on its own waits out the whole grace period
+/// whenever anything was in flight at the signal, however soon it ended; a
+/// deploy should not take a minute because one upload took a second.
+pub fn exit_when_idle(rocket: &Rocket<rocket::Ignite>) {
+    // An answer's last bytes may still be on their way to the socket when
+    // its request ends: idle means idle for this long.
+    const SETTLE: std::time::Duration = std::time::Duration::from_millis(300);
+    const POLL: std::time::Duration = std::time::Duration::from_millis(50);
+    let Some(app) = rocket.state::<App>() else {
+        return;
+    };
+    let shutdown = rocket.shutdown();
+    let (db, instance) = (app.db.clone(), app.instance.clone());
+    let (in_flight, retired) = (app.in_flight.clone(), app.retired.clone());
+    rocket::tokio::spawn(async move {
+        shutdown.await;
+        let mut idle_for = std::time::Duration::ZERO;
+        while idle_for < SETTLE {
+            rocket::tokio::time::sleep(POLL).await;
+            if in_flight.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                idle_for += POLL;
+            } else {
+                idle_for = std::time::Duration::ZERO;
+            }
+        }
+        retire_instance(&db, &instance, &retired).await;
+        rocket::info!("No request in flight: stopped.");
+        std::process::exit(0);
+    });
 }
 
 async fn start(rocket: &Rocket<Build>, clock: SharedClock) -> Result<App, String> {

@@ -135,7 +135,9 @@ async fn main() -> ExitCode {
 }
 
 async fn serve() -> Result<(), String> {
-    let stopped = handin::rocket().launch().await.map_err(|e| e.to_string())?;
+    let ready = handin::rocket().ignite().await.map_err(|e| e.to_string())?;
+    handin::exit_when_idle(&ready);
+    let stopped = ready.launch().await.map_err(|e| e.to_string())?;
     if let Some(app) = stopped.state::<handin::App>() {
         handin::retire(app).await;
     }

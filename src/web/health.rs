@@ -5,9 +5,10 @@
 
 use std::sync::atomic::Ordering;
 
-use rocket::http::Status;
+use rocket::fairing::{Fairing, Info, Kind};
+use rocket::http::{Header, Status};
 use rocket::serde::json::{Json, Value, json};
-use rocket::{State, get, routes};
+use rocket::{Orbit, Request, Response, Rocket, State, get, routes};
 
 use crate::App;
 
@@ -35,4 +36,53 @@ async fn readyz(app: &State<App>) -> (Status, Json<Value>) {
         return not_ready("storage unavailable");
     }
     (Status::Ok, Json(json!({ "status": "ready" })))
+}
+
+/// Counts the requests in flight (for `crate::exit_when_idle`), and once
+/// shutdown begins, has `/readyz` say so and every answer close its
+/// connection, so that no client keeps a connection to a stopping instance.
+pub struct Draining;
+
+/// Counted in flight from the request's start until it is dropped, however
+/// it ends.
+struct InFlight(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[rocket::async_trait]
+impl Fairing for Draining {
+    fn info(&self) -> Info {
+        Info {
+            name: "handin draining",
+            kind: Kind::Request | Kind::Shutdown | Kind::Response,
+        }
+    }
+
+    async fn on_request(&self, request: &mut Request<'_>, _: &mut rocket::Data<'_>) {
+        if let Some(app) = request.rocket().state::<App>() {
+            let counter = app.in_flight.clone();
+            counter.fetch_add(1, Ordering::SeqCst);
+            request.local_cache(|| InFlight(counter));
+        }
+    }
+
+    async fn on_shutdown(&self, rocket: &Rocket<Orbit>) {
+        if let Some(app) = rocket.state::<App>() {
+            app.draining.store(true, Ordering::Relaxed);
+        }
+    }
+
+    async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
+        let draining = request
+            .rocket()
+            .state::<App>()
+            .is_some_and(|app| app.draining.load(Ordering::Relaxed));
+        if draining {
+            response.set_header(Header::new("Connection", "close"));
+        }
+    }
 }

@@ -305,3 +305,66 @@ async fn the_suite_runs_on_the_database_it_was_given() {
     };
     assert_eq!(t.app().db.get_database_backend(), expected);
 }
+
+#[test]
+fn on_sigterm_an_upload_in_flight_finishes_and_then_the_instance_stops() {
+    let dir = TestDir::new();
+    let students = runtime().block_on(prepare(dir.path(), 1));
+    let mut server = Server::start(Path::new(BINARY), dir.path());
+    let token = &students[0].1;
+    let sent = bundle("s0000", 0, 1024 * 1024);
+    // Half the bundle is on its way when the deploy sends SIGTERM.
+    let mut stream = half_sent(server.addr, token, &sent);
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = server.child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        std::net::TcpStream::connect(server.addr).is_err(),
+        "a stopping instance takes no new connection"
+    );
+    // The rest arrives: the student still gets a receipt.
+    let (_, tail) = server::multipart_frame("slow.zip");
+    use std::io::Write;
+    stream.write_all(&sent[sent.len() / 2..]).unwrap();
+    stream.write_all(&tail).unwrap();
+    let reply = server::read_reply(stream).unwrap();
+    assert_eq!(
+        reply.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let receipt: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(receipt["sha256"], sha256_hex(&sent));
+    // Then it exits by itself, and has marked itself stopped.
+    let started = std::time::Instant::now();
+    while server.child.try_wait().unwrap().is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "it did not exit: {}",
+            std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    runtime().block_on(async {
+        let app = fixture::open(dir.path()).await;
+        assert_eq!(
+            submission::Entity::find().all(&app.db).await.unwrap().len(),
+            1
+        );
+        assert!(
+            instance::Entity::find()
+                .all(&app.db)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    });
+}

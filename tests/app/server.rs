@@ -7,7 +7,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 pub struct Server {
@@ -46,6 +46,7 @@ impl Server {
     pub fn start_with(binary: &Path, dir: &Path, settings: &[(&str, &str)]) -> Server {
         let port = free_port();
         let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let log = std::fs::File::create(log_file(dir, port)).unwrap();
         let child = Command::new(binary)
             .env("ROCKET_PORT", port.to_string())
             .env("ROCKET_ADDRESS", "127.0.0.1")
@@ -62,9 +63,9 @@ impl Server {
             .env("ROCKET_WORKERS", "16")
             .env("ROCKET_CLI_COLORS", "false")
             .envs(settings.iter().copied())
-            .stdout(Stdio::null())
             // A file, not a pipe: a pipe nobody reads would stall the server.
-            .stderr(std::fs::File::create(log_file(dir, port)).unwrap())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
             .spawn()
             .expect("the handin binary starts");
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
