@@ -24,21 +24,26 @@ pub fn postgres() -> Option<String> {
 
 /// The `database` setting for a test folder.
 pub fn for_dir(dir: &Path) -> String {
-    let Some(server) = postgres() else {
-        return dir.join("handin.sqlite").display().to_string();
-    };
+    match postgres() {
+        None => dir.join("handin.sqlite").display().to_string(),
+        Some(server) => postgres_for_dir(&server, dir),
+    }
+}
+
+/// A PostgreSQL database of the folder's own on `server` (made on first use).
+pub fn postgres_for_dir(server: &str, dir: &Path) -> String {
     if let Ok(url) = std::fs::read_to_string(dir.join(NAMED_IN)) {
         return url;
     }
     static REAP: Once = Once::new();
-    REAP.call_once(|| drop_leftovers(&server));
+    REAP.call_once(|| drop_leftovers(server));
     let name = format!(
         "{PREFIX}{}_{}",
         std::process::id(),
         hex::encode(rand::random::<[u8; 6]>())
     );
-    run(&server, vec![format!("CREATE DATABASE {name}")]);
-    let url = with_name(&server, &name);
+    run(server, vec![format!("CREATE DATABASE {name}")]);
+    let url = with_name(server, &name);
     std::fs::write(dir.join(NAMED_IN), &url).unwrap();
     url
 }
@@ -68,9 +73,16 @@ pub fn forget(dir: &Path) {
 
 /// Drops the folder's PostgreSQL database, if it has one.
 pub fn drop_for_dir(dir: &Path) {
-    if let (Some(server), Some(name)) = (postgres(), name_in(dir)) {
+    if let Some(server) = postgres() {
+        drop_on(&server, dir);
+    }
+}
+
+/// Drops the folder's database on `server`, if it has one there.
+pub fn drop_on(server: &str, dir: &Path) {
+    if let Some(name) = name_in(dir) {
         run(
-            &server,
+            server,
             vec![format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")],
         );
     }

@@ -8,6 +8,12 @@
 //! 3. Download-all of those 300 bundles, beside `zip -0 -r` of the same files.
 //! 4. The marker's page with 1,000 students x 3 attempts.
 //!
+//! Each part runs on SQLite with a folder, then on PostgreSQL with an
+//! S3-compatible bucket (a Garage the benchmark starts, as the tests do), so
+//! the figures stand side by side. PostgreSQL is the server named by
+//! HANDIN_BENCH_POSTGRES (default postgres://postgres@127.0.0.1:5432/test);
+//! HANDIN_BENCH_BACKENDS=sqlite (or =postgres) runs one of the two.
+//!
 //! Set HANDIN_BENCH_QUICK=1 for a small run (sizes / 10, 30 students),
 //! HANDIN_BENCH_SIZES=10,1000 for other bundle sizes (MiB) in part 1, and
 //! HANDIN_BENCH_PAGE_ONLY=1 for part 4 alone.
@@ -16,6 +22,8 @@
 mod database;
 #[path = "../app/fixture.rs"]
 mod fixture;
+#[path = "../app/garage.rs"]
+mod garage;
 #[path = "../app/server.rs"]
 mod server;
 
@@ -37,22 +45,112 @@ const MIB: u64 = 1024 * 1024;
 /// How many of the 1,000 students in part 4 hand in 10,000-entry bundles.
 const HEAVY: i64 = 20;
 
+/// Where one run keeps its data: a database and a store.
+struct Backend {
+    name: &'static str,
+    root: PathBuf,
+    database: String,
+    /// `s3://…` on the benchmark's Garage; none: the folder `root/uploads`.
+    storage: Option<String>,
+    /// The PostgreSQL server the database is on, to drop it afterwards.
+    postgres: Option<String>,
+}
+
+impl Backend {
+    fn new(name: &'static str, root: &Path, postgres: Option<String>, bucket: bool) -> Backend {
+        let root = root.join(name.split_whitespace().next().unwrap().to_lowercase());
+        std::fs::create_dir_all(&root).unwrap();
+        let database = match &postgres {
+            Some(server) => database::postgres_for_dir(server, &root),
+            None => root.join("handin.sqlite").display().to_string(),
+        };
+        Backend {
+            name,
+            database,
+            storage: bucket.then(garage::fresh_storage),
+            postgres,
+            root,
+        }
+    }
+
+    /// The settings the server binary gets, as `ROCKET_…` variables.
+    fn settings(&self) -> Vec<(String, String)> {
+        let mut settings = vec![("ROCKET_DATABASE".to_string(), self.database.clone())];
+        if let Some(storage) = &self.storage {
+            settings.extend(garage::environment_for(storage));
+        }
+        settings
+    }
+
+    fn server(&self) -> Server {
+        let settings = self.settings();
+        let pairs: Vec<(&str, &str)> = settings
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        Server::start_with(Path::new(BINARY), &self.root, &pairs)
+    }
+
+    async fn open(&self) -> handin::App {
+        fixture::open_with(&self.root, |config| {
+            config.database = self.database.clone();
+            if let Some(storage) = &self.storage {
+                garage::configure(config, storage);
+            }
+        })
+        .await
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        if let Some(server) = &self.postgres {
+            database::drop_on(server, &self.root);
+        }
+    }
+}
+
 fn main() {
     let quick = std::env::var("HANDIN_BENCH_QUICK").is_ok();
-    let scale = if quick { 10 } else { 1 };
     let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("handin-bench");
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).unwrap();
     let runtime = rocket::tokio::runtime::Runtime::new().unwrap();
-    if std::env::var("HANDIN_BENCH_PAGE_ONLY").is_ok() {
-        marking_page(&root, &runtime);
-        return;
+    let postgres = std::env::var("HANDIN_BENCH_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let which = std::env::var("HANDIN_BENCH_BACKENDS").unwrap_or_default();
+    let mut backends = Vec::new();
+    if !which.contains("postgres") || which.contains("sqlite") {
+        backends.push(Backend::new("SQLite + folder", &root, None, false));
     }
-    let rush_students = if quick { 30 } else { 300 };
-    let tokens = runtime.block_on(prepare(&root, rush_students));
-    let server = Server::start(Path::new(BINARY), &root);
+    if !which.contains("sqlite") || which.contains("postgres") {
+        backends.push(Backend::new(
+            "PostgreSQL + S3 (Garage)",
+            &root,
+            Some(postgres),
+            true,
+        ));
+    }
     println!("handin benchmark: {} cores, {}", num_cpus(), machine());
-    println!("server: release build, SQLite in {}\n", root.display());
+    println!("server: release build; data in {}", root.display());
+    for backend in &backends {
+        println!("\n=== {} ===", backend.name);
+        if std::env::var("HANDIN_BENCH_PAGE_ONLY").is_ok() {
+            marking_page(backend, &runtime);
+        } else {
+            run_parts(backend, &runtime, quick);
+        }
+    }
+    println!("\nRerun with: cargo bench --bench deadline");
+}
+
+/// Parts 1 to 4 on one backend.
+fn run_parts(backend: &Backend, runtime: &rocket::tokio::runtime::Runtime, quick: bool) {
+    let scale = if quick { 10 } else { 1 };
+    let root = &backend.root;
+    let rush_students = if quick { 30 } else { 300 };
+    let tokens = runtime.block_on(prepare(backend, rush_students));
+    let server = backend.server();
 
     println!("1. One bundle over loopback HTTP");
     println!(
@@ -67,7 +165,7 @@ fn main() {
         Err(_) => [10, 100, 500].map(|m| m / scale).to_vec(),
     };
     for mib in sizes {
-        let bundle = big_bundle(&root, mib.max(1));
+        let bundle = big_bundle(root, mib.max(1));
         let (seconds, peak) = timed_upload(&server, &tokens.uploader, &bundle);
         let size = std::fs::metadata(&bundle).unwrap().len();
         let openssl = time_command("openssl", &["dgst", "-sha256", bundle.to_str().unwrap()]);
@@ -99,87 +197,94 @@ fn main() {
         .map(|i| bundle_bytes(i as u64, size))
         .collect();
     let barrier = Arc::new(std::sync::Barrier::new(bundles.len()));
-    let started = Instant::now();
-    let threads: Vec<_> = tokens
-        .rush
-        .iter()
-        .zip(bundles)
-        .map(|(token, bundle)| {
-            let (token, addr, barrier) = (token.clone(), server.addr, barrier.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                let start = Instant::now();
-                let reply = server::upload(addr, &token, "BENCH/assignments/big", &bundle);
-                (start.elapsed(), reply.map(|r| r.status).unwrap_or(0))
+    let ((latencies, errors, total), peak) = with_peak_rss(&server, || {
+        let started = Instant::now();
+        let threads: Vec<_> = tokens
+            .rush
+            .iter()
+            .zip(bundles)
+            .map(|(token, bundle)| {
+                let (token, addr, barrier) = (token.clone(), server.addr, barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let start = Instant::now();
+                    let reply = server::upload(addr, &token, "BENCH/assignments/big", &bundle);
+                    (start.elapsed(), reply.map(|r| r.status).unwrap_or(0))
+                })
             })
-        })
-        .collect();
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    for thread in threads {
-        let (latency, status) = thread.join().unwrap();
-        if status != 201 {
-            errors += 1;
+            .collect();
+        let mut latencies = Vec::new();
+        let mut errors = 0;
+        for thread in threads {
+            let (latency, status) = thread.join().unwrap();
+            if status != 201 {
+                errors += 1;
+            }
+            latencies.push(latency.as_secs_f64());
         }
-        latencies.push(latency.as_secs_f64());
-    }
-    let total = started.elapsed().as_secs_f64();
+        (latencies, errors, started.elapsed().as_secs_f64())
+    });
+    let mut latencies = latencies;
     latencies.sort_by(f64::total_cmp);
     let pick = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
     println!(
-        "p50 {:.2} s, p95 {:.2} s, p99 {:.2} s, max {:.2} s; {:.1} MB/s overall in {:.1} s; {errors} errors",
+        "p50 {:.2} s, p95 {:.2} s, p99 {:.2} s, max {:.2} s; {:.1} MB/s overall in {:.1} s; {errors} errors; server RSS {} -> {} MiB",
         pick(0.5),
         pick(0.95),
         pick(0.99),
         pick(1.0),
         (rush_students * size) as f64 / 1e6 / total,
-        total
+        total,
+        peak.0 / 1024,
+        peak.1 / 1024
     );
 
     // A fresh server process, so its memory figures are the download's alone.
     drop(server);
-    let server = Server::start(Path::new(BINARY), &root);
+    let server = backend.server();
     println!("\n3. Download-all of those {rush_students} bundles (a freshly started server)");
     let (bytes, first_byte, seconds, peak) = timed_download(
         &server,
         &tokens.marker,
         "/api/v1/courses/BENCH/assignments/big/submissions.zip",
     );
-    let zip_time = time_command_in(
-        &root.join("uploads"),
-        "zip",
-        &[
-            "-q",
-            "-0",
-            "-r",
-            root.join("all.zip").to_str().unwrap(),
-            "bundles",
-        ],
-    );
+    let beside = if backend.storage.is_none() {
+        let zip_time = time_command_in(
+            &root.join("uploads"),
+            "zip",
+            &[
+                "-q",
+                "-0",
+                "-r",
+                root.join("all.zip").to_str().unwrap(),
+                "bundles",
+            ],
+        );
+        format!("; zip -0 -r took {zip_time:.2} s ({:.2}x)", seconds / zip_time)
+    } else {
+        String::new()
+    };
     println!(
-        "{} MiB in {:.2} s ({:.1} MB/s), first byte after {:.3} s, server RSS {} -> {} MiB; zip -0 -r took {:.2} s ({:.2}x)",
+        "{} MiB in {:.2} s ({:.1} MB/s), first byte after {:.3} s, server RSS {} -> {} MiB{beside}",
         bytes / MIB,
         seconds,
         bytes as f64 / 1e6 / seconds,
         first_byte,
         peak.0 / 1024,
         peak.1 / 1024,
-        zip_time,
-        seconds / zip_time
     );
     drop(server);
 
-    marking_page(&root, &runtime);
-    println!("\nRerun with: cargo bench --bench deadline");
+    marking_page(backend, runtime);
 }
 
 /// Part 4, alone with HANDIN_BENCH_PAGE_ONLY=1.
-fn marking_page(root: &Path, runtime: &rocket::tokio::runtime::Runtime) {
+fn marking_page(backend: &Backend, runtime: &rocket::tokio::runtime::Runtime) {
     println!(
         "\n4. The marker's page with 1,000 students x 3 attempts, {HEAVY} of them holding 10,000-entry bundles"
     );
-    runtime.block_on(thousand_students(root));
-    let server = Server::start(Path::new(BINARY), root);
+    runtime.block_on(thousand_students(backend));
+    let server = backend.server();
     let cookie = server.login("marker", "benchmark password");
     let mut times = Vec::new();
     for _ in 0..21 {
@@ -211,8 +316,8 @@ struct Tokens {
     rush: Vec<String>,
 }
 
-async fn prepare(root: &Path, students: usize) -> Tokens {
-    let app = fixture::open(root).await;
+async fn prepare(backend: &Backend, students: usize) -> Tokens {
+    let app = backend.open().await;
     let extra = "max_bundle_mib = 1024\nrequired_files = [\"data.bin\"]";
     let course = fixture::course(&app, "BENCH", "big", "Big", 120, extra).await;
     let uploader = fixture::user(&app, "uploader", "Up Loader", "student", course.id, "!").await;
@@ -253,8 +358,8 @@ async fn prepare(root: &Path, students: usize) -> Tokens {
 
 /// 1,000 students with 3 attempts each on a second course, rows only, and a
 /// marker who logs in with a password.
-async fn thousand_students(root: &Path) {
-    let app = fixture::open(root).await;
+async fn thousand_students(backend: &Backend) {
+    let app = backend.open().await;
     let course = fixture::course(&app, "PAGE", "big", "Big", -60 * 24 * 7, "").await;
     let (_, assignment) = handin::models::assignment::find_by_codes(&app.db, "PAGE", "big")
         .await
