@@ -40,11 +40,14 @@ impl Address {
         match self {
             Address::Sqlite(path) => path.clone(),
             Address::Postgres(text) => match url::Url::parse(text) {
-                Ok(mut parsed) if parsed.password().is_some() => {
-                    let _ = parsed.set_password(Some("hidden"));
+                Ok(mut parsed) => {
+                    if parsed.password().is_some() {
+                        let _ = parsed.set_password(Some("hidden"));
+                    }
+                    // Options may carry a password too (`?password=…`).
+                    parsed.set_query(None);
                     parsed.to_string()
                 }
-                Ok(_) => text.clone(),
                 Err(_) => "a PostgreSQL address that does not parse".to_string(),
             },
         }
@@ -194,5 +197,7 @@ mod tests {
         assert!(!shown.contains("s3cret"));
         let shown = Address::parse("postgres://handin@db/handin").shown();
         assert_eq!(shown, "postgres://handin@db/handin");
+        let shown = Address::parse("postgres://db/handin?user=h&password=s3cret").shown();
+        assert_eq!(shown, "postgres://db/handin");
     }
 }

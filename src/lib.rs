@@ -55,6 +55,8 @@ pub struct App {
     pub retired: Arc<std::sync::atomic::AtomicBool>,
     /// Requests being handled now (see `web::health::Draining`).
     pub in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    /// The last readiness check and when it was made (see `web::health`).
+    pub readiness: std::sync::Mutex<Option<(std::time::Instant, Result<(), &'static str>)>>,
 }
 
 /// Opens the database and the uploads folder. The command line uses this
@@ -81,6 +83,7 @@ pub async fn open(config: AppConfig, clock: SharedClock) -> Result<App, String> 
         draining: Default::default(),
         retired: Default::default(),
         in_flight: Default::default(),
+        readiness: Default::default(),
     })
 }
 
@@ -132,11 +135,18 @@ pub fn build(figment: Figment, clock: SharedClock) -> Rocket<Build> {
 }
 
 /// Cleans up after a crash: removes partial uploads of instances that are
-/// no longer running and sets aside bundles without a row (see
+/// no longer running and sets aside old bundles without a row (see
 /// `Uploads::clean_orphans`). Run by each server at start, before it takes
-/// any upload, and then now and again while it runs.
-async fn clean_up_after_crash(db: &DatabaseConnection, uploads: &Uploads) -> Result<(), String> {
-    let alive = models::instance::alive(db, chrono::Utc::now(), &Place::here())
+/// any upload (`at_start`), and then now and again while it runs.
+async fn clean_up_after_crash(
+    db: &DatabaseConnection,
+    uploads: &Uploads,
+    at_start: bool,
+) -> Result<(), String> {
+    // Who is running is read before the folders are listed, and what is
+    // recorded before the shelves are: whatever appears after either is
+    // young, and left alone.
+    let census = models::instance::census(db, chrono::Utc::now(), &Place::here())
         .await
         .map_err(|e| e.to_string())?;
     let mut recorded: HashSet<String> = models::submission::stored_paths(db)
@@ -149,14 +159,15 @@ async fn clean_up_after_crash(db: &DatabaseConnection, uploads: &Uploads) -> Res
             .await
             .map_err(|e| e.to_string())?,
     );
+    let alive = census.alive.iter().cloned().collect();
     let removed = uploads
-        .clean_orphans(recorded, alive.iter().cloned().collect())
+        .clean_orphans(recorded, alive, at_start)
         .await
         .map_err(|e| format!("cannot clean the uploads store: {e}"))?;
     for name in removed {
         rocket::warn!("cleaned up after a stopped instance: {name}");
     }
-    models::instance::forget_stopped(db, &alive)
+    models::instance::forget_stopped(db, &census.stopped)
         .await
         .map_err(|e| e.to_string())
 }
@@ -182,10 +193,14 @@ fn keep_beating(app: &App) {
                 rocket::warn!("heartbeat not recorded: {e}");
             }
             beats += 1;
-            if beats.is_multiple_of(SWEEP_EVERY)
-                && let Err(e) = clean_up_after_crash(&db, &uploads).await
-            {
-                rocket::warn!("clean-up after stopped instances failed: {e}");
+            if beats.is_multiple_of(SWEEP_EVERY) {
+                if let Err(e) = clean_up_after_crash(&db, &uploads, false).await {
+                    rocket::warn!("clean-up after stopped instances failed: {e}");
+                }
+                let now = chrono::Utc::now();
+                if let Err(e) = models::login_failure::forget_old(&db, now).await {
+                    rocket::warn!("old login failures not forgotten: {e}");
+                }
             }
         }
     });
@@ -247,7 +262,11 @@ async fn start(rocket: &Rocket<Build>, clock: SharedClock) -> Result<App, String
     models::instance::beat(&app.db, &app.instance, &Place::here(), chrono::Utc::now())
         .await
         .map_err(|e| format!("cannot register this instance: {e}"))?;
-    clean_up_after_crash(&app.db, &app.uploads).await?;
+    // At 15:59 a server must start even if it cannot tidy up: say so, and
+    // leave it to the next sweep.
+    if let Err(e) = clean_up_after_crash(&app.db, &app.uploads, true).await {
+        rocket::warn!("clean-up after an earlier run failed: {e}");
+    }
     keep_beating(&app);
     // The demo is for a developer's first `cargo run`, never production.
     if app.config.demo && rocket.figment().profile() == rocket::Config::DEBUG_PROFILE {

@@ -57,6 +57,15 @@ impl MigrationTrait for Migration {
                     )
                     .to_owned(),
             )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("login_failures_by_time")
+                    .table(LoginFailures::Table)
+                    .col(LoginFailures::LastAt)
+                    .to_owned(),
+            )
             .await
     }
 

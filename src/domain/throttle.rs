@@ -44,7 +44,9 @@ pub enum Wait {
 /// What one client is: an IPv4 address, or an IPv6 /64 (one household or
 /// machine is handed a whole /64, so its addresses are one client).
 pub fn client_of(address: IpAddr) -> IpAddr {
-    match address {
+    // An IPv4 client seen through a dual-stack socket (`::ffff:a.b.c.d`) is
+    // that IPv4 address, not one of the /64 every IPv4 client shares.
+    match address.to_canonical() {
         IpAddr::V6(v6) => {
             let bits = u128::from(v6) & !((1u128 << 64) - 1);
             IpAddr::V6(bits.into())
@@ -171,6 +173,10 @@ mod tests {
         assert_eq!(client_of(one), client_of(other));
         assert_ne!(client_of(one), client_of(elsewhere));
         assert_eq!(client_of(ATTACKER), ATTACKER);
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        let other_mapped: IpAddr = "::ffff:10.0.0.2".parse().unwrap();
+        assert_eq!(client_of(mapped), ATTACKER);
+        assert_ne!(client_of(mapped), client_of(other_mapped));
         let mut t = InFlight::default();
         for _ in 0..IN_FLIGHT_PER_ADDRESS {
             assert_eq!(t.admit(one), Ok(()));

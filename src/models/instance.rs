@@ -40,11 +40,18 @@ pub struct Place {
 }
 
 impl Place {
+    /// This process: the machine's name with its process-id namespace
+    /// (containers sharing a host name still have their own process ids,
+    /// so one must not judge another's pid), and the pid.
     pub fn here() -> Place {
+        let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|name| name.trim().to_string())
+            .unwrap_or_else(|_| "unknown".to_string());
+        let namespace = std::fs::read_link("/proc/self/ns/pid")
+            .map(|link| link.display().to_string())
+            .unwrap_or_default();
         Place {
-            host: std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .map(|name| name.trim().to_string())
-                .unwrap_or_else(|_| "unknown".to_string()),
+            host: format!("{name} {namespace}"),
             pid: std::process::id(),
         }
     }
@@ -89,25 +96,38 @@ pub async fn beat(
         .map(|_| ())
 }
 
-/// The instances still running (this one included, once it has beaten).
-pub async fn alive(
+/// The instances listed now: those still running (this one included, once
+/// it has beaten) and those that have stopped.
+#[derive(Debug, Default)]
+pub struct Census {
+    pub alive: Vec<String>,
+    pub stopped: Vec<String>,
+}
+
+pub async fn census(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
     here: &Place,
-) -> Result<Vec<String>, DbErr> {
-    let rows = Entity::find().all(db).await?;
-    Ok(rows
-        .into_iter()
-        .filter(|row| row.is_alive(now, here))
-        .map(|row| row.id)
-        .collect())
+) -> Result<Census, DbErr> {
+    let mut census = Census::default();
+    for row in Entity::find().all(db).await? {
+        if row.is_alive(now, here) {
+            census.alive.push(row.id);
+        } else {
+            census.stopped.push(row.id);
+        }
+    }
+    Ok(census)
 }
 
-/// Forgets instances that are not running (after their leftovers were
-/// cleaned), and this one when it shuts down cleanly.
-pub async fn forget_stopped(db: &impl ConnectionTrait, alive: &[String]) -> Result<(), DbErr> {
+/// Forgets instances found stopped (after their leftovers were cleaned).
+/// Only those: one that registered since the census is not touched.
+pub async fn forget_stopped(db: &impl ConnectionTrait, stopped: &[String]) -> Result<(), DbErr> {
+    if stopped.is_empty() {
+        return Ok(());
+    }
     Entity::delete_many()
-        .filter(Column::Id.is_not_in(alive.iter().cloned()))
+        .filter(Column::Id.is_in(stopped.iter().cloned()))
         .exec(db)
         .await
         .map(|_| ())

@@ -63,8 +63,10 @@ pub async fn find(
     Ok(Some(failures))
 }
 
-/// Counts one more failure, in one statement: two instances failing the
-/// same pair at once both count.
+/// Counts one more try, in one statement: two instances counting the same
+/// pair at once both count. A try is counted before its password is
+/// checked (a success then clears the pair), so tries racing on several
+/// instances cannot all slip through before any of them is counted.
 pub async fn count(
     db: &impl ConnectionTrait,
     pair: &Pair,
@@ -87,8 +89,13 @@ pub async fn count(
                 .to_owned(),
         )
         .exec(db)
-        .await?;
-    // Keep the table small: pairs nobody has tried for a while are forgotten.
+        .await
+        .map(|_| ())
+}
+
+/// Keeps the table small: pairs nobody has tried for a while are forgotten
+/// (by every instance's sweep, now and again).
+pub async fn forget_old(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<(), DbErr> {
     Entity::delete_many()
         .filter(Column::LastAt.lt(now - Duration::minutes(FORGET_MINUTES)))
         .exec(db)

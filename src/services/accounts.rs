@@ -110,6 +110,7 @@ pub async fn log_in(app: &App, address: IpAddr, username: &str, password: &str) 
         return Ok(Login::Wait(busy));
     }
     let _admitted = Admitted { app, address };
+    login_failure::count(&app.db, &pair, app.clock.now()).await?;
     let found = user::find_by_username(&app.db, username).await?;
     let hash = found
         .as_ref()
@@ -133,9 +134,8 @@ pub async fn log_in(app: &App, address: IpAddr, username: &str, password: &str) 
             user = None;
         }
     }
-    match &user {
-        Some(_) => login_failure::clear(&app.db, &pair).await?,
-        None => login_failure::count(&app.db, &pair, app.clock.now()).await?,
+    if user.is_some() {
+        login_failure::clear(&app.db, &pair).await?;
     }
     Ok(match user {
         Some(user) => Login::Welcome(user),

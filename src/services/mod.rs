@@ -107,10 +107,30 @@ where
     match record(stored.clone()).await {
         Ok(done) => Ok(done),
         Err(error) => {
-            app.uploads.discard(&stored).await;
+            // A lost connection can fail a COMMIT that went through: the
+            // file goes only when no row is known to name it. If the
+            // database cannot say, the file stays, for the sweep to set aside.
+            if let Ok(false) = is_named(app, &stored).await {
+                app.uploads.discard(&stored).await;
+            }
             Err(error)
         }
     }
+}
+
+/// Whether a row names this stored file (a submission or a request's evidence).
+async fn is_named(app: &App, stored: &str) -> std::result::Result<bool, sea_orm::DbErr> {
+    use crate::models::{requests, submission};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let bundles = submission::Entity::find()
+        .filter(submission::Column::StoredPath.eq(stored))
+        .count(&app.db)
+        .await?;
+    let evidence = requests::Entity::find()
+        .filter(requests::Column::EvidencePath.eq(stored))
+        .count(&app.db)
+        .await?;
+    Ok(bundles + evidence > 0)
 }
 
 /// Reasons and comments go on the record and into pages: keep them short.

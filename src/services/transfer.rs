@@ -2,8 +2,9 @@
 //! PostgreSQL, usually) and, if asked, every stored file into another
 //! store (a folder into a bucket), checked as it goes.
 //!
-//! The target must be empty: a transfer never merges into, or overwrites,
-//! an installation. Files are copied first, each hashed on the way and
+//! The target must be empty, and no server may be running on either side
+//! (a transfer never merges into, or overwrites, an installation, and reads
+//! a source that does not change under it). Files are copied first, each hashed on the way and
 //! compared with its row; then all rows go in one transaction, with their
 //! ids, and the counts are compared. A failure leaves the target database
 //! empty (the transaction rolls back); files already copied to the target
@@ -19,7 +20,8 @@ use sea_orm::{
 
 use crate::error::{Error, Result};
 use crate::models::{
-    api_token, assignment, audit, course, enrolment, extension, requests, submission, user,
+    api_token, assignment, audit, course, enrolment, extension, instance, requests, submission,
+    user,
 };
 use crate::storage::Uploads;
 
@@ -48,6 +50,8 @@ pub async fn transfer(
     from_uploads: &Uploads,
     to: Target<'_>,
 ) -> Result<Moved> {
+    refuse_while_running(from, "the installation being moved").await?;
+    refuse_while_running(to.db, "the target").await?;
     refuse_unless_empty(to.db).await?;
     let mut moved = Moved::default();
     if let Some(target) = to.uploads {
@@ -90,6 +94,21 @@ pub async fn transfer(
     }
     txn.commit().await?;
     Ok(moved)
+}
+
+/// A transfer reads files, then rows: a server taking uploads meanwhile
+/// would leave rows without their files. Stop every instance first.
+async fn refuse_while_running(db: &DatabaseConnection, which: &str) -> Result<()> {
+    let here = instance::Place::here();
+    let running = instance::census(db, chrono::Utc::now(), &here).await?.alive;
+    if !running.is_empty() {
+        return Err(Error::invalid(format!(
+            "{which} has {} server instance(s) running: stop them first (their uploads \
+             would not be moved). Nothing was changed.",
+            running.len()
+        )));
+    }
+    Ok(())
 }
 
 async fn refuse_unless_empty(db: &DatabaseConnection) -> Result<()> {

@@ -1,7 +1,7 @@
 //! An S3-compatible bucket (AWS S3, Garage, MinIO, Ceph…), through the
 //! `object_store` crate. The same shape as the folder, as keys under the
 //! configured prefix: an upload goes to `incoming/<instance>/…` as a
-//! multipart upload while the bytes arrive (memory holds a part or two,
+//! multipart upload while the bytes arrive (memory holds one 5 MiB part,
 //! never the bundle), is checked by ranged reads of its central directory,
 //! and is kept by a server-side copy onto its shelf.
 //!
@@ -24,7 +24,8 @@ use rocket::tokio::io::AsyncRead;
 use rocket::tokio::runtime::Handle;
 
 use super::{
-    BUNDLES, EVIDENCE, INCOMING, ORPHAN_AGE, ORPHANS, Opened, ReceiveError, Sink, pump, random_name,
+    BUNDLES, EVIDENCE, INCOMING, ORPHAN_AGE, ORPHANS, Opened, ReceiveError, Sink, gone_is_fine,
+    pump, random_name,
 };
 
 /// Parts of a multipart upload: S3's smallest (but for the last).
@@ -98,8 +99,9 @@ impl Sink for Parts {
             .0
             .as_mut()
             .ok_or_else(|| io::Error::other("finished"))?;
-        // One part in flight while the next fills: memory stays at two parts.
-        parts.wait_for_capacity(1).await?;
+        // The next part fills only once the last one is stored: memory holds
+        // one part (5 MiB) per upload, and a rush is paced by the bucket.
+        parts.wait_for_capacity(0).await?;
         parts.write(chunk);
         Ok(())
     }
@@ -141,6 +143,10 @@ impl Bucket {
             instance: instance.to_string(),
             runtime: Handle::current(),
         })
+    }
+
+    pub fn instance(&self) -> &str {
+        &self.instance
     }
 
     /// The key of a stored name (`bundles/….zip`) under the prefix.
@@ -233,6 +239,7 @@ impl Bucket {
         &self,
         recorded: &HashSet<String>,
         alive: &HashSet<String>,
+        only_old: bool,
     ) -> io::Result<Vec<String>> {
         let mut cleaned = Vec::new();
         let incoming = self
@@ -246,11 +253,15 @@ impl Bucket {
             }
             let mut objects = self.store.list(Some(&folder));
             while let Some(object) = objects.next().await {
-                self.store.delete(&object?.location).await?;
+                gone_is_fine(
+                    self.store
+                        .delete(&object?.location)
+                        .await
+                        .map_err(io::Error::from),
+                )?;
             }
             cleaned.push(format!("{INCOMING}/{instance}/"));
         }
-        let others_alive = alive.iter().any(|id| *id != self.instance);
         let now = chrono::Utc::now();
         for shelf in [BUNDLES, EVIDENCE] {
             let mut objects = self.store.list(Some(&self.key(shelf)));
@@ -261,15 +272,22 @@ impl Bucket {
                     continue;
                 }
                 let age = (now - object.last_modified).to_std().unwrap_or_default();
-                if others_alive && age < ORPHAN_AGE {
+                if only_old && age < ORPHAN_AGE {
                     continue;
                 }
                 let file = name.rsplit('/').next().unwrap_or_default();
                 let set_aside = format!("{ORPHANS}/{shelf}-{file}");
-                self.store
+                let copied = self
+                    .store
                     .copy(&object.location, &self.key(&set_aside))
-                    .await?;
-                self.store.delete(&object.location).await?;
+                    .await;
+                gone_is_fine(copied.map_err(io::Error::from))?;
+                gone_is_fine(
+                    self.store
+                        .delete(&object.location)
+                        .await
+                        .map_err(io::Error::from),
+                )?;
                 cleaned.push(set_aside);
             }
         }

@@ -11,7 +11,8 @@ use rocket::tokio::fs::{self, File};
 use rocket::tokio::io::{AsyncRead, AsyncWriteExt};
 
 use super::{
-    BUNDLES, EVIDENCE, INCOMING, ORPHAN_AGE, ORPHANS, Opened, ReceiveError, Sink, pump, random_name,
+    BUNDLES, EVIDENCE, INCOMING, ORPHAN_AGE, ORPHANS, Opened, ReceiveError, Sink, gone_is_fine,
+    pump, random_name,
 };
 
 #[derive(Debug, Clone)]
@@ -67,6 +68,10 @@ impl Folder {
             }
         }
         Ok(())
+    }
+
+    pub fn instance(&self) -> &str {
+        &self.instance
     }
 
     pub fn path_of(&self, stored: &str) -> PathBuf {
@@ -136,6 +141,7 @@ impl Folder {
         &self,
         recorded: &HashSet<String>,
         alive: &HashSet<String>,
+        only_old: bool,
     ) -> io::Result<Vec<String>> {
         let mut cleaned = Vec::new();
         for entry in std::fs::read_dir(self.root.join(INCOMING))? {
@@ -144,16 +150,15 @@ impl Folder {
             let path = entry.path();
             if entry.file_type()?.is_dir() {
                 if !alive.contains(&name) {
-                    std::fs::remove_dir_all(&path)?;
+                    gone_is_fine(std::fs::remove_dir_all(&path))?;
                     cleaned.push(format!("{INCOMING}/{name}/"));
                 }
             } else {
                 // An earlier layout received straight into `incoming/`.
-                std::fs::remove_file(&path)?;
+                gone_is_fine(std::fs::remove_file(&path))?;
                 cleaned.push(format!("{INCOMING}/{name}"));
             }
         }
-        let others_alive = alive.iter().any(|id| *id != self.instance);
         std::fs::create_dir_all(self.root.join(ORPHANS))?;
         for shelf in [BUNDLES, EVIDENCE] {
             for entry in std::fs::read_dir(self.root.join(shelf))? {
@@ -162,12 +167,16 @@ impl Folder {
                 if recorded.contains(&format!("{shelf}/{name}")) {
                     continue;
                 }
-                let age = entry.metadata()?.modified()?.elapsed().unwrap_or_default();
-                if others_alive && age < ORPHAN_AGE {
+                let age = match entry.metadata() {
+                    Ok(metadata) => metadata.modified()?.elapsed().unwrap_or_default(),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                };
+                if only_old && age < ORPHAN_AGE {
                     continue;
                 }
                 let set_aside = format!("{ORPHANS}/{shelf}-{name}");
-                std::fs::rename(entry.path(), self.root.join(&set_aside))?;
+                gone_is_fine(std::fs::rename(entry.path(), self.root.join(&set_aside)))?;
                 cleaned.push(set_aside);
             }
         }

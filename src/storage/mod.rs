@@ -28,9 +28,10 @@ const EVIDENCE: &str = "evidence";
 const ORPHANS: &str = "orphans";
 const CHUNK: usize = 256 * 1024;
 
-/// A kept file without its row is set aside only when no other instance is
-/// alive, or when it is older than this: an instance records a file within
-/// seconds of keeping it, so an hour-old one without a row will never get one.
+/// A kept file without its row is set aside only when it is older than this
+/// (or at the start of the only running instance): an instance records a
+/// file within seconds of keeping it, so an hour-old one without a row will
+/// never get one.
 const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Where a kept file goes: bundles, or extension requests' evidence.
@@ -47,6 +48,14 @@ impl Shelf {
             Shelf::Bundles => format!("{BUNDLES}/{}.zip", random_name()),
             Shelf::Evidence => format!("{EVIDENCE}/{}.bin", random_name()),
         }
+    }
+}
+
+/// Treats "already gone" as done: two instances may clean up at once.
+fn gone_is_fine(result: io::Result<()>) -> io::Result<()> {
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
     }
 }
 
@@ -272,22 +281,34 @@ impl Uploads {
     }
 
     /// Cleans up after stopped instances: their `incoming/` is deleted,
-    /// and kept files no row names are set aside in `orphans/` (only old
-    /// ones while other instances run: a young one may be about to get its
-    /// row). `recorded` holds every stored name the database knows, `alive`
-    /// the instances still running. Returns what was moved or removed.
+    /// and kept files no row names are set aside in `orphans/`. `recorded`
+    /// holds every stored name the database knew before the listing began,
+    /// `alive` the instances still running (this one always counts as
+    /// running). A kept file is recorded within moments of being kept, so
+    /// only files older than [`ORPHAN_AGE`] are set aside, unless `at_start`
+    /// says this instance has taken no upload yet and no other is running.
+    /// Returns what was moved or removed.
     pub async fn clean_orphans(
         &self,
         recorded: HashSet<String>,
-        alive: HashSet<String>,
+        mut alive: HashSet<String>,
+        at_start: bool,
     ) -> io::Result<Vec<String>> {
+        let (instance, only_old) = match self {
+            Uploads::Folder(folder) => (folder.instance().to_string(), !at_start),
+            Uploads::Bucket(bucket) => (bucket.instance().to_string(), !at_start),
+        };
+        let only_old = only_old || alive.iter().any(|id| *id != instance);
+        alive.insert(instance);
         match self {
             Uploads::Folder(folder) => {
                 let folder = folder.clone();
-                rocket::tokio::task::spawn_blocking(move || folder.clean_orphans(&recorded, &alive))
-                    .await?
+                rocket::tokio::task::spawn_blocking(move || {
+                    folder.clean_orphans(&recorded, &alive, only_old)
+                })
+                .await?
             }
-            Uploads::Bucket(bucket) => bucket.clean_orphans(&recorded, &alive).await,
+            Uploads::Bucket(bucket) => bucket.clean_orphans(&recorded, &alive, only_old).await,
         }
     }
 

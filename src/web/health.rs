@@ -4,6 +4,7 @@
 //! "ready" or what is wrong in a word, so they tell an outsider nothing.
 
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::{Header, Status};
@@ -23,19 +24,43 @@ fn healthz() -> Json<Value> {
 
 #[get("/readyz")]
 async fn readyz(app: &State<App>) -> (Status, Json<Value>) {
-    let not_ready = |what: &str| (Status::ServiceUnavailable, Json(json!({ "status": what })));
+    let answer = |state: Result<(), &str>| match state {
+        Ok(()) => (Status::Ok, Json(json!({ "status": "ready" }))),
+        Err(what) => (Status::ServiceUnavailable, Json(json!({ "status": what }))),
+    };
     if app.draining.load(Ordering::Relaxed) {
-        return not_ready("shutting down");
+        return answer(Err("shutting down"));
     }
+    // Anyone may ask, as often as they like: the database and the store are
+    // asked at most once a second, whatever the rate of questions.
+    let cached = *app
+        .readiness
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((at, state)) = cached
+        && at.elapsed() < RECHECK
+    {
+        return answer(state);
+    }
+    let state = check(app).await;
+    *app.readiness
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((Instant::now(), state));
+    answer(state)
+}
+
+const RECHECK: Duration = Duration::from_secs(1);
+
+async fn check(app: &App) -> Result<(), &'static str> {
     if let Err(e) = crate::db::ping(&app.db).await {
         rocket::warn!("readiness: the database does not answer: {e}");
-        return not_ready("database unavailable");
+        return Err("database unavailable");
     }
     if let Err(e) = app.uploads.check().await {
         rocket::warn!("readiness: the uploads store does not answer: {e}");
-        return not_ready("storage unavailable");
+        return Err("storage unavailable");
     }
-    (Status::Ok, Json(json!({ "status": "ready" })))
+    Ok(())
 }
 
 /// Counts the requests in flight (for `crate::exit_when_idle`), and once

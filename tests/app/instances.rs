@@ -35,6 +35,12 @@ async fn a_balancer_hears_alive_and_ready_or_what_is_wrong() {
     let bundles = t.dir.path().join("uploads/bundles");
     let moved = t.dir.path().join("uploads/bundles-away");
     std::fs::rename(&bundles, &moved).unwrap();
+    // The answer is kept for a second, however often anyone asks.
+    assert_eq!(
+        t.client.get("/readyz").dispatch().await.status(),
+        Status::Ok
+    );
+    rocket::tokio::time::sleep(Duration::from_millis(1100)).await;
     let reply = t.client.get("/readyz").dispatch().await;
     assert_eq!(reply.status(), Status::ServiceUnavailable);
     assert_eq!(
@@ -47,6 +53,7 @@ async fn a_balancer_hears_alive_and_ready_or_what_is_wrong() {
         "alive, though not ready"
     );
     std::fs::rename(&moved, &bundles).unwrap();
+    rocket::tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(
         t.client.get("/readyz").dispatch().await.status(),
         Status::Ok
@@ -315,7 +322,15 @@ fn on_sigterm_an_upload_in_flight_finishes_and_then_the_instance_stops() {
     let sent = bundle("s0000", 0, 1024 * 1024);
     // Half the bundle is on its way when the deploy sends SIGTERM.
     let mut stream = half_sent(server.addr, token, &sent);
-    std::thread::sleep(Duration::from_millis(200));
+    let incoming = dir.path().join("uploads/incoming");
+    let started = std::time::Instant::now();
+    while server::files_under(&incoming) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the upload never began"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let pid = server.child.id().to_string();
     assert!(
         std::process::Command::new("kill")
@@ -367,4 +382,33 @@ fn on_sigterm_an_upload_in_flight_finishes_and_then_the_instance_stops() {
                 .is_empty()
         );
     });
+}
+
+#[rocket::async_test]
+async fn a_sweep_while_serving_never_takes_a_file_that_may_be_about_to_get_its_row() {
+    let t = TestApp::new().await;
+    let uploads = &t.app().uploads;
+    // Kept a moment ago, its row not yet written (the upload is between
+    // the two), and this the only instance running.
+    let received = uploads.receive(&b"a bundle"[..], 100).await.unwrap();
+    let kept = uploads
+        .keep(received, handin::storage::Shelf::Bundles)
+        .await
+        .unwrap();
+    let alive = [t.app().instance.clone()].into_iter().collect();
+    let cleaned = uploads
+        .clean_orphans(Default::default(), alive, false)
+        .await
+        .unwrap();
+    assert!(cleaned.is_empty(), "{cleaned:?}");
+    assert_eq!(uploads.digest(&kept).await.unwrap().unwrap().1, 8);
+    // Nor does a sweep that does not list this instance among the living
+    // (its heartbeat lapsed): its own uploads in flight stay.
+    let in_flight = uploads.receive(&b"half"[..], 100).await.unwrap();
+    let cleaned = uploads
+        .clean_orphans(Default::default(), Default::default(), false)
+        .await
+        .unwrap();
+    assert!(cleaned.is_empty(), "{cleaned:?}");
+    drop(in_flight);
 }

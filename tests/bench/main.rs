@@ -260,7 +260,10 @@ fn run_parts(backend: &Backend, runtime: &rocket::tokio::runtime::Runtime, quick
                 "bundles",
             ],
         );
-        format!("; zip -0 -r took {zip_time:.2} s ({:.2}x)", seconds / zip_time)
+        format!(
+            "; zip -0 -r took {zip_time:.2} s ({:.2}x)",
+            seconds / zip_time
+        )
     } else {
         String::new()
     };
