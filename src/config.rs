@@ -31,6 +31,10 @@ pub struct AppConfig {
     pub s3_access_key_id: Option<String>,
     /// Unset: `AWS_SECRET_ACCESS_KEY`.
     pub s3_secret_access_key: Option<String>,
+    /// Memory all uploads to a bucket may hold at once, in MiB: S3 wants
+    /// 5 MiB parts, so each upload holds one while it fills. Past this,
+    /// uploads wait rather than the instance run out of memory.
+    pub s3_buffer_mib: u32,
     /// The largest bundle any assignment may accept, in MiB. Rocket's own
     /// body limits are set from this, so the two can never disagree.
     pub max_upload_mib: u64,
@@ -69,6 +73,7 @@ impl Default for AppConfig {
             s3_region: None,
             s3_access_key_id: None,
             s3_secret_access_key: None,
+            s3_buffer_mib: crate::storage::DEFAULT_BUFFER_MIB,
             max_upload_mib: 1024,
             default_bundle_mib: 100,
             max_bundle_entries: 10_000,
@@ -119,6 +124,7 @@ impl AppConfig {
                 settings.region = self.s3_region.clone();
                 settings.access_key_id = self.s3_access_key_id.clone();
                 settings.secret_access_key = self.s3_secret_access_key.clone();
+                settings.buffer_mib = self.s3_buffer_mib;
                 Ok(Place::Bucket(settings))
             }
         }

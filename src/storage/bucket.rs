@@ -2,7 +2,7 @@
 //! `object_store` crate. The same shape as the folder, as keys under the
 //! configured prefix: an upload goes to `incoming/<instance>/…` as a
 //! multipart upload while the bytes arrive (memory holds one 5 MiB part,
-//! never the bundle), is checked by ranged reads of its central directory,
+//! never the bundle, and all parts together stay within a budget), is checked by ranged reads of its central directory,
 //! and is kept by a server-side copy onto its shelf.
 //!
 //! An upload that fails or is cut off is aborted. An instance that dies
@@ -22,6 +22,7 @@ use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 use rocket::futures::StreamExt;
 use rocket::tokio::io::AsyncRead;
 use rocket::tokio::runtime::Handle;
+use rocket::tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{
     BUNDLES, EVIDENCE, INCOMING, ORPHAN_AGE, ORPHANS, Opened, ReceiveError, Sink, gone_is_fine,
@@ -29,7 +30,8 @@ use super::{
 };
 
 /// Parts of a multipart upload: S3's smallest (but for the last).
-const PART: usize = 5 * 1024 * 1024;
+const PART_MIB: u32 = 5;
+const PART: usize = PART_MIB as usize * 1024 * 1024;
 /// What a ranged read fetches at once while a zip's directory is read.
 const BLOCK: u64 = 256 * 1024;
 
@@ -43,7 +45,12 @@ pub struct BucketSettings {
     pub region: Option<String>,
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
+    /// The memory all uploads in flight may hold in parts, in MiB.
+    pub buffer_mib: u32,
 }
+
+/// The default of `s3_buffer_mib`: a hundred 5 MiB parts filling at once.
+pub const DEFAULT_BUFFER_MIB: u32 = 512;
 
 impl BucketSettings {
     /// `s3://BUCKET` or `s3://BUCKET/PREFIX`; `None` if `setting` is not an
@@ -57,6 +64,7 @@ impl BucketSettings {
         Some(Ok(BucketSettings {
             bucket: bucket.to_string(),
             prefix: prefix.trim_matches('/').to_string(),
+            buffer_mib: DEFAULT_BUFFER_MIB,
             ..BucketSettings::default()
         }))
     }
@@ -65,6 +73,8 @@ impl BucketSettings {
 #[derive(Debug, Clone)]
 pub struct Bucket {
     store: Arc<AmazonS3>,
+    /// The memory uploads may hold in parts, in MiB (see [`Parts`]).
+    budget: Arc<Semaphore>,
     prefix: String,
     instance: String,
     /// The runtime, for reads made from blocking threads.
@@ -91,25 +101,53 @@ impl Drop for Incoming {
 
 /// A multipart upload in progress; dropped unfinished (an error, a
 /// connection cut), it is aborted, so no part stays behind.
-struct Parts(Option<WriteMultipart>);
+///
+/// A part is held in memory while it fills, and S3 wants parts of 5 MiB:
+/// each part first takes its 5 MiB from the instance's budget
+/// (`s3_buffer_mib`), and gives them back once it is stored. However many
+/// uploads arrive at once, memory stays within the budget; past it, uploads
+/// wait (their senders are slowed by TCP) instead of the instance running
+/// out of memory. A part is taken whole, never a piece at a time, so two
+/// half-filled parts can never wait on each other.
+struct Parts {
+    upload: Option<WriteMultipart>,
+    budget: Arc<Semaphore>,
+    /// The budget of the part now filling, if one is.
+    permit: Option<OwnedSemaphorePermit>,
+    /// Bytes in the part now filling.
+    filled: usize,
+}
 
 impl Sink for Parts {
     async fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
         let parts = self
-            .0
+            .upload
             .as_mut()
             .ok_or_else(|| io::Error::other("finished"))?;
-        // The next part fills only once the last one is stored: memory holds
-        // one part (5 MiB) per upload, and a rush is paced by the bucket.
-        parts.wait_for_capacity(0).await?;
+        if self.permit.is_none() {
+            let permit = self.budget.clone().acquire_many_owned(PART_MIB).await;
+            self.permit = Some(permit.map_err(io::Error::other)?);
+        }
         parts.write(chunk);
+        self.filled += chunk.len();
+        if self.filled >= PART {
+            // The part is on its way: once stored, its budget is free, and
+            // the next part (holding what was left over) takes its own.
+            self.filled -= PART;
+            parts.wait_for_capacity(0).await?;
+            self.permit = None;
+            if self.filled > 0 {
+                let permit = self.budget.clone().acquire_many_owned(PART_MIB).await;
+                self.permit = Some(permit.map_err(io::Error::other)?);
+            }
+        }
         Ok(())
     }
 }
 
 impl Drop for Parts {
     fn drop(&mut self) {
-        if let Some(parts) = self.0.take()
+        if let Some(parts) = self.upload.take()
             && let Ok(runtime) = Handle::try_current()
         {
             runtime.spawn(async move {
@@ -137,8 +175,11 @@ impl Bucket {
             builder = builder.with_secret_access_key(secret);
         }
         let store = builder.build().map_err(io::Error::other)?;
+        // At least one part's worth, or no upload could ever proceed.
+        let budget = settings.buffer_mib.max(PART_MIB) as usize;
         Ok(Bucket {
             store: Arc::new(store),
+            budget: Arc::new(Semaphore::new(budget)),
             prefix: settings.prefix.clone(),
             instance: instance.to_string(),
             runtime: Handle::current(),
@@ -190,12 +231,17 @@ impl Bucket {
             .put_multipart(&key)
             .await
             .map_err(io::Error::from)?;
-        let mut parts = Parts(Some(WriteMultipart::new_with_chunk_size(upload, PART)));
+        let mut parts = Parts {
+            upload: Some(WriteMultipart::new_with_chunk_size(upload, PART)),
+            budget: self.budget.clone(),
+            permit: None,
+            filled: 0,
+        };
         let (sha256, size) = pump(body, limit, &mut parts).await?;
-        let finished = parts.0.take().map(WriteMultipart::finish);
-        if let Some(finished) = finished {
-            finished.await.map_err(io::Error::from)?;
+        if let Some(upload) = parts.upload.take() {
+            upload.finish().await.map_err(io::Error::from)?;
         }
+        drop(parts); // gives back the last part's budget
         let incoming = Incoming {
             store: self.store.clone(),
             key,

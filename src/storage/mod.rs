@@ -20,7 +20,7 @@ use std::pin::Pin;
 use rocket::tokio::io::{AsyncRead, AsyncReadExt};
 use sha2::{Digest, Sha256};
 
-pub use bucket::BucketSettings;
+pub use bucket::{BucketSettings, DEFAULT_BUFFER_MIB};
 
 const INCOMING: &str = "incoming";
 const BUNDLES: &str = "bundles";

@@ -242,3 +242,41 @@ async fn a_restart_cleans_up_after_a_stopped_instance_in_a_bucket() {
     );
     assert_eq!(t.submission_count().await, 1);
 }
+
+#[rocket::async_test]
+async fn uploads_to_a_bucket_share_a_memory_budget_and_all_finish() {
+    // A budget of one part: five uploads of 12 MiB (three parts each) at
+    // once must take turns, and every one of them must finish.
+    let storage = garage::fresh_storage();
+    let prefix = storage.trim_start_matches(&format!("s3://{}/", garage::BUCKET));
+    let settings = handin::storage::BucketSettings {
+        buffer_mib: 5,
+        ..garage::settings(prefix)
+    };
+    let uploads =
+        handin::storage::Uploads::open(&handin::storage::Place::Bucket(settings), "budget")
+            .await
+            .unwrap();
+    let bundles: Vec<Vec<u8>> = (0..5).map(|i| noise(12 * 1024 * 1024 + i)).collect();
+    let receives = bundles
+        .iter()
+        .map(|bytes| uploads.receive(bytes.as_slice(), u64::MAX));
+    let received = rocket::tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        futures::future::join_all(receives),
+    )
+    .await
+    .expect("no upload waits for ever");
+    for (bytes, received) in bundles.iter().zip(received) {
+        let received = received.unwrap();
+        assert_eq!(received.sha256, sha256_hex(bytes));
+        let kept = uploads
+            .keep(received, handin::storage::Shelf::Bundles)
+            .await
+            .unwrap();
+        assert_eq!(
+            uploads.digest(&kept).await.unwrap(),
+            Some((sha256_hex(bytes), bytes.len() as u64))
+        );
+    }
+}

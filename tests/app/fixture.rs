@@ -91,3 +91,15 @@ pub async fn user(
     }
     row.id
 }
+
+/// Every user's username by id.
+pub async fn usernames(app: &handin::App) -> std::collections::BTreeMap<i32, String> {
+    use sea_orm::EntityTrait;
+    user::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.id, u.username))
+        .collect()
+}

@@ -134,6 +134,7 @@ fn settings_at(endpoint: &str, prefix: &str) -> handin::storage::BucketSettings 
         region: Some(REGION.to_string()),
         access_key_id: Some(ACCESS_KEY.to_string()),
         secret_access_key: Some(SECRET_KEY.to_string()),
+        buffer_mib: handin::storage::DEFAULT_BUFFER_MIB,
     }
 }
 

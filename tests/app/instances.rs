@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use chrono::Utc;
-use handin::models::{instance, submission, user};
+use handin::models::{instance, submission};
 use rocket::http::Status;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 
@@ -169,12 +169,8 @@ fn share_a_rush(storage: Option<String>) {
         .as_deref()
         .map(crate::garage::environment_for)
         .unwrap_or_default();
-    let settings: Vec<(&str, &str)> = environment
-        .iter()
-        .map(|(key, value)| (key.as_str(), value.as_str()))
-        .collect();
-    let first = Server::start_with(Path::new(BINARY), dir.path(), &settings);
-    let second = Server::start_with(Path::new(BINARY), dir.path(), &settings);
+    let first = Server::start_with(Path::new(BINARY), dir.path(), &environment);
+    let second = Server::start_with(Path::new(BINARY), dir.path(), &environment);
     let (survivor, doomed) = (first.addr, second.addr);
 
     // Uploads caught halfway on the instance about to die.
@@ -239,7 +235,7 @@ fn share_a_rush(storage: Option<String>) {
     }
 
     // A new instance on this machine cleans up after the killed one at once.
-    let third = Server::start_with(Path::new(BINARY), dir.path(), &settings);
+    let third = Server::start_with(Path::new(BINARY), dir.path(), &environment);
     let started = std::time::Instant::now();
     // (The survivor deletes its own finished `incoming/` objects just after
     // answering, in the background.)
@@ -261,13 +257,7 @@ fn share_a_rush(storage: Option<String>) {
         })
         .await;
         let rows = submission::Entity::find().all(&app.db).await.unwrap();
-        let users: BTreeMap<i32, String> = user::Entity::find()
-            .all(&app.db)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|u| (u.id, u.username))
-            .collect();
+        let users = fixture::usernames(&app).await;
         let mut attempts: BTreeMap<String, Vec<i32>> = BTreeMap::new();
         let mut kept: BTreeSet<(String, String)> = BTreeSet::new();
         for row in &rows {
@@ -289,18 +279,7 @@ fn share_a_rush(storage: Option<String>) {
             assert_eq!(list, gapless, "{name}'s attempts");
         }
     });
-    let verify = std::process::Command::new(BINARY)
-        .arg("verify")
-        .env("ROCKET_DATABASE", crate::database::for_dir(dir.path()))
-        .env("ROCKET_UPLOADS_DIR", dir.path().join("uploads"))
-        .envs(environment.iter().map(|(k, v)| (k, v)))
-        .output()
-        .unwrap();
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    server::assert_verified(Path::new(BINARY), dir.path(), &environment);
 }
 
 #[rocket::async_test]

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::Utc;
-use handin::models::{api_token, submission, user};
+use handin::models::{api_token, submission};
 use sea_orm::EntityTrait;
 
 use crate::fixture;
@@ -118,13 +118,7 @@ fn three_hundred_racing_uploads_all_get_receipts_with_gapless_attempts() {
         let app = fixture::open(dir.path()).await;
         let rows = submission::Entity::find().all(&app.db).await.unwrap();
         assert_eq!(rows.len(), 300);
-        let users: BTreeMap<i32, String> = user::Entity::find()
-            .all(&app.db)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|u| (u.id, u.username))
-            .collect();
+        let users = fixture::usernames(&app).await;
         let mut attempts: BTreeMap<String, Vec<i32>> = BTreeMap::new();
         for row in &rows {
             let name = users[&row.student_id].clone();
@@ -231,15 +225,5 @@ fn a_crash_mid_upload_leaves_complete_submissions_or_none() {
             assert!(earlier.values().any(|sha| *sha == row.sha256));
         }
     });
-    let verify = std::process::Command::new(BINARY)
-        .arg("verify")
-        .env("ROCKET_DATABASE", crate::database::for_dir(dir.path()))
-        .env("ROCKET_UPLOADS_DIR", dir.path().join("uploads"))
-        .output()
-        .unwrap();
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    server::assert_verified::<&str, &str>(Path::new(BINARY), dir.path(), &[]);
 }

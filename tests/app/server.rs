@@ -39,11 +39,15 @@ impl Server {
     /// Starts `handin` on a free loopback port, with its database and
     /// uploads in `dir`, and waits until it answers.
     pub fn start(binary: &Path, dir: &Path) -> Server {
-        Self::start_with(binary, dir, &[])
+        Self::start_with::<&str, &str>(binary, dir, &[])
     }
 
     /// As [`start`](Self::start), with some settings (`ROCKET_...`) of its own.
-    pub fn start_with(binary: &Path, dir: &Path, settings: &[(&str, &str)]) -> Server {
+    pub fn start_with<K, V>(binary: &Path, dir: &Path, settings: &[(K, V)]) -> Server
+    where
+        K: AsRef<std::ffi::OsStr>,
+        V: AsRef<std::ffi::OsStr>,
+    {
         let port = free_port();
         let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
         let log = std::fs::File::create(log_file(dir, port)).unwrap();
@@ -62,7 +66,7 @@ impl Server {
             .env("ROCKET_LOG_LEVEL", "critical")
             .env("ROCKET_WORKERS", "16")
             .env("ROCKET_CLI_COLORS", "false")
-            .envs(settings.iter().copied())
+            .envs(settings.iter().map(|(k, v)| (k, v)))
             // A file, not a pipe: a pipe nobody reads would stall the server.
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -276,4 +280,26 @@ pub fn files_under(folder: &Path) -> usize {
         .map(|entry| entry.unwrap().path())
         .map(|path| if path.is_dir() { files_under(&path) } else { 1 })
         .sum()
+}
+
+/// Runs `handin verify` on a test folder's database and uploads (with some
+/// settings of its own, a bucket's say) and checks that it found nothing wrong.
+pub fn assert_verified<K, V>(binary: &Path, dir: &Path, settings: &[(K, V)])
+where
+    K: AsRef<std::ffi::OsStr>,
+    V: AsRef<std::ffi::OsStr>,
+{
+    let verify = Command::new(binary)
+        .arg("verify")
+        .env("ROCKET_DATABASE", crate::database::for_dir(dir))
+        .env("ROCKET_UPLOADS_DIR", dir.join("uploads"))
+        .envs(settings.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
 }

@@ -122,11 +122,7 @@ fn an_installation_moves_into_another_database_and_a_bucket_and_nothing_is_lost(
     // The new installation serves, verifies, and numbers new rows after the old.
     let mut environment = garage::environment_for(&storage);
     environment.push(("ROCKET_DATABASE".into(), to.clone()));
-    let settings: Vec<(&str, &str)> = environment
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let server = Server::start_with(Path::new(BINARY), target.path(), &settings);
+    let server = Server::start_with(Path::new(BINARY), target.path(), &environment);
     let sent = bundle("s0", 9, 1_000);
     let reply = server::upload(server.addr, &tokens[0], "RUSH1/assignments/rush", &sent).unwrap();
     assert_eq!(
@@ -139,16 +135,7 @@ fn an_installation_moves_into_another_database_and_a_bucket_and_nothing_is_lost(
     assert_eq!(receipt["attempt"], 3);
     assert_eq!(receipt["id"], 7);
     drop(server);
-    let verify = Command::new(BINARY)
-        .arg("verify")
-        .envs(environment.clone())
-        .output()
-        .unwrap();
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    server::assert_verified(Path::new(BINARY), target.path(), &environment);
 
     // A second transfer into the same target is refused, and changes nothing.
     let again = transfer(source.path(), &to, &garage::fresh_storage());

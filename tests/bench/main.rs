@@ -83,12 +83,7 @@ impl Backend {
     }
 
     fn server(&self) -> Server {
-        let settings = self.settings();
-        let pairs: Vec<(&str, &str)> = settings
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        Server::start_with(Path::new(BINARY), &self.root, &pairs)
+        Server::start_with(Path::new(BINARY), &self.root, &self.settings())
     }
 
     async fn open(&self) -> handin::App {
