@@ -144,8 +144,8 @@ async fn clean_up_after_crash(
     at_start: bool,
 ) -> Result<(), String> {
     // Who is running is read before the folders are listed, and what is
-    // recorded before the shelves are: whatever appears after either is
-    // young, and left alone.
+    // recorded before the shelves are: an instance or a file that appears
+    // after either is young, and left alone.
     let census = models::instance::census(db, chrono::Utc::now(), &Place::here())
         .await
         .map_err(|e| e.to_string())?;
@@ -159,9 +159,12 @@ async fn clean_up_after_crash(
             .await
             .map_err(|e| e.to_string())?,
     );
-    let alive = census.alive.iter().cloned().collect();
+    let instances = storage::Instances {
+        running: census.alive.iter().cloned().collect(),
+        stopped: census.stopped.iter().cloned().collect(),
+    };
     let removed = uploads
-        .clean_orphans(recorded, alive, at_start)
+        .clean_orphans(recorded, instances, at_start)
         .await
         .map_err(|e| format!("cannot clean the uploads store: {e}"))?;
     for name in removed {

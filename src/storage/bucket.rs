@@ -25,8 +25,8 @@ use rocket::tokio::runtime::Handle;
 use rocket::tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{
-    BUNDLES, EVIDENCE, INCOMING, ORPHAN_AGE, ORPHANS, Opened, ReceiveError, Sink, gone_is_fine,
-    pump, random_name,
+    BUNDLES, EVIDENCE, INCOMING, Instances, ORPHAN_AGE, ORPHANS, Opened, ReceiveError, Sink,
+    gone_is_fine, pump, random_name,
 };
 
 /// Parts of a multipart upload: S3's smallest (but for the last).
@@ -284,7 +284,7 @@ impl Bucket {
     pub async fn clean_orphans(
         &self,
         recorded: &HashSet<String>,
-        alive: &HashSet<String>,
+        instances: &Instances,
         only_old: bool,
     ) -> io::Result<Vec<String>> {
         let mut cleaned = Vec::new();
@@ -294,17 +294,23 @@ impl Bucket {
             .await?;
         for folder in incoming.common_prefixes {
             let instance = folder.filename().unwrap_or_default().to_string();
-            if alive.contains(&instance) {
+            let mut listed = self.store.list(Some(&folder));
+            let mut objects = Vec::new();
+            while let Some(object) = listed.next().await {
+                objects.push(object?);
+            }
+            let now = chrono::Utc::now();
+            let quiet_for = objects
+                .iter()
+                .map(|object| (now - object.last_modified).to_std().unwrap_or_default())
+                .min()
+                .unwrap_or(std::time::Duration::MAX);
+            if !instances.may_clean(&instance, quiet_for) {
                 continue;
             }
-            let mut objects = self.store.list(Some(&folder));
-            while let Some(object) = objects.next().await {
-                gone_is_fine(
-                    self.store
-                        .delete(&object?.location)
-                        .await
-                        .map_err(io::Error::from),
-                )?;
+            for object in objects {
+                let deleted = self.store.delete(&object.location).await;
+                gone_is_fine(deleted.map_err(io::Error::from))?;
             }
             cleaned.push(format!("{INCOMING}/{instance}/"));
         }

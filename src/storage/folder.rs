@@ -11,8 +11,8 @@ use rocket::tokio::fs::{self, File};
 use rocket::tokio::io::{AsyncRead, AsyncWriteExt};
 
 use super::{
-    BUNDLES, EVIDENCE, INCOMING, ORPHAN_AGE, ORPHANS, Opened, ReceiveError, Sink, gone_is_fine,
-    pump, random_name,
+    BUNDLES, EVIDENCE, INCOMING, Instances, ORPHAN_AGE, ORPHANS, Opened, ReceiveError, Sink,
+    gone_is_fine, pump, random_name,
 };
 
 #[derive(Debug, Clone)]
@@ -140,7 +140,7 @@ impl Folder {
     pub fn clean_orphans(
         &self,
         recorded: &HashSet<String>,
-        alive: &HashSet<String>,
+        instances: &Instances,
         only_old: bool,
     ) -> io::Result<Vec<String>> {
         let mut cleaned = Vec::new();
@@ -149,7 +149,8 @@ impl Folder {
             let name = entry.file_name().to_string_lossy().to_string();
             let path = entry.path();
             if entry.file_type()?.is_dir() {
-                if !alive.contains(&name) {
+                let quiet_for = entry.metadata()?.modified()?.elapsed().unwrap_or_default();
+                if instances.may_clean(&name, quiet_for) {
                     gone_is_fine(std::fs::remove_dir_all(&path))?;
                     cleaned.push(format!("{INCOMING}/{name}/"));
                 }

@@ -51,6 +51,29 @@ impl Shelf {
     }
 }
 
+/// An `incoming/` folder of an instance not (yet) listed as running is
+/// cleaned only once nothing has been written to it for this long: the
+/// instance may have registered just after the caller looked.
+const INCOMING_QUIET: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The instances a clean-up knows of (see [`Uploads::clean_orphans`]).
+#[derive(Debug, Clone, Default)]
+pub struct Instances {
+    pub running: HashSet<String>,
+    pub stopped: HashSet<String>,
+}
+
+impl Instances {
+    /// Whether the `incoming/` of `instance`, last written `quiet_for`
+    /// ago, may be deleted.
+    fn may_clean(&self, instance: &str, quiet_for: std::time::Duration) -> bool {
+        if self.running.contains(instance) {
+            return false;
+        }
+        self.stopped.contains(instance) || quiet_for >= INCOMING_QUIET
+    }
+}
+
 /// Treats "already gone" as done: two instances may clean up at once.
 fn gone_is_fine(result: io::Result<()>) -> io::Result<()> {
     match result {
@@ -282,33 +305,41 @@ impl Uploads {
 
     /// Cleans up after stopped instances: their `incoming/` is deleted,
     /// and kept files no row names are set aside in `orphans/`. `recorded`
-    /// holds every stored name the database knew before the listing began,
-    /// `alive` the instances still running (this one always counts as
-    /// running). A kept file is recorded within moments of being kept, so
-    /// only files older than [`ORPHAN_AGE`] are set aside, unless `at_start`
-    /// says this instance has taken no upload yet and no other is running.
+    /// holds every stored name the database knew before the listing began;
+    /// `running` and `stopped` the instances known to run and to have
+    /// stopped (this one always counts as running). The `incoming/` of an
+    /// instance in neither list is cleaned only once it has been quiet for
+    /// [`INCOMING_QUIET`]: it may have registered just after the caller
+    /// looked. A kept file is recorded within moments of being kept, so only
+    /// files older than [`ORPHAN_AGE`] are set aside, unless `at_start` says
+    /// this instance has taken no upload yet and no other is running.
     /// Returns what was moved or removed.
     pub async fn clean_orphans(
         &self,
         recorded: HashSet<String>,
-        mut alive: HashSet<String>,
+        instances: Instances,
         at_start: bool,
     ) -> io::Result<Vec<String>> {
-        let (instance, only_old) = match self {
-            Uploads::Folder(folder) => (folder.instance().to_string(), !at_start),
-            Uploads::Bucket(bucket) => (bucket.instance().to_string(), !at_start),
+        let Instances {
+            mut running,
+            stopped,
+        } = instances;
+        let instance = match self {
+            Uploads::Folder(folder) => folder.instance().to_string(),
+            Uploads::Bucket(bucket) => bucket.instance().to_string(),
         };
-        let only_old = only_old || alive.iter().any(|id| *id != instance);
-        alive.insert(instance);
+        let only_old = !at_start || running.iter().any(|id| *id != instance);
+        running.insert(instance);
+        let instances = Instances { running, stopped };
         match self {
             Uploads::Folder(folder) => {
                 let folder = folder.clone();
                 rocket::tokio::task::spawn_blocking(move || {
-                    folder.clean_orphans(&recorded, &alive, only_old)
+                    folder.clean_orphans(&recorded, &instances, only_old)
                 })
                 .await?
             }
-            Uploads::Bucket(bucket) => bucket.clean_orphans(&recorded, &alive, only_old).await,
+            Uploads::Bucket(bucket) => bucket.clean_orphans(&recorded, &instances, only_old).await,
         }
     }
 

@@ -212,6 +212,7 @@ async fn a_restart_cleans_up_after_a_stopped_instance_in_a_bucket() {
     let stray = handin::storage::Place::Bucket(garage::settings(
         storage.trim_start_matches(&format!("s3://{}/", garage::BUCKET)),
     ));
+    t.other_instance("deadbeefdeadbeef", 120).await;
     let dead = handin::storage::Uploads::open(&stray, "deadbeefdeadbeef")
         .await
         .unwrap();

@@ -8,10 +8,9 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use chrono::Utc;
 use handin::models::{instance, submission};
 use rocket::http::Status;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+use sea_orm::EntityTrait;
 
 use crate::database::TestDir;
 use crate::fixture;
@@ -60,28 +59,11 @@ async fn a_balancer_hears_alive_and_ready_or_what_is_wrong() {
     );
 }
 
-/// Another instance, on another machine, heard from `seconds_ago`.
-async fn other_instance(t: &TestApp, id: &str, seconds_ago: i64) {
-    let seen = Utc::now() - chrono::Duration::seconds(seconds_ago);
-    let row = instance::ActiveModel {
-        id: Set(id.to_string()),
-        host: Set("another-machine".to_string()),
-        pid: Set(1),
-        started_at: Set(seen),
-        seen_at: Set(seen),
-    };
-    instance::Entity::delete_by_id(id.to_string())
-        .exec(&t.app().db)
-        .await
-        .unwrap();
-    row.insert(&t.app().db).await.unwrap();
-}
-
 #[rocket::async_test]
 async fn clean_up_leaves_a_running_instance_alone_and_sweeps_up_after_a_stopped_one() {
     let t = TestApp::new().await;
     let other = "00aa00aa00aa00aa";
-    other_instance(&t, other, 5).await;
+    t.other_instance(other, 5).await;
     let uploads = t.dir.path().join("uploads");
     // The other instance is receiving a bundle, and has just kept another
     // whose row it is about to write.
@@ -100,7 +82,7 @@ async fn clean_up_leaves_a_running_instance_alone_and_sweeps_up_after_a_stopped_
     );
 
     // The other instance stops beating.
-    other_instance(&t, other, 120).await;
+    t.other_instance(other, 120).await;
     let t = TestApp::start(t.stop().await, Options::default()).await;
     assert!(!uploads.join("incoming").join(other).exists());
     assert!(uploads.join("orphans/bundles-young.zip").exists());
@@ -374,7 +356,10 @@ async fn a_sweep_while_serving_never_takes_a_file_that_may_be_about_to_get_its_r
         .keep(received, handin::storage::Shelf::Bundles)
         .await
         .unwrap();
-    let alive = [t.app().instance.clone()].into_iter().collect();
+    let alive = handin::storage::Instances {
+        running: [t.app().instance.clone()].into_iter().collect(),
+        stopped: Default::default(),
+    };
     let cleaned = uploads
         .clean_orphans(Default::default(), alive, false)
         .await
@@ -390,4 +375,15 @@ async fn a_sweep_while_serving_never_takes_a_file_that_may_be_about_to_get_its_r
         .unwrap();
     assert!(cleaned.is_empty(), "{cleaned:?}");
     drop(in_flight);
+    // Nor the uploads of an instance that registered after the census was
+    // taken (it is in neither list), while its folder is fresh.
+    let newcomer = t.dir.path().join("uploads/incoming/feedfeedfeedfeed");
+    std::fs::create_dir_all(&newcomer).unwrap();
+    std::fs::write(newcomer.join("x.part"), b"arriving").unwrap();
+    let cleaned = uploads
+        .clean_orphans(Default::default(), Default::default(), false)
+        .await
+        .unwrap();
+    assert!(cleaned.is_empty(), "{cleaned:?}");
+    assert!(newcomer.join("x.part").exists());
 }

@@ -13,7 +13,9 @@ async fn a_restart_removes_partial_uploads_sets_aside_unrecorded_files_and_keeps
     let kept = t.upload_files();
     assert_eq!(kept.len(), 1);
     let uploads = t.dir.path().join("uploads");
-    // What a crash mid-upload, or between the link and the insert, leaves behind.
+    // What a crash mid-upload, or between the link and the insert, leaves
+    // behind: the dead instance's upload in flight, and files without rows.
+    t.other_instance("0123456789abcdef", 120).await;
     std::fs::create_dir_all(uploads.join("incoming/0123456789abcdef")).unwrap();
     std::fs::write(
         uploads.join("incoming/0123456789abcdef/abc.part"),

@@ -138,6 +138,26 @@ impl TestApp {
         self.client.rocket().state::<App>().unwrap()
     }
 
+    /// Registers another instance, on another machine, last heard from
+    /// `seconds_ago` (more than a minute: it has stopped).
+    pub async fn other_instance(&self, id: &str, seconds_ago: i64) {
+        use handin::models::instance;
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+        let seen = Utc::now() - chrono::Duration::seconds(seconds_ago);
+        instance::Entity::delete_by_id(id.to_string())
+            .exec(&self.app().db)
+            .await
+            .unwrap();
+        let row = instance::ActiveModel {
+            id: Set(id.to_string()),
+            host: Set("another-machine".to_string()),
+            pid: Set(1),
+            started_at: Set(seen),
+            seen_at: Set(seen),
+        };
+        row.insert(&self.app().db).await.unwrap();
+    }
+
     /// Shuts the app down as the server does on SIGTERM (requests finish,
     /// the instance is marked stopped); returns its folder for a restart.
     pub async fn stop(self) -> TestDir {
