@@ -100,6 +100,28 @@ pub fn rocket() -> Rocket<Build> {
 
 /// The app with a given configuration and clock (tests set both).
 pub fn build(figment: Figment, clock: SharedClock) -> Rocket<Build> {
+    assemble(figment).attach(AdHoc::try_on_ignite(
+        "handin storage",
+        move |rocket| async move {
+            match start(&rocket, clock).await {
+                Ok(app) => Ok(rocket.manage(app)),
+                Err(e) => {
+                    rocket::error!("{e}");
+                    Err(rocket)
+                }
+            }
+        },
+    ))
+}
+
+/// The app on an [`App`] the caller opened (and, say, traces the queries
+/// of): no heartbeat, no clean-up. For tests and tools, not for serving.
+pub fn build_on(figment: Figment, app: App) -> Rocket<Build> {
+    assemble(figment).manage(app)
+}
+
+/// The web app without its state: settings, fairings and routes.
+fn assemble(figment: Figment) -> Rocket<Build> {
     // Bundles are read by handin's own upload reader, with each assignment's
     // limit and a limit on every field. Rocket's form parser serves only the
     // small forms (an evidence file, a CSV), and it buffers text fields up to
@@ -118,19 +140,7 @@ pub fn build(figment: Figment, clock: SharedClock) -> Rocket<Build> {
         .merge(("ip_header", false));
     let rocket = rocket::custom(figment)
         .attach(Template::fairing())
-        .attach(web::health::Draining)
-        .attach(AdHoc::try_on_ignite(
-            "handin storage",
-            move |rocket| async move {
-                match start(&rocket, clock).await {
-                    Ok(app) => Ok(rocket.manage(app)),
-                    Err(e) => {
-                        rocket::error!("{e}");
-                        Err(rocket)
-                    }
-                }
-            },
-        ));
+        .attach(web::health::Draining);
     web::mount(rocket)
 }
 

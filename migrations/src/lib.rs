@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_create_tables;
 mod m20261127_000001_create_sessions;
 mod m20261127_000002_shared_state;
+mod m20261127_000003_hot_indexes;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_create_tables::Migration),
             Box::new(m20261127_000001_create_sessions::Migration),
             Box::new(m20261127_000002_shared_state::Migration),
+            Box::new(m20261127_000003_hot_indexes::Migration),
         ]
     }
 }

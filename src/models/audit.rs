@@ -106,18 +106,27 @@ pub async fn search(
         query = query.filter(Column::Action.eq(action.as_str()));
     }
     let rows = query.all(db).await?;
-    // Names for the ids on the record: one query per table, whatever the rows.
-    let users = names(db, super::user::Entity, |u: super::user::Model| {
-        (u.id, u.username)
-    })
-    .await?;
-    let courses = names(db, super::course::Entity, |c: super::course::Model| {
-        (c.id, c.code)
-    })
-    .await?;
-    let assignments = names(
+    // Names for the ids on these rows only: one query per table, whatever
+    // the number of rows, and never a whole table of 20,000 users.
+    let user_ids = rows.iter().flat_map(|r| [r.actor_id, r.student_id]);
+    let users = names::<super::user::Entity>(
         db,
-        super::assignment::Entity,
+        super::user::Column::Id,
+        user_ids,
+        |u: super::user::Model| (u.id, u.username),
+    )
+    .await?;
+    let courses = names::<super::course::Entity>(
+        db,
+        super::course::Column::Id,
+        rows.iter().map(|r| r.course_id),
+        |c: super::course::Model| (c.id, c.code),
+    )
+    .await?;
+    let assignments = names::<super::assignment::Entity>(
+        db,
+        super::assignment::Column::Id,
+        rows.iter().map(|r| r.assignment_id),
         |a: super::assignment::Model| (a.id, a.slug),
     )
     .await?;
@@ -164,8 +173,15 @@ pub const ACTIONS: [&str; 14] = [
 /// Every row of a table as an id → name map.
 async fn names<E: EntityTrait>(
     db: &impl ConnectionTrait,
-    _table: E,
+    id: E::Column,
+    ids: impl Iterator<Item = Option<i32>>,
     name: impl Fn(E::Model) -> (i32, String),
 ) -> Result<std::collections::HashMap<i32, String>, DbErr> {
-    Ok(E::find().all(db).await?.into_iter().map(name).collect())
+    use sea_orm::QueryFilter;
+    let wanted: std::collections::BTreeSet<i32> = ids.flatten().collect();
+    if wanted.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows = E::find().filter(id.is_in(wanted)).all(db).await?;
+    Ok(rows.into_iter().map(name).collect())
 }

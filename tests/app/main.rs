@@ -14,6 +14,7 @@ mod hostile;
 mod import;
 mod instances;
 mod marking;
+mod plans;
 mod proxy;
 mod restart;
 mod routes;

@@ -53,6 +53,9 @@ impl Default for LoginAttempt<'_> {
     }
 }
 
+/// The SQL statements an app ran (see [`TestApp::traced`]).
+pub type Trace = Arc<std::sync::Mutex<Vec<sea_orm::Statement>>>;
+
 pub struct TestApp {
     pub client: Client,
     pub clock: FixedClock,
@@ -132,6 +135,32 @@ impl TestApp {
             .await
             .unwrap();
         TestApp { client, clock, dir }
+    }
+
+    /// The seeded app on an SQLite file (whatever the suite's database),
+    /// keeping every SQL statement it runs, for checks of query plans.
+    pub async fn traced() -> (TestApp, Trace) {
+        let dir = TestDir::new();
+        let root = dir.path().to_path_buf();
+        let config = handin::config::AppConfig {
+            database: root.join("handin.sqlite").display().to_string(),
+            uploads_dir: root.join("uploads"),
+            ..Default::default()
+        };
+        let clock = FixedClock::new(utc("2020-05-29T11:00:00Z"));
+        let mut app = handin::open(config, Arc::new(clock.clone())).await.unwrap();
+        let trace: Trace = Default::default();
+        let kept = trace.clone();
+        app.db.set_metric_callback(move |info| {
+            kept.lock().unwrap().push(info.statement.clone());
+        });
+        let figment = rocket::Config::figment().merge(("log_level", "off"));
+        let client = Client::tracked(handin::build_on(figment, app))
+            .await
+            .unwrap();
+        let t = TestApp { client, clock, dir };
+        t.seed().await;
+        (t, trace)
     }
 
     pub fn app(&self) -> &App {
