@@ -151,3 +151,61 @@ fn a_full_scan_is_told_from_a_search_and_from_the_newest_first_walk() {
     );
     assert_eq!(full_scan(&by_student, "SCAN users"), None);
 }
+
+/// How many statements a page runs, as `who`.
+async fn statements_for(t: &TestApp, trace: &Trace, who: &str, path: &str) -> usize {
+    t.login(who).await;
+    trace.lock().unwrap().clear();
+    let page = t.client.get(path).dispatch().await;
+    assert_eq!(page.status(), Status::Ok, "{who} {path}");
+    let ran = trace.lock().unwrap().len();
+    ran
+}
+
+#[rocket::async_test]
+async fn a_page_runs_as_many_queries_for_ten_students_as_for_two() {
+    let (t, trace) = TestApp::traced().await;
+    let a = "/courses/COMP6248/assignments/coursework";
+    let pages = [
+        ("alice", "/".to_string()),
+        ("alice", a.to_string()),
+        ("mark", format!("{a}/marking")),
+        ("mark", format!("{a}/submissions.csv")),
+        ("admin", format!("{a}/extensions")),
+        ("admin", "/admin/audit".to_string()),
+        ("admin", "/admin/audit?course=COMP6248".to_string()),
+    ];
+    t.hand_in("alice", "coursework", "one").await;
+    t.hand_in("bob", "coursework", "one").await;
+    let mut before = Vec::new();
+    for (who, path) in &pages {
+        before.push(statements_for(&t, &trace, who, path).await);
+    }
+    // Eight more students, each with three attempts and an extension.
+    let admin = t.token("admin").await;
+    for n in 0..8 {
+        let name = format!("extra{n}");
+        t.add_user(&name, handin::models::user::Role::Student, Some("COMP6248"))
+            .await;
+        for attempt in 0..3 {
+            t.hand_in(&name, "coursework", &format!("{name} {attempt}"))
+                .await;
+        }
+        let granted = t
+            .client
+            .put(format!("{a}/extensions/{name}").replacen("/courses", "/api/v1/courses", 1))
+            .header(rocket::http::ContentType::JSON)
+            .header(bearer(&admin))
+            .body(r#"{"until": "2020-06-01 16:00", "reason": "ill"}"#)
+            .dispatch()
+            .await;
+        assert_eq!(granted.status(), Status::Ok);
+    }
+    for ((who, path), before) in pages.iter().zip(before) {
+        let after = statements_for(&t, &trace, who, path).await;
+        assert_eq!(
+            after, before,
+            "{who} {path}: {before} queries, then {after}"
+        );
+    }
+}
