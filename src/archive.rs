@@ -1,7 +1,8 @@
 //! The all-submissions zip, streamed as it is built.
 //!
 //! A zip writer runs on a blocking thread and hands 64 KiB chunks through a
-//! bounded channel to the response: the download starts at once, and memory
+//! bounded channel to the response, while the bundles are opened a few
+//! ahead of it (from a folder or a bucket): the download starts at once, and memory
 //! stays flat however many bundles there are. Bundles go in stored (they are
 //! zips already); the manifest goes first, so a client can read it early.
 
@@ -11,7 +12,11 @@ use rocket::tokio::sync::mpsc;
 use zip::CompressionMethod;
 use zip::write::SimpleFileOptions;
 
-use crate::storage::Uploads;
+use rocket::futures::{self, StreamExt};
+use rocket::tokio::runtime::Handle;
+use tokio_util::io::SyncIoBridge;
+
+use crate::storage::{Opened, Uploads};
 
 const CHUNK: usize = 64 * 1024;
 /// Chunks in flight: at most this many times 64 KiB is held for a slow client.
@@ -25,15 +30,41 @@ pub struct Item {
     pub size: u64,
 }
 
+/// Bundles opened ahead of the zip writer: from a bucket each one answers
+/// after a round trip, so a few are asked for at once while the writer
+/// copies the current one. Each holds at most what its connection buffers.
+const OPENED_AHEAD: usize = 8;
+
+/// A bundle to write, opened (or why it could not be).
+type Opening = (Item, io::Result<Opened>);
+
 /// Starts building the zip and returns the chunks as they come.
 pub fn stream(uploads: Uploads, manifest: Vec<u8>, items: Vec<Item>) -> mpsc::Receiver<Vec<u8>> {
     let (sender, receiver) = mpsc::channel(IN_FLIGHT);
+    let (opened, to_write) = mpsc::channel::<Opening>(OPENED_AHEAD);
+    rocket::tokio::spawn(async move {
+        let mut openings = futures::stream::iter(items)
+            .map(|item| {
+                let uploads = uploads.clone();
+                async move {
+                    let file = uploads.download(&item.stored).await;
+                    (item, file)
+                }
+            })
+            .buffered(OPENED_AHEAD);
+        while let Some(next) = openings.next().await {
+            if opened.send(next).await.is_err() {
+                return; // the writer stopped (the client went away)
+            }
+        }
+    });
+    let runtime = Handle::current();
     rocket::tokio::task::spawn_blocking(move || {
         let writer = ChannelWriter {
             sender,
             buffer: Vec::with_capacity(CHUNK),
         };
-        if let Err(e) = write(&uploads, writer, &manifest, &items) {
+        if let Err(e) = write(writer, &manifest, to_write, runtime) {
             // The client sees a truncated zip; a closed connection lands here too.
             rocket::warn!("the all-submissions zip stopped: {e}");
         }
@@ -42,23 +73,24 @@ pub fn stream(uploads: Uploads, manifest: Vec<u8>, items: Vec<Item>) -> mpsc::Re
 }
 
 fn write(
-    uploads: &Uploads,
     writer: ChannelWriter,
     manifest: &[u8],
-    items: &[Item],
+    mut to_write: mpsc::Receiver<Opening>,
+    runtime: Handle,
 ) -> zip::result::ZipResult<()> {
     let mut zip = zip::ZipWriter::new_stream(writer);
     let deflated = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
     zip.start_file("manifest.csv", deflated)?;
     zip.write_all(manifest)?;
-    for item in items {
-        match uploads.blocking_reader(&item.stored) {
-            Ok(mut file) => {
+    while let Some((item, file)) = to_write.blocking_recv() {
+        match file {
+            Ok(file) => {
                 let stored = SimpleFileOptions::default()
                     .compression_method(CompressionMethod::Stored)
                     .large_file(item.size >= u64::from(u32::MAX));
                 zip.start_file(item.path_in_zip.as_str(), stored)?;
-                io::copy(&mut file, &mut zip)?;
+                let mut bytes = SyncIoBridge::new_with_handle(file.body, runtime.clone());
+                io::copy(&mut bytes, &mut zip)?;
             }
             Err(e) => {
                 // Say so inside the zip rather than drop the bundle silently.

@@ -273,14 +273,6 @@ impl Bucket {
         })
     }
 
-    pub fn blocking_reader(&self, stored: &str) -> io::Result<Box<dyn Read + Send>> {
-        let download = self.runtime.block_on(self.download(stored))?;
-        Ok(Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
-            download.body,
-            self.runtime.clone(),
-        )))
-    }
-
     pub async fn clean_orphans(
         &self,
         recorded: &HashSet<String>,

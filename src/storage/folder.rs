@@ -132,10 +132,6 @@ impl Folder {
         })
     }
 
-    pub fn blocking_reader(&self, stored: &str) -> io::Result<Box<dyn io::Read + Send>> {
-        Ok(Box::new(std::fs::File::open(self.path_of(stored))?))
-    }
-
     /// See `Uploads::clean_orphans`. Blocking: run it on a blocking thread.
     pub fn clean_orphans(
         &self,

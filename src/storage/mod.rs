@@ -264,15 +264,6 @@ impl Uploads {
         }
     }
 
-    /// Opens a kept file for reading on a blocking thread (the zip of all
-    /// bundles is written on one). Call it from that thread.
-    pub fn blocking_reader(&self, stored: &str) -> io::Result<Box<dyn Read + Send>> {
-        match self {
-            Uploads::Folder(folder) => folder.blocking_reader(stored),
-            Uploads::Bucket(bucket) => bucket.blocking_reader(stored),
-        }
-    }
-
     /// The SHA-256 and size of a kept file, read in full; `None` if it is missing.
     pub async fn digest(&self, stored: &str) -> io::Result<Option<(String, u64)>> {
         let download = match self.download(stored).await {

@@ -158,8 +158,7 @@ async fn statements_for(t: &TestApp, trace: &Trace, who: &str, path: &str) -> us
     trace.lock().unwrap().clear();
     let page = t.client.get(path).dispatch().await;
     assert_eq!(page.status(), Status::Ok, "{who} {path}");
-    let ran = trace.lock().unwrap().len();
-    ran
+    trace.lock().unwrap().len()
 }
 
 #[rocket::async_test]

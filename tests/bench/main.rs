@@ -7,6 +7,8 @@
 //! 2. The deadline rush: 300 students send 5 MiB each at once.
 //! 3. Download-all of those 300 bundles, beside `zip -0 -r` of the same files.
 //! 4. The marker's page with 1,000 students x 3 attempts.
+//! 5. A university's year (20,000 students, a million attempts) and the
+//!    deadline-day pages timed against it (`year.rs`).
 //!
 //! Each part runs on SQLite with a folder, then on PostgreSQL with an
 //! S3-compatible bucket (a Garage the benchmark starts, as the tests do), so
@@ -16,7 +18,8 @@
 //!
 //! Set HANDIN_BENCH_QUICK=1 for a small run (sizes / 10, 30 students),
 //! HANDIN_BENCH_SIZES=10,1000 for other bundle sizes (MiB) in part 1, and
-//! HANDIN_BENCH_PAGE_ONLY=1 for part 4 alone.
+//! HANDIN_BENCH_PAGE_ONLY=1 for part 4 alone, HANDIN_BENCH_YEAR_ONLY=1 for
+//! part 5 alone.
 
 #[path = "../app/database.rs"]
 mod database;
@@ -26,6 +29,7 @@ mod fixture;
 mod garage;
 #[path = "../app/server.rs"]
 mod server;
+mod year;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -132,6 +136,9 @@ fn main() {
         println!("\n=== {} ===", backend.name);
         if std::env::var("HANDIN_BENCH_PAGE_ONLY").is_ok() {
             marking_page(backend, &runtime);
+        } else if std::env::var("HANDIN_BENCH_YEAR_ONLY").is_ok() {
+            let scale = if quick { 10 } else { 1 };
+            year::run(backend, &runtime, scale);
         } else {
             run_parts(backend, &runtime, quick);
         }
@@ -274,6 +281,7 @@ fn run_parts(backend: &Backend, runtime: &rocket::tokio::runtime::Runtime, quick
     drop(server);
 
     marking_page(backend, runtime);
+    year::run(backend, runtime, scale);
 }
 
 /// Part 4, alone with HANDIN_BENCH_PAGE_ONLY=1.
