@@ -1,6 +1,7 @@
 //! Indexes for the lookups pages make at the deadline, found by the
-//! query-plan test (`tests/app/plans.rs`): a student's requests on an
-//! assignment, an assignment's requests, and the audit log's filters.
+//! query-plan test (`tests/app/plans.rs`): a course's students, a
+//! student's requests on an assignment, an assignment's requests, and the
+//! audit log's filters.
 
 use sea_orm_migration::prelude::*;
 
@@ -15,6 +16,13 @@ enum ExtensionRequests {
 }
 
 #[derive(DeriveIden)]
+enum Enrolments {
+    Table,
+    CourseId,
+    Role,
+}
+
+#[derive(DeriveIden)]
 enum AuditLog {
     Table,
     CourseId,
@@ -26,6 +34,14 @@ enum AuditLog {
 /// (name, table, columns) of every index this step adds.
 fn indexes() -> Vec<(&'static str, DynIden, Vec<DynIden>)> {
     vec![
+        (
+            "enrolments_by_course",
+            Enrolments::Table.into_iden(),
+            vec![
+                Enrolments::CourseId.into_iden(),
+                Enrolments::Role.into_iden(),
+            ],
+        ),
         (
             "requests_by_assignment_student",
             ExtensionRequests::Table.into_iden(),

@@ -1,6 +1,8 @@
 //! Each assignment as a person sees it: its deadline in local time, the time
 //! left, and (for a student) their effective deadline and status, judged now.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::QueryFilter;
 use sea_orm::entity::prelude::*;
@@ -145,8 +147,11 @@ pub async fn for_user(
         .filter(course::Column::Id.is_in(ids.clone()))
         .all(db)
         .await?;
+    let assignments = assignment::of_courses(db, &ids).await?;
+    let assignment_ids: Vec<i32> = assignments.iter().map(|a| a.id).collect();
+    let mut states = student_states(db, &assignment_ids, who.id).await?;
     let mut views = Vec::new();
-    for assignment in assignment::of_courses(db, &ids).await? {
+    for assignment in assignments {
         let Some(course) = courses.iter().find(|c| c.id == assignment.course_id) else {
             continue;
         };
@@ -154,10 +159,40 @@ pub async fn for_user(
             continue;
         };
         let state = match role {
-            CourseRole::Student => Some(student_state(db, assignment.id, who.id).await?),
+            CourseRole::Student => Some(states.remove(&assignment.id).unwrap_or_default()),
             _ => None,
         };
         views.push(build(course, &assignment, *role, state, now));
     }
     Ok(views)
+}
+
+/// [`student_state`] at many assignments at once: two queries, however
+/// many courses the student takes.
+async fn student_states(
+    db: &impl ConnectionTrait,
+    assignment_ids: &[i32],
+    student_id: i32,
+) -> Result<HashMap<i32, (Option<DateTimeUtc>, Option<submission::Model>)>, DbErr> {
+    let mut states: HashMap<i32, (Option<DateTimeUtc>, Option<submission::Model>)> = HashMap::new();
+    let extensions = extension::Entity::find()
+        .filter(extension::Column::AssignmentId.is_in(assignment_ids.iter().copied()))
+        .filter(extension::Column::StudentId.eq(student_id))
+        .all(db)
+        .await?;
+    for granted in extensions {
+        states.entry(granted.assignment_id).or_default().0 = Some(granted.until);
+    }
+    let attempts = submission::Entity::find()
+        .filter(submission::Column::AssignmentId.is_in(assignment_ids.iter().copied()))
+        .filter(submission::Column::StudentId.eq(student_id))
+        .all(db)
+        .await?;
+    for attempt in attempts {
+        let latest = &mut states.entry(attempt.assignment_id).or_default().1;
+        if latest.as_ref().is_none_or(|l| l.attempt < attempt.attempt) {
+            *latest = Some(attempt);
+        }
+    }
+    Ok(states)
 }
