@@ -241,6 +241,26 @@ fn run_parts(backend: &Backend, runtime: &rocket::tokio::runtime::Runtime, quick
         peak.1 / 1024
     );
 
+    // What the disk allows: the same number of bytes written and fsynced by dd.
+    let mib = (rush_students * size) as u64 / MIB;
+    let dd = time_command(
+        "dd",
+        &[
+            "if=/dev/zero",
+            &format!("of={}", root.join("dd.bin").display()),
+            "bs=1M",
+            &format!("count={mib}"),
+            "conv=fsync",
+            "status=none",
+        ],
+    );
+    let _ = std::fs::remove_file(root.join("dd.bin"));
+    println!(
+        "dd conv=fsync of the same {mib} MiB: {dd:.1} s ({:.1} MB/s); the rush ran at {:.2} of it",
+        (rush_students * size) as f64 / 1e6 / dd,
+        dd / total
+    );
+
     // A fresh server process, so its memory figures are the download's alone.
     drop(server);
     let server = backend.server();
@@ -280,8 +300,49 @@ fn run_parts(backend: &Backend, runtime: &rocket::tokio::runtime::Runtime, quick
     );
     drop(server);
 
+    verify(backend);
     marking_page(backend, runtime);
     year::run(backend, runtime, scale);
+}
+
+/// `handin verify` over every bundle so far, beside `openssl dgst -sha256`
+/// of the same files where they are files.
+fn verify(backend: &Backend) {
+    println!("\n3b. handin verify over every bundle so far");
+    let mut command = std::process::Command::new(BINARY);
+    command
+        .arg("verify")
+        .env("ROCKET_UPLOADS_DIR", backend.root.join("uploads"))
+        .envs(backend.settings());
+    let start = Instant::now();
+    let output = command.output().unwrap();
+    let seconds = start.elapsed().as_secs_f64();
+    let said = String::from_utf8_lossy(&output.stdout);
+    let summary = said.lines().last().unwrap_or_default().to_string();
+    assert!(output.status.success(), "{said}");
+    let bytes: u64 = std::fs::read_dir(backend.root.join("uploads/bundles"))
+        .map(|dir| {
+            dir.filter_map(|e| e.ok()?.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0);
+    let beside = if backend.storage.is_none() && bytes > 0 {
+        let files: Vec<String> = std::fs::read_dir(backend.root.join("uploads/bundles"))
+            .unwrap()
+            .map(|e| e.unwrap().path().display().to_string())
+            .collect();
+        let mut args = vec!["dgst", "-sha256"];
+        args.extend(files.iter().map(String::as_str));
+        let openssl = time_command("openssl", &args);
+        format!(
+            "; openssl dgst -sha256 of the same files: {openssl:.2} s ({:.0} MB/s)",
+            bytes as f64 / 1e6 / openssl
+        )
+    } else {
+        String::new()
+    };
+    println!("{summary} in {seconds:.2} s{beside}");
 }
 
 /// Part 4, alone with HANDIN_BENCH_PAGE_ONLY=1.
