@@ -342,7 +342,19 @@ fn verify(backend: &Backend) {
     } else {
         String::new()
     };
-    println!("{summary} in {seconds:.2} s{beside}");
+    println!(
+        "{summary} ({:.0} MB/s){beside}",
+        bytes_checked(&summary) / seconds
+    );
+}
+
+/// The MB `handin verify` says it checked (`Checked N bundles (X MiB) …`).
+fn bytes_checked(summary: &str) -> f64 {
+    summary
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(" MiB"))
+        .and_then(|(mib, _)| mib.parse::<f64>().ok())
+        .map_or(0.0, |mib| mib * MIB as f64 / 1e6)
 }
 
 /// Part 4, alone with HANDIN_BENCH_PAGE_ONLY=1.
