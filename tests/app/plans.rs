@@ -18,6 +18,21 @@ const HOT: [&str; 5] = [
     "enrolments",
 ];
 
+/// An administrator grants `student` an extension on the coursework.
+async fn grant(t: &TestApp, admin_token: &str, student: &str) {
+    let granted = t
+        .client
+        .put(format!(
+            "/api/v1/courses/COMP6248/assignments/coursework/extensions/{student}"
+        ))
+        .header(rocket::http::ContentType::JSON)
+        .header(bearer(admin_token))
+        .body(r#"{"until": "2020-06-01 16:00", "reason": "ill"}"#)
+        .dispatch()
+        .await;
+    assert_eq!(granted.status(), Status::Ok);
+}
+
 /// What `EXPLAIN QUERY PLAN` says of a statement, one step a line.
 async fn plan(t: &TestApp, statement: &Statement) -> Vec<String> {
     let explained = Statement {
@@ -61,15 +76,7 @@ async fn the_pages_opened_at_the_deadline_read_no_growing_table_whole() {
     let asked = crate::admin::ask_extension(&t, &csrf, "ill", b"%PDF note").await;
     assert_eq!(asked.status(), Status::SeeOther);
     let admin = t.token("admin").await;
-    let granted = t
-        .client
-        .put("/api/v1/courses/COMP6248/assignments/coursework/extensions/bob")
-        .header(rocket::http::ContentType::JSON)
-        .header(bearer(&admin))
-        .body(r#"{"until": "2020-06-01 16:00", "reason": "ill"}"#)
-        .dispatch()
-        .await;
-    assert_eq!(granted.status(), Status::Ok);
+    grant(&t, &admin, "bob").await;
 
     // The pages and API calls of the day, as each person opens them.
     let a = "/courses/COMP6248/assignments/coursework";
@@ -192,15 +199,7 @@ async fn a_page_runs_as_many_queries_for_ten_students_and_two_courses_as_for_two
             t.hand_in(&name, "coursework", &format!("{name} {attempt}"))
                 .await;
         }
-        let granted = t
-            .client
-            .put(format!("{a}/extensions/{name}").replacen("/courses", "/api/v1/courses", 1))
-            .header(rocket::http::ContentType::JSON)
-            .header(bearer(&admin))
-            .body(r#"{"until": "2020-06-01 16:00", "reason": "ill"}"#)
-            .dispatch()
-            .await;
-        assert_eq!(granted.status(), Status::Ok);
+        grant(&t, &admin, &name).await;
     }
     // And alice takes a second course: one more assignment on her dashboard.
     t.add_user(

@@ -150,6 +150,12 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The receipt of an accepted upload (201), or a failure saying why not.
+    pub fn receipt(&self) -> serde_json::Value {
+        assert_eq!(self.status, 201, "{}", String::from_utf8_lossy(&self.body));
+        serde_json::from_slice(&self.body).unwrap()
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

@@ -125,13 +125,7 @@ fn an_installation_moves_into_another_database_and_a_bucket_and_nothing_is_lost(
     let server = Server::start_with(Path::new(BINARY), target.path(), &environment);
     let sent = bundle("s0", 9, 1_000);
     let reply = server::upload(server.addr, &tokens[0], "RUSH1/assignments/rush", &sent).unwrap();
-    assert_eq!(
-        reply.status,
-        201,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
-    let receipt: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    let receipt = reply.receipt();
     assert_eq!(receipt["attempt"], 3);
     assert_eq!(receipt["id"], 7);
     drop(server);
