@@ -79,11 +79,16 @@ pub fn download_name(
     )
 }
 
+/// The marking table; with `every_attempt`, each row lists all of its
+/// student's attempts, else only the latest is judged (`attempts` stays
+/// empty): the page and the usual exports show no more, and judging is
+/// most of the page's work.
 pub async fn load(
     db: &impl ConnectionTrait,
     course: &course::Model,
     assignment: &assignment::Model,
     naming: Naming,
+    every_attempt: bool,
 ) -> Result<Table, DbErr> {
     let anonymous = naming.hides_names;
     let enrolments = enrolment::Entity::find()
@@ -143,10 +148,13 @@ pub async fn load(
             };
             let until = extensions.get(&id).copied();
             let rule = assignment.rule(course, until);
-            let attempts: Vec<AttemptRow> = by_student
-                .remove(&id)
-                .unwrap_or_default()
+            // Newest first: without every attempt, the latest alone is judged.
+            let summaries = by_student.remove(&id).unwrap_or_default();
+            let attempt_count = summaries.len();
+            let judged = if every_attempt { attempt_count } else { 1 };
+            let mut attempts: Vec<AttemptRow> = summaries
                 .into_iter()
+                .take(judged)
                 .map(|s| AttemptRow {
                     judged: Judged::new(&s, assignment, &rule, Reader::Staff),
                     download_name: download_name(course, assignment, &label, s.attempt),
@@ -155,7 +163,11 @@ pub async fn load(
                     received_instant: s.received_at,
                 })
                 .collect();
-            let latest = attempts.first().cloned();
+            let latest = if every_attempt {
+                attempts.first().cloned()
+            } else {
+                attempts.pop()
+            };
             let effective_extension = until.filter(|_| rule.has_extension());
             Some(StudentRow {
                 username: (!anonymous).then(|| student.username.clone()),
@@ -172,7 +184,7 @@ pub async fn load(
                     .unwrap_or_else(|| "not submitted".into()),
                 extension_until: effective_extension.map(|t| t.with_timezone(&zone).to_rfc3339()),
                 extension_until_local: effective_extension.map(|t| format_local(t, zone)),
-                attempt_count: attempts.len(),
+                attempt_count,
                 latest,
                 attempts,
             })
@@ -225,11 +237,6 @@ impl Table {
         if view.descending {
             self.rows.reverse();
         }
-    }
-
-    /// Drops every attempt but the latest from each row (`latest` stays).
-    pub fn latest_only(&mut self) {
-        self.rows.iter_mut().for_each(|r| r.attempts.clear());
     }
 
     /// Counts per status, for the filter buttons.

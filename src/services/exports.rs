@@ -110,9 +110,11 @@ impl Attempts {
 }
 
 /// The marker's table of the assignment in scope.
-pub async fn table(app: &App, scope: &Scope) -> Result<Table> {
+pub async fn table(app: &App, scope: &Scope, attempts: Attempts) -> Result<Table> {
     scope.require(Act::Mark)?;
-    Ok(marking::load(&app.db, &scope.course, &scope.assignment, scope.naming()).await?)
+    let (course, assignment) = (&scope.course, &scope.assignment);
+    let every = attempts == Attempts::All;
+    Ok(marking::load(&app.db, course, assignment, scope.naming(), every).await?)
 }
 
 fn file_stem(scope: &Scope) -> String {
@@ -139,7 +141,7 @@ pub struct Export<B> {
 
 /// The table as CSV, on the record.
 pub async fn table_csv(app: &App, scope: &Scope, attempts: Attempts) -> Result<Export<Vec<u8>>> {
-    let table = table(app, scope).await?;
+    let table = table(app, scope, attempts).await?;
     record_download(app, scope, "submissions.csv".to_string()).await?;
     Ok(Export {
         name: format!("{}-submissions.csv", file_stem(scope)),
@@ -154,7 +156,7 @@ pub async fn all_bundles(
     attempts: Attempts,
 ) -> Result<Export<rocket::tokio::sync::mpsc::Receiver<Vec<u8>>>> {
     let all = attempts == Attempts::All;
-    let table = table(app, scope).await?;
+    let table = table(app, scope, attempts).await?;
     let manifest = csv(&table.rows, all, true);
     let items: Vec<archive::Item> = table
         .rows

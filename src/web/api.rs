@@ -54,10 +54,12 @@ async fn submissions(
             overview::own_attempts(app, &seen).await?
         )));
     }
-    let mut table = exports::table(app, &seen).await?;
-    if attempts != Some("all") {
-        table.latest_only();
-    }
+    let which = if attempts == Some("all") {
+        exports::Attempts::All
+    } else {
+        exports::Attempts::Latest
+    };
+    let table = exports::table(app, &seen, which).await?;
     Ok(Json(serde_json::json!(table.rows)))
 }
 

@@ -39,7 +39,7 @@ async fn marking_page(
     sort: Option<&str>,
     dir: Option<&str>,
 ) -> Result<Template, AppError> {
-    let mut table = exports::table(app, &marking).await?;
+    let mut table = exports::table(app, &marking, Attempts::Latest).await?;
     let counts = table.counts();
     let total = table.rows.len();
     // Only known statuses: the value is echoed into the page's links.
@@ -52,9 +52,6 @@ async fn marking_page(
         descending: dir == Some("desc"),
     };
     table.apply(&view);
-    // The page shows each student's latest attempt only: the others would
-    // be serialised into the template for nothing.
-    table.latest_only();
     Ok(Template::render(
         "marking",
         context! {
@@ -84,7 +81,7 @@ async fn history(
     _slug: &str,
     label: &str,
 ) -> Result<Template, AppError> {
-    let table = exports::table(app, &marking).await?;
+    let table = exports::table(app, &marking, Attempts::All).await?;
     let row = table
         .rows
         .into_iter()
