@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod exports;
 pub mod extensions;
 pub mod hand_in;
+pub mod health;
 mod lines;
 pub mod overview;
 pub mod requests;

@@ -42,7 +42,7 @@ async fn readyz(app: &State<App>) -> (Status, Json<Value>) {
     {
         return answer(state);
     }
-    let state = check(app).await;
+    let state = crate::services::health::readiness(app).await;
     *app.readiness
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((Instant::now(), state));
@@ -50,18 +50,6 @@ async fn readyz(app: &State<App>) -> (Status, Json<Value>) {
 }
 
 const RECHECK: Duration = Duration::from_secs(1);
-
-async fn check(app: &App) -> Result<(), &'static str> {
-    if let Err(e) = crate::db::ping(&app.db).await {
-        rocket::warn!("readiness: the database does not answer: {e}");
-        return Err("database unavailable");
-    }
-    if let Err(e) = app.uploads.check().await {
-        rocket::warn!("readiness: the uploads store does not answer: {e}");
-        return Err("storage unavailable");
-    }
-    Ok(())
-}
 
 /// Counts the requests in flight (for `crate::exit_when_idle`), and once
 /// shutdown begins, has `/readyz` say so and every answer close its
