@@ -384,16 +384,3 @@ async fn pump(
 fn random_name() -> String {
     hex::encode(rand::random::<[u8; 16]>())
 }
-
-/// SHA-256 of a file, streamed (for tests and tools that look at a folder).
-pub fn sha256_file(path: &std::path::Path) -> io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; CHUNK];
-    loop {
-        match file.read(&mut buffer)? {
-            0 => return Ok(hex::encode(hasher.finalize())),
-            n => hasher.update(&buffer[..n]),
-        }
-    }
-}
