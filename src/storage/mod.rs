@@ -161,6 +161,14 @@ impl Uploads {
         })
     }
 
+    /// The instance whose `incoming/` this store receives into.
+    pub fn instance(&self) -> &str {
+        match self {
+            Uploads::Folder(folder) => folder.instance(),
+            Uploads::Bucket(bucket) => bucket.instance(),
+        }
+    }
+
     /// Streams `body` into `incoming/`, hashing as it goes: memory stays
     /// flat whatever the size, and the bytes are read once.
     pub async fn receive(
@@ -315,10 +323,7 @@ impl Uploads {
             mut running,
             stopped,
         } = instances;
-        let instance = match self {
-            Uploads::Folder(folder) => folder.instance().to_string(),
-            Uploads::Bucket(bucket) => bucket.instance().to_string(),
-        };
+        let instance = self.instance().to_string();
         let only_old = !at_start || running.iter().any(|id| *id != instance);
         running.insert(instance);
         let instances = Instances { running, stopped };

@@ -232,6 +232,17 @@ async fn seed(backend: &Backend, shape: &Shape) -> usize {
     let student = |i: usize| ids[&format!("s{i:05}")];
     let (marker, admin) = (ids["yearmarker"], ids["yearadmin"]);
 
+    // A student (with the index of their candidate number), or a marker.
+    let enrol = |user_id: i32, course_id: i32, student: Option<usize>| enrolment::ActiveModel {
+        user_id: Set(user_id),
+        course_id: Set(course_id),
+        role: Set(match student {
+            Some(_) => enrolment::EnrolledAs::Student,
+            None => enrolment::EnrolledAs::Marker,
+        }),
+        candidate_number: Set(format!("{:06}", student.map_or(0, |i| 100_000 + i))),
+        ..Default::default()
+    };
     // Each student takes 8 courses; the first 1,000 also the measured one.
     let course_of = |i: usize, k: usize| (i * 7 + k * 13) % shape.courses;
     let mut enrolments = Vec::new();
@@ -243,31 +254,13 @@ async fn seed(backend: &Backend, shape: &Shape) -> usize {
                 continue;
             }
             members[c].push(i);
-            enrolments.push(enrolment::ActiveModel {
-                user_id: Set(student(i)),
-                course_id: Set(courses[&format!("C{c:03}")]),
-                role: Set(enrolment::EnrolledAs::Student),
-                candidate_number: Set(format!("{:06}", 100_000 + i)),
-                ..Default::default()
-            });
+            enrolments.push(enrol(student(i), courses[&format!("C{c:03}")], Some(i)));
         }
     }
     for i in 0..MARKED.min(shape.students) {
-        enrolments.push(enrolment::ActiveModel {
-            user_id: Set(student(i)),
-            course_id: Set(courses["YEAR"]),
-            role: Set(enrolment::EnrolledAs::Student),
-            candidate_number: Set(format!("{:06}", 100_000 + i)),
-            ..Default::default()
-        });
+        enrolments.push(enrol(student(i), courses["YEAR"], Some(i)));
     }
-    enrolments.push(enrolment::ActiveModel {
-        user_id: Set(marker),
-        course_id: Set(courses["YEAR"]),
-        role: Set(enrolment::EnrolledAs::Marker),
-        candidate_number: Set("000000".into()),
-        ..Default::default()
-    });
+    enrolments.push(enrol(marker, courses["YEAR"], None));
     rows += insert_all(db, enrolments).await;
 
     // Attempts: every member once, every fourth twice; with extensions,
@@ -359,7 +352,7 @@ async fn seed(backend: &Backend, shape: &Shape) -> usize {
         .flat_map(|i| (1..=3).map(move |n| (i, n)))
         .collect();
     let uploads = &app.uploads;
-    let stored: Vec<(usize, usize, String)> = stream::iter(files)
+    let stored: Vec<(usize, usize, String, String)> = stream::iter(files)
         .map(|(i, n)| async move {
             let bytes = super::noise((i * 3 + n) as u64, 4096);
             let received = uploads.receive(bytes.as_slice(), u64::MAX).await.unwrap();
@@ -369,15 +362,13 @@ async fn seed(backend: &Backend, shape: &Shape) -> usize {
             (i, n, stored, sha256)
         })
         .buffer_unordered(32)
-        .map(|(i, n, stored, sha256)| (i, n, format!("{stored} {sha256}")))
         .collect()
         .await;
     let attempts: Vec<submission::ActiveModel> = stored
         .into_iter()
-        .map(|(i, n, both)| {
-            let (stored, sha256) = both.split_once(' ').unwrap();
-            let mut row = attempt(big, i, n as i32, stored.to_string());
-            row.sha256 = Set(sha256.to_string());
+        .map(|(i, n, stored, sha256)| {
+            let mut row = attempt(big, i, n as i32, stored);
+            row.sha256 = Set(sha256);
             row
         })
         .collect();
