@@ -61,7 +61,42 @@ pub struct AppConfig {
     /// A form with a file but no bundle (an extension request with its
     /// evidence, a CSV) must arrive within this many seconds.
     pub small_form_seconds: u64,
+    /// The address people use to reach handin (`https://handin.example.ac.uk`):
+    /// single sign-on sends them back to `<public_url>/login/sso/callback`.
+    pub public_url: Option<String>,
+    /// The OpenID provider's issuer (`https://login.microsoftonline.com/TENANT/v2.0`);
+    /// set, with a client id and secret, to offer single sign-on.
+    pub oidc_issuer: Option<String>,
+    pub oidc_client_id: Option<String>,
+    pub oidc_client_secret: Option<String>,
+    /// The button says "Sign in with <oidc_label>".
+    pub oidc_label: String,
+    /// Which claim is the handin username: `preferred_username`, `email` or `sub`.
+    pub oidc_username_claim: String,
+    /// Cut from a username that ends `@<domain>` (an email or a UPN), so
+    /// `ab12@example.ac.uk` signs in as `ab12`.
+    pub oidc_username_domain: Option<String>,
+    /// Someone the identity system vouches for but handin does not know:
+    /// refused with a message (false), or made a student with no courses.
+    pub create_unknown_users: bool,
+    /// Whom people are told to ask when handin does not know them.
+    pub support_contact: String,
+    /// A header (`X-Remote-User`) naming the signed-in person, set by a
+    /// proxy in front (Shibboleth, mod_auth_mellon, oauth2-proxy). Unset: off.
+    pub remote_user_header: Option<String>,
+    /// The proxies whose `remote_user_header` is believed: from anyone else
+    /// it is ignored, with a warning in the log.
+    pub remote_user_proxies: Vec<std::net::IpAddr>,
+    /// Where logging out sends people when the proxy signed them in (the
+    /// proxy's own logout, `/Shibboleth.sso/Logout`).
+    pub remote_user_logout_url: Option<String>,
+    /// Local passwords (the demo, a break-glass administrator). False: the
+    /// password form is gone and its POST refused.
+    pub password_login: bool,
 }
+
+/// Which claim of the ID token names the person.
+pub const USERNAME_CLAIMS: [&str; 3] = ["preferred_username", "email", "sub"];
 
 impl Default for AppConfig {
     fn default() -> Self {
@@ -91,6 +126,19 @@ impl Default for AppConfig {
             ],
             // Ten megabytes of evidence over a slow connection, and no longer.
             small_form_seconds: 120,
+            public_url: None,
+            oidc_issuer: None,
+            oidc_client_id: None,
+            oidc_client_secret: None,
+            oidc_label: "your university account".to_string(),
+            oidc_username_claim: "preferred_username".to_string(),
+            oidc_username_domain: None,
+            create_unknown_users: false,
+            support_contact: "your course's teaching team".to_string(),
+            remote_user_header: None,
+            remote_user_proxies: Vec::new(),
+            remote_user_logout_url: None,
+            password_login: true,
         }
     }
 }
@@ -106,7 +154,52 @@ impl AppConfig {
                 config.default_bundle_mib, config.max_upload_mib
             ));
         }
+        config.check_sign_in()?;
         Ok(config)
+    }
+
+    /// Single sign-on half configured is refused at start, not discovered
+    /// by the first student who tries it.
+    fn check_sign_in(&self) -> Result<(), String> {
+        let oidc = [
+            ("oidc_issuer", &self.oidc_issuer),
+            ("oidc_client_id", &self.oidc_client_id),
+            ("public_url", &self.public_url),
+        ];
+        if self.oidc_issuer.is_some() {
+            if let Some((name, _)) = oidc.iter().find(|(_, value)| value.is_none()) {
+                return Err(format!(
+                    "bad configuration: oidc_issuer is set but {name} is not"
+                ));
+            }
+            if !USERNAME_CLAIMS.contains(&self.oidc_username_claim.as_str()) {
+                return Err(format!(
+                    "bad configuration: oidc_username_claim is '{}': use one of {}",
+                    self.oidc_username_claim,
+                    USERNAME_CLAIMS.join(", ")
+                ));
+            }
+        }
+        if self.remote_user_header.is_some() && self.remote_user_proxies.is_empty() {
+            return Err(
+                "bad configuration: remote_user_header is set but remote_user_proxies \
+                 is empty: name the proxies whose header is believed"
+                    .to_string(),
+            );
+        }
+        if !self.password_login && self.oidc_issuer.is_none() && self.remote_user_header.is_none() {
+            return Err(
+                "bad configuration: password_login is false and no single sign-on \
+                 (oidc_issuer or remote_user_header) is set: nobody could sign in"
+                    .to_string(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Single sign-on through an OpenID provider is configured.
+    pub fn oidc(&self) -> bool {
+        self.oidc_issuer.is_some()
     }
 
     /// Where bundles are kept, from `storage` (or `uploads_dir`).

@@ -3,7 +3,8 @@
 //!
 //! Layers, each importing only those below it:
 //! `web` (HTTP) → `services` (use cases) → `policy` (who may do what) →
-//! `models` (SeaORM entities and read models), `storage`, `archive` →
+//! `models` (SeaORM entities and read models), `storage`, `archive`, `oidc`
+//! (the university's sign-in service) →
 //! `domain` (pure rules). [`rocket`] is the one place the web app is
 //! assembled; `main.rs` is the command line around it. See ARCHITECTURE.md.
 
@@ -15,6 +16,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod models;
+pub mod oidc;
 pub mod policy;
 pub mod services;
 pub mod storage;
@@ -57,6 +59,8 @@ pub struct App {
     pub in_flight: Arc<std::sync::atomic::AtomicUsize>,
     /// The last readiness check and when it was made (see `web::health`).
     pub readiness: std::sync::Mutex<Option<(std::time::Instant, Result<(), &'static str>)>>,
+    /// The university's OpenID provider, when single sign-on is configured.
+    pub oidc: Option<oidc::Provider>,
 }
 
 /// Opens the database and the uploads folder. The command line uses this
@@ -72,6 +76,7 @@ pub async fn open(config: AppConfig, clock: SharedClock) -> Result<App, String> 
         .await
         .map_err(|e| format!("cannot open the storage {}: {e}", place.shown()))?;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let oidc = oidc::Provider::from_config(&config)?;
     Ok(App {
         db,
         uploads,
@@ -84,6 +89,7 @@ pub async fn open(config: AppConfig, clock: SharedClock) -> Result<App, String> 
         retired: Default::default(),
         in_flight: Default::default(),
         readiness: Default::default(),
+        oidc,
     })
 }
 

@@ -3,7 +3,7 @@
 
 use chrono::Duration;
 use sea_orm::entity::prelude::*;
-use sea_orm::{ActiveValue::Set, QueryFilter};
+use sea_orm::{ActiveValue::Set, QueryFilter, QueryOrder};
 use sha2::{Digest, Sha256};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -17,10 +17,26 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,
+    /// What its owner called it ("marking script"); empty for tokens made
+    /// with `handin token`.
+    pub name: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::user::Entity",
+        from = "Column::UserId",
+        to = "super::user::Column::Id"
+    )]
+    User,
+}
+
+impl Related<super::user::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::User.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}
 
@@ -39,6 +55,17 @@ pub async fn issue(
     now: DateTimeUtc,
     days: u32,
 ) -> Result<String, DbErr> {
+    issue_named(db, user_id, "", now, days).await
+}
+
+/// As [`issue`], with the name its owner gave it.
+pub async fn issue_named(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    name: &str,
+    now: DateTimeUtc,
+    days: u32,
+) -> Result<String, DbErr> {
     let token = format!("hdn_{}", hex::encode(rand::random::<[u8; 32]>()));
     ActiveModel {
         user_id: Set(user_id),
@@ -46,6 +73,7 @@ pub async fn issue(
         created_at: Set(now),
         expires_at: Set(now + Duration::days(i64::from(days))),
         revoked_at: Set(None),
+        name: Set(name.to_string()),
         ..Default::default()
     }
     .insert(db)
@@ -99,4 +127,40 @@ pub async fn revoke_all(
         .exec(db)
         .await?;
     Ok(result.rows_affected)
+}
+
+/// A user's tokens, newest first.
+pub async fn of_user(db: &impl ConnectionTrait, user_id: i32) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::UserId.eq(user_id))
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::Id)
+        .all(db)
+        .await
+}
+
+/// Every token that still works, with its owner, newest first.
+pub async fn live(
+    db: &impl ConnectionTrait,
+    now: DateTimeUtc,
+) -> Result<Vec<(Model, Option<super::user::Model>)>, DbErr> {
+    Entity::find()
+        .filter(Column::RevokedAt.is_null())
+        .filter(Column::ExpiresAt.gte(now))
+        .find_also_related(super::user::Entity)
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::Id)
+        .all(db)
+        .await
+}
+
+/// Revokes one token, if it still works; says whether it did.
+pub async fn revoke(db: &impl ConnectionTrait, id: i32, now: DateTimeUtc) -> Result<bool, DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::RevokedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
 }

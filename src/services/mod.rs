@@ -15,6 +15,8 @@ mod lines;
 pub mod overview;
 pub mod requests;
 pub mod roster;
+pub mod sign_in;
+pub mod tokens;
 pub mod transfer;
 pub mod verify;
 pub mod work;

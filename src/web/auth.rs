@@ -11,10 +11,12 @@ use rocket_dyn_templates::{Template, context};
 
 use super::error::AppError;
 use super::session::{self, Caller};
+use super::sso;
 use crate::App;
 use crate::domain::throttle::Wait;
 use crate::models::session::Origin;
 use crate::services::accounts::{self, Login};
+use rocket::Either;
 
 pub fn routes() -> Vec<rocket::Route> {
     routes![login_page, login, logout]
@@ -23,7 +25,7 @@ pub fn routes() -> Vec<rocket::Route> {
 /// Only same-site paths: `next` must never send a student elsewhere, and
 /// must be a path a redirect can carry. Anything else (`//host`, spaces,
 /// quotes, brackets, non-ASCII) is ignored and the student lands on `/`.
-fn safe_next(next: Option<&str>) -> String {
+pub(super) fn safe_next(next: Option<&str>) -> String {
     let plain = |c: char| {
         c.is_ascii_graphic() && !matches!(c, '\\' | '"' | '<' | '>' | '`' | '^' | '{' | '|' | '}')
     };
@@ -40,7 +42,9 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn login_template(
+/// The login page: "Sign in with <university>" first when single sign-on
+/// is set up, then the password form unless passwords are switched off.
+pub(super) fn login_template(
     app: &App,
     cookies: &CookieJar<'_>,
     next: &str,
@@ -48,9 +52,16 @@ fn login_template(
     username: &str,
 ) -> Template {
     let csrf = session::login_csrf(cookies, app.config.secure_cookies);
+    let sso = app.oidc.as_ref().map(|_| {
+        context! {
+            label: app.config.oidc_label.clone(),
+            href: format!("/login/sso?next={}", rocket::http::RawStr::new(next).percent_encode()),
+        }
+    });
+    let passwords = app.config.password_login;
     Template::render(
         "login",
-        context! { title: "Log in", csrf, next, error, username },
+        context! { title: "Log in", csrf, next, error, username, sso, passwords },
     )
 }
 
@@ -79,6 +90,12 @@ async fn login(
         let page = login_template(app, cookies, &next, Some(message), form.username);
         Ok(Err((status, page)))
     };
+    if !app.config.password_login {
+        return refuse(
+            Status::Forbidden,
+            "Signing in with a handin password is switched off here: use your university account.",
+        );
+    }
     if !session::check_login_csrf(cookies, form.csrf) {
         return refuse(
             Status::Forbidden,
@@ -109,9 +126,9 @@ async fn login(
 
 /// The address and browser a login comes from: the address is what
 /// throttling goes by, and both go on the session's record.
-struct LoginOrigin {
-    address: IpAddr,
-    origin: Origin,
+pub(super) struct LoginOrigin {
+    pub address: IpAddr,
+    pub origin: Origin,
 }
 
 #[rocket::async_trait]
@@ -141,8 +158,29 @@ async fn logout(
     caller: Caller,
     cookies: &CookieJar<'_>,
     form: Form<LogoutForm<'_>>,
-) -> Result<Redirect, AppError> {
+) -> Result<Either<Redirect, Template>, AppError> {
     caller.check_csrf(form.csrf)?;
     session::end_session(app, cookies).await?;
-    Ok(Redirect::to("/login"))
+    // Signed in elsewhere too: sign out there (a page that moves on, as a
+    // form's redirect to another site is blocked by `form-action 'self'`).
+    let elsewhere = match cookies.get_private(sso::ID_TOKEN_COOKIE) {
+        Some(id_token) => match app.oidc.as_ref() {
+            Some(provider) => provider.logout_url(id_token.value()).await,
+            None => None,
+        },
+        None => app.config.remote_user_logout_url.clone(),
+    };
+    cookies.remove_private(sso::ID_TOKEN_COOKIE);
+    Ok(match elsewhere {
+        Some(to) => Either::Right(Template::render(
+            "moving_on",
+            context! {
+                title: "Signed out",
+                heading: "You are signed out of handin",
+                to,
+                link: format!("Sign out of {} too", app.config.oidc_label),
+            },
+        )),
+        None => Either::Left(Redirect::to("/login")),
+    })
 }

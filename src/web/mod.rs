@@ -22,6 +22,8 @@ pub mod multipart;
 pub mod pages;
 pub mod requests;
 pub mod session;
+pub mod sso;
+pub mod tokens;
 pub mod upload;
 
 use rocket::http::Status;
@@ -35,6 +37,8 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
         .attach(headers::SecurityHeaders)
         .mount("/", health::routes())
         .mount("/", auth::routes())
+        .mount("/", sso::routes())
+        .mount("/", tokens::routes())
         .mount("/", pages::routes())
         .mount("/", marking::page_routes())
         .mount("/", marking::download_routes())

@@ -15,6 +15,7 @@ use crate::App;
 use crate::models::session::Origin;
 use crate::models::{api_token, user};
 use crate::services::accounts;
+use crate::services::sign_in::{self, Person, SignIn};
 
 const SESSION_COOKIE: &str = "handin_session";
 const LOGIN_COOKIE: &str = "handin_login";
@@ -88,18 +89,19 @@ pub fn origin(request: &Request<'_>, address: IpAddr) -> Origin {
     }
 }
 
-/// Starts a session on the server and gives the browser its secret.
+/// Starts a session on the server and gives the browser its secret (and
+/// returns it).
 pub async fn start_session(
     app: &App,
     cookies: &CookieJar<'_>,
     user_id: i32,
     origin: Origin,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     let secret = accounts::start_session(app, user_id, origin).await?;
-    let cookie = private_cookie(SESSION_COOKIE, secret, app.config.secure_cookies);
+    let cookie = private_cookie(SESSION_COOKIE, secret.clone(), app.config.secure_cookies);
     cookies.add_private(cookie);
     cookies.remove_private(LOGIN_COOKIE);
-    Ok(())
+    Ok(secret)
 }
 
 /// Ends the browser's session on the server, and forgets its cookie.
@@ -174,7 +176,72 @@ impl Caller {
     }
 }
 
+/// The person a proxy in front says is signed in (`remote_user_header`),
+/// believed only from `remote_user_proxies`: from anyone else the header is
+/// a forgery, ignored and logged.
+fn remote_user(request: &Request<'_>, app: &App) -> Option<String> {
+    let header = app.config.remote_user_header.as_deref()?;
+    let value = request.headers().get_one(header)?.trim();
+    if value.is_empty() {
+        return None;
+    }
+    let peer = request.remote().map(|r| r.ip().to_canonical());
+    if peer.is_some_and(|p| app.config.remote_user_proxies.contains(&p)) {
+        Some(value.to_string())
+    } else {
+        rocket::warn!(
+            "ignored {header}: {value:?} from {peer:?}, which is not one of remote_user_proxies"
+        );
+        None
+    }
+}
+
+/// The proxy's person, in a session of their own: the one the browser has
+/// if it is theirs, or a new one (ending whoever was signed in before).
+async fn from_proxy(
+    request: &Request<'_>,
+    app: &App,
+    username: String,
+) -> Result<Caller, AppError> {
+    let cookies = request.cookies();
+    if let Some(cookie) = cookies.get_private(SESSION_COOKIE)
+        && let Some((user, csrf)) = accounts::resume_session(app, cookie.value()).await?
+        && user.username == username
+    {
+        return Ok(Caller {
+            user,
+            via: Via::Session { csrf },
+        });
+    }
+    let person = Person {
+        username,
+        name: None,
+        email: None,
+    };
+    let user = match sign_in::vouched(app, person, "the sign-in proxy").await? {
+        SignIn::Welcome(user) => user,
+        SignIn::Unknown { username } => {
+            return Err(AppError::forbidden(super::sso::unknown_message(
+                app, &username,
+            )));
+        }
+    };
+    let address = client_address(request, &app.config.trusted_proxies);
+    end_session(app, cookies).await?;
+    let secret = start_session(app, cookies, user.id, origin(request, address)).await?;
+    let (user, csrf) = accounts::resume_session(app, &secret)
+        .await?
+        .ok_or_else(|| AppError::internal("a session just started cannot be resumed"))?;
+    Ok(Caller {
+        user,
+        via: Via::Session { csrf },
+    })
+}
+
 async fn from_session(request: &Request<'_>, app: &App) -> Result<Caller, AppError> {
+    if let Some(username) = remote_user(request, app) {
+        return from_proxy(request, app, username).await;
+    }
     let cookies = request.cookies();
     let secret = cookies
         .get_private(SESSION_COOKIE)

@@ -410,3 +410,91 @@ async fn a_person_uses_handin_in_a_real_browser() {
     );
     b.client.clone().close().await.unwrap();
 }
+
+/// A student signs in through the university's own login page (a real
+/// OpenID provider on another site), lands where they were going, and
+/// signs out of both.
+#[rocket::async_test]
+async fn a_student_signs_in_with_the_university_account_in_a_real_browser() {
+    let dir = crate::database::TestDir::new();
+    prepare(dir.path()).await;
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let env: Vec<(String, String)> = crate::provider::settings(&base)
+        .await
+        .into_iter()
+        .map(|(name, value)| {
+            let value = value
+                .as_str()
+                .map(String::from)
+                .unwrap_or(value.to_string());
+            (format!("ROCKET_{}", name.to_uppercase()), value)
+        })
+        .collect();
+    let _server = Server::start_on(port, Path::new(BINARY), dir.path(), &env);
+    let b = browser(dir.path()).await;
+    let page = format!("{base}/courses/WEB101/assignments/lab1");
+
+    b.client.goto(&page).await.unwrap();
+    b.assert_accessible("login with single sign-on").await;
+    b.shot("login-sso").await;
+    b.click("#sso").await;
+    // The provider's own page, on another site.
+    b.type_in("#login", "alice").await;
+    b.type_in("#password", crate::provider::PASSWORD).await;
+    let at_provider = b.client.current_url().await.unwrap();
+    assert!(
+        at_provider.as_str().starts_with("http://localhost:"),
+        "{at_provider}"
+    );
+    b.click("#sign-in").await;
+    // Back at handin, signed in (the SameSite=Strict session cookie went
+    // with the page that moved on), on the page they were going to.
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_url(&url(&page))
+        .await
+        .unwrap();
+    let who = b.text_of(".who").await;
+    assert!(who.contains("Alice from the university"), "{who}");
+    b.shot("signed-in-sso").await;
+
+    // A token for a script, made on the tokens page, shown once.
+    b.client.goto(&format!("{base}/tokens")).await.unwrap();
+    b.type_in("#token-name", "marking helper").await;
+    b.click("form[action='/tokens'] button").await;
+    let token = b
+        .element("#token-value")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(token.starts_with("hdn_"), "{token}");
+    b.assert_accessible("tokens").await;
+    b.shot("tokens").await;
+    b.client.refresh().await.unwrap();
+    b.element("table").await;
+    let again = b.client.source().await.unwrap();
+    assert!(
+        !again.contains(&token) && again.contains("marking helper"),
+        "shown once"
+    );
+
+    // Out of handin, then out at the provider (which asks), then back.
+    b.click("nav form button").await;
+    b.click("button[name=logout]").await;
+    b.element("#sso").await;
+    assert!(
+        b.client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(&format!("{base}/login"))
+    );
+    // Signed out there too: signing in again asks for the password again.
+    b.click("#sso").await;
+    b.element("#login").await;
+}

@@ -48,7 +48,16 @@ impl Server {
         K: AsRef<std::ffi::OsStr>,
         V: AsRef<std::ffi::OsStr>,
     {
-        let port = free_port();
+        Self::start_on(free_port(), binary, dir, settings)
+    }
+
+    /// As [`start_with`](Self::start_with), on a port chosen beforehand
+    /// (for settings that name the server's own address).
+    pub fn start_on<K, V>(port: u16, binary: &Path, dir: &Path, settings: &[(K, V)]) -> Server
+    where
+        K: AsRef<std::ffi::OsStr>,
+        V: AsRef<std::ffi::OsStr>,
+    {
         let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
         let log = std::fs::File::create(log_file(dir, port)).unwrap();
         let child = Command::new(binary)

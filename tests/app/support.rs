@@ -70,6 +70,8 @@ pub struct Options {
     pub trusted_proxies: Vec<String>,
     /// `s3://…` for a bucket on the tests' Garage (see `garage.rs`); none: a folder.
     pub storage: Option<String>,
+    /// Any other settings, by their names in `Rocket.toml`.
+    pub settings: Vec<(&'static str, serde_json::Value)>,
 }
 
 impl Default for Options {
@@ -80,6 +82,7 @@ impl Default for Options {
             secure_cookies: false,
             trusted_proxies: Vec::new(),
             storage: None,
+            settings: Vec::new(),
         }
     }
 }
@@ -129,6 +132,9 @@ impl TestApp {
             for setting in crate::garage::settings_for(storage) {
                 figment = figment.merge(setting);
             }
+        }
+        for setting in options.settings {
+            figment = figment.merge(setting);
         }
         let clock = FixedClock::new(utc("2020-05-29T11:00:00Z"));
         let client = Client::tracked(handin::build(figment, Arc::new(clock.clone())))
