@@ -3,7 +3,7 @@
 //! valid CSRF token; plus tampered cookies and forged tokens.
 
 use rocket::http::{ContentType, Cookie, Method, Status};
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::support::*;
 
@@ -20,10 +20,20 @@ fn allowed(method: Method, path: &str) -> Option<&'static [&'static str]> {
     const STAFF: &[&str] = &["mark", "admin"];
     const ADMIN: &[&str] = &["admin"];
     const OWNER_AND_ADMIN: &[&str] = &["alice", "admin"];
+    const SIGN_IN: &[&str] = &[];
     let a = "/courses/<code>/assignments/<slug>";
     let table: Vec<(Method, String, &'static [&'static str])> = vec![
         (Method::Get, "/login".into(), ALL),
         (Method::Post, "/login".into(), ALL),
+        // Signing in with the university account: open to all, and here
+        // (no single sign-on set up) refused to all; `sso.rs` covers them.
+        (Method::Get, "/login/sso".into(), SIGN_IN),
+        (Method::Get, "/login/sso/callback".into(), SIGN_IN),
+        (Method::Get, "/tokens".into(), LOGGED_IN),
+        (Method::Post, "/tokens".into(), LOGGED_IN),
+        // Token 1 is alice's (her hand-in below made it).
+        (Method::Post, "/tokens/<id>/revoke".into(), OWNER_AND_ADMIN),
+        (Method::Get, "/admin/tokens".into(), ADMIN),
         (Method::Get, "/static/handin.css".into(), ALL),
         (Method::Get, "/static/handin.js".into(), ALL),
         // For a load balancer: "alive" and "ready", nothing more.
@@ -159,6 +169,11 @@ async fn state(t: &TestApp) -> Vec<u64> {
             .await
             .unwrap(),
         t.upload_files().len() as u64,
+        handin::models::api_token::Entity::find()
+            .filter(handin::models::api_token::Column::RevokedAt.is_not_null())
+            .count(db)
+            .await
+            .unwrap(),
     ]
 }
 
@@ -187,6 +202,12 @@ async fn every_route_refuses_everyone_it_should() {
         .await
         .unwrap()
         .unwrap();
+    let token_one = handin::models::api_token::Entity::find_by_id(1)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(token_one.user_id, alice.id, "token 1 is alice's");
     let evidence = t.app().uploads.receive(&b"note"[..], 100).await.unwrap();
     let kept = t
         .app()
@@ -280,6 +301,11 @@ async fn every_route_refuses_everyone_it_should() {
             let status = request.dispatch().await.status();
             if may {
                 assert!(status.code < 400, "{who} may {method} {path}, got {status}");
+            } else if path.starts_with("/login/sso") {
+                assert!(
+                    matches!(status.code, 400 | 404),
+                    "{who} {method} {path} gave {status}"
+                );
             } else if who == "anonymous" {
                 let expected = if api {
                     Status::Unauthorized
