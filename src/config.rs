@@ -73,9 +73,9 @@ pub struct AppConfig {
     pub oidc_label: String,
     /// Which claim is the handin username: `preferred_username`, `email` or `sub`.
     pub oidc_username_claim: String,
-    /// Cut from a username that ends `@<domain>` (an email or a UPN), so
-    /// `ab12@example.ac.uk` signs in as `ab12`.
-    pub oidc_username_domain: Option<String>,
+    /// Cut from a username the identity system gives that ends `@<domain>`
+    /// (an email, a UPN, an eppn), so `ab12@example.ac.uk` signs in as `ab12`.
+    pub username_domain: Option<String>,
     /// Someone the identity system vouches for but handin does not know:
     /// refused with a message (false), or made a student with no courses.
     pub create_unknown_users: bool,
@@ -132,7 +132,7 @@ impl Default for AppConfig {
             oidc_client_secret: None,
             oidc_label: "your university account".to_string(),
             oidc_username_claim: "preferred_username".to_string(),
-            oidc_username_domain: None,
+            username_domain: None,
             create_unknown_users: false,
             support_contact: "your course's teaching team".to_string(),
             remote_user_header: None,
@@ -145,9 +145,16 @@ impl Default for AppConfig {
 
 impl AppConfig {
     pub fn from_figment(figment: &Figment) -> Result<Self, String> {
-        let config: AppConfig = figment
+        let mut config: AppConfig = figment
             .extract()
             .map_err(|e| format!("bad configuration: {e}"))?;
+        // Addresses are compared as requests give them: `::ffff:10.0.0.5`
+        // written in the file is the IPv4 address 10.0.0.5.
+        for list in [&mut config.trusted_proxies, &mut config.remote_user_proxies] {
+            for address in list.iter_mut() {
+                *address = address.to_canonical();
+            }
+        }
         if config.default_bundle_mib > config.max_upload_mib {
             return Err(format!(
                 "bad configuration: default_bundle_mib ({}) is larger than max_upload_mib ({})",

@@ -60,7 +60,7 @@ pub struct App {
     /// The last readiness check and when it was made (see `web::health`).
     pub readiness: std::sync::Mutex<Option<(std::time::Instant, Result<(), &'static str>)>>,
     /// The university's OpenID provider, when single sign-on is configured.
-    pub oidc: Option<oidc::Provider>,
+    pub oidc: Option<Arc<oidc::Provider>>,
 }
 
 /// Opens the database and the uploads folder. The command line uses this
@@ -76,7 +76,7 @@ pub async fn open(config: AppConfig, clock: SharedClock) -> Result<App, String> 
         .await
         .map_err(|e| format!("cannot open the storage {}: {e}", place.shown()))?;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let oidc = oidc::Provider::from_config(&config)?;
+    let oidc = oidc::Provider::from_config(&config)?.map(Arc::new);
     Ok(App {
         db,
         uploads,
@@ -287,6 +287,16 @@ async fn start(rocket: &Rocket<Build>, clock: SharedClock) -> Result<App, String
         rocket::warn!("clean-up after an earlier run failed: {e}");
     }
     keep_beating(&app);
+    // A wrong issuer shows in the log at start, not to the first student;
+    // a provider that is down must not stop the server starting.
+    if let Some(provider) = app.oidc.clone() {
+        rocket::tokio::spawn(async move {
+            match provider.check().await {
+                Ok(()) => rocket::info!("single sign-on: the provider answers"),
+                Err(e) => rocket::warn!("single sign-on: the provider does not answer yet: {e}"),
+            }
+        });
+    }
     // The demo is for a developer's first `cargo run`, never production.
     if app.config.demo && rocket.figment().profile() == rocket::Config::DEBUG_PROFILE {
         demo::create_if_empty(&app).await?;

@@ -93,6 +93,10 @@ enum UserCommand {
     /// End every browser session of a user (a lost laptop, a shared
     /// machine): they must log in again.
     Logout { username: String },
+    /// Forget which university identity the account belongs to (the
+    /// university gave the username to someone new): the next person who
+    /// signs in under that name through single sign-on gets it.
+    Unlink { username: String },
 }
 
 #[rocket::main]
@@ -114,6 +118,9 @@ async fn main() -> ExitCode {
         Command::User {
             command: UserCommand::Logout { username },
         } => logout(&username).await,
+        Command::User {
+            command: UserCommand::Unlink { username },
+        } => unlink(&username).await,
         Command::Roster {
             command: RosterCommand::Import { file },
         } => roster(&file).await,
@@ -297,6 +304,15 @@ async fn logout(username: &str) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     println!("Ended {ended} session(s) of {username}.");
+    Ok(())
+}
+
+async fn unlink(username: &str) -> Result<(), String> {
+    let app = open().await?;
+    handin::services::sign_in::unlink(&app, None, username)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("{username} no longer belongs to a university identity; their sessions ended.");
     Ok(())
 }
 

@@ -37,7 +37,6 @@ struct Settings {
     client_secret: Option<String>,
     public_url: String,
     username_claim: String,
-    username_domain: Option<String>,
 }
 
 /// One sign-in on its way: kept by the browser (in a private cookie) between
@@ -49,12 +48,28 @@ pub struct Flow {
     pub verifier: String,
     /// Where the person was going before signing in (a same-site path).
     pub next: String,
+    /// When it started (Unix seconds): the server, not only the cookie's
+    /// lifetime in the browser, decides when it is too old.
+    pub started: i64,
+}
+
+/// A sign-in left at the provider's page longer than this starts again.
+pub const FLOW_SECONDS: i64 = 15 * 60;
+
+impl Flow {
+    pub fn expired(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        let age = now.timestamp() - self.started;
+        !(0..=FLOW_SECONDS).contains(&age)
+    }
 }
 
 /// Who the provider vouched for.
 #[derive(Debug, Clone)]
 pub struct Vouched {
+    /// As the configured claim has it (`services::sign_in` makes it a username).
     pub username: String,
+    /// `ISSUER SUB`: the person's lasting identity at the provider.
+    pub identity: String,
     pub name: Option<String>,
     pub email: Option<String>,
     /// Kept for signing out at the provider too (`id_token_hint`).
@@ -78,8 +93,21 @@ pub enum Trouble {
 pub struct Provider {
     settings: Settings,
     http: reqwest::Client,
-    discovered: rocket::tokio::sync::Mutex<Option<(Instant, Arc<ProviderMetadataWithLogout>)>>,
+    discovered: rocket::tokio::sync::Mutex<Discovered>,
 }
+
+/// The provider's discovery document as last fetched, and the last failure:
+/// after a failure nobody fetches again for a while (the people waiting
+/// would otherwise queue up behind one slow fetch after another), and a
+/// copy that is old but was good is used meanwhile.
+#[derive(Default)]
+struct Discovered {
+    metadata: Option<(Instant, Arc<ProviderMetadataWithLogout>)>,
+    failed: Option<(Instant, String)>,
+}
+
+/// How long a failed fetch of the discovery document is not tried again.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
 
 type HttpResult = Result<openidconnect::HttpResponse, reqwest::Error>;
 
@@ -118,7 +146,6 @@ impl Provider {
             client_secret: config.oidc_client_secret.clone(),
             public_url: public_url.trim_end_matches('/').to_string(),
             username_claim: config.oidc_username_claim.clone(),
-            username_domain: config.oidc_username_domain.clone(),
         };
         // Addresses that cannot parse are a configuration error at start.
         IssuerUrl::new(settings.issuer.clone())
@@ -128,30 +155,63 @@ impl Provider {
         Ok(Some(Provider {
             settings,
             http,
-            discovered: rocket::tokio::sync::Mutex::new(None),
+            discovered: Default::default(),
         }))
     }
 
     /// The provider's metadata and keys, fetched at most every ten minutes
     /// (or at once, when `fresh`: a token signed by a key we do not know
-    /// may be signed by a key rotated in since).
+    /// may be signed by a key rotated in since). One fetch at a time.
     async fn metadata(&self, fresh: bool) -> Result<Arc<ProviderMetadataWithLogout>, Trouble> {
         let mut kept = self.discovered.lock().await;
-        if let Some((at, metadata)) = kept.as_ref()
+        let recent = |at: &Instant, within| at.elapsed() < within;
+        if let Some((at, metadata)) = &kept.metadata
             && !fresh
-            && at.elapsed() < KEEP_DISCOVERY
+            && recent(at, KEEP_DISCOVERY)
         {
             return Ok(metadata.clone());
         }
-        let issuer = IssuerUrl::new(self.settings.issuer.clone())
-            .map_err(|e| Trouble::Unreachable(e.to_string()))?;
+        if let Some((at, why)) = &kept.failed
+            && recent(at, RETRY_AFTER_FAILURE)
+        {
+            return match &kept.metadata {
+                Some((_, metadata)) => Ok(metadata.clone()),
+                None => Err(Trouble::Unreachable(why.clone())),
+            };
+        }
+        match self.discover().await {
+            Ok(metadata) => {
+                let metadata = Arc::new(metadata);
+                kept.metadata = Some((Instant::now(), metadata.clone()));
+                kept.failed = None;
+                Ok(metadata)
+            }
+            Err(why) => {
+                rocket::warn!("single sign-on: the provider's discovery document: {why}");
+                kept.failed = Some((Instant::now(), why.clone()));
+                match &kept.metadata {
+                    Some((_, metadata)) => Ok(metadata.clone()),
+                    None => Err(Trouble::Unreachable(why)),
+                }
+            }
+        }
+    }
+
+    async fn discover(&self) -> Result<ProviderMetadataWithLogout, String> {
+        let issuer = IssuerUrl::new(self.settings.issuer.clone()).map_err(|e| e.to_string())?;
         let http = |request| send(self.http.clone(), request);
-        let metadata = ProviderMetadataWithLogout::discover_async(issuer, &http)
+        ProviderMetadataWithLogout::discover_async(issuer, &http)
             .await
-            .map_err(|e| Trouble::Unreachable(error_chain(&e)))?;
-        let metadata = Arc::new(metadata);
-        *kept = Some((Instant::now(), metadata.clone()));
-        Ok(metadata)
+            .map_err(|e| error_chain(&e))
+    }
+
+    /// Fetches the discovery document now, so that a wrong issuer shows in
+    /// the log at start rather than to the first person signing in.
+    pub async fn check(&self) -> Result<(), String> {
+        self.metadata(false)
+            .await
+            .map(|_| ())
+            .map_err(|trouble| format!("{trouble:?}"))
     }
 
     fn client(
@@ -179,11 +239,19 @@ impl Provider {
     }
 
     /// Where to send the person, and what to keep until they come back.
-    pub async fn start(&self, next: &str) -> Result<(String, Flow), Trouble> {
+    /// `ask_again`: the provider must ask for the password even if it still
+    /// knows the person (someone logged out of handin in this browser: on a
+    /// shared machine the next person must not walk into their account).
+    pub async fn start(
+        &self,
+        next: &str,
+        ask_again: bool,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(String, Flow), Trouble> {
         let metadata = self.metadata(false).await?;
         let client = self.client(&metadata)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (url, state, nonce) = client
+        let mut request = client
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
                 CsrfToken::new_random,
@@ -191,13 +259,17 @@ impl Provider {
             )
             .add_scope(Scope::new("profile".to_string()))
             .add_scope(Scope::new("email".to_string()))
-            .set_pkce_challenge(challenge)
-            .url();
+            .set_pkce_challenge(challenge);
+        if ask_again {
+            request = request.add_prompt(openidconnect::core::CoreAuthPrompt::Login);
+        }
+        let (url, state, nonce) = request.url();
         let flow = Flow {
             state: state.secret().clone(),
             nonce: nonce.secret().clone(),
             verifier: verifier.secret().clone(),
             next: next.to_string(),
+            started: now.timestamp(),
         };
         Ok((url.to_string(), flow))
     }
@@ -234,6 +306,7 @@ impl Provider {
             }
             Err(e) => return Err(unverified(&e)),
         };
+        let identity = format!("{} {}", claims.issuer().as_str(), claims.subject().as_str());
         let mut person = self.person(&claims);
         // Some providers put names in the user info only.
         if person.username.is_none()
@@ -249,15 +322,25 @@ impl Provider {
             person = self.person_from(
                 info.preferred_username().map(|u| u.as_str()),
                 info.email().map(|e| e.as_str()),
+                info.email_verified(),
                 info.subject().as_str(),
                 info.name().and_then(|n| n.get(None)).map(|n| n.as_str()),
             );
+        }
+        // Anyone can type an address into an account at some providers: an
+        // address names a person only once the provider has checked it.
+        if self.settings.username_claim == "email" && person.email_verified != Some(true) {
+            return Err(Trouble::Unverified {
+                plain: "it names an email address the sign-in service has not verified",
+                detail: format!("email_verified is {:?}", person.email_verified),
+            });
         }
         let username = person
             .username
             .ok_or_else(|| Trouble::NoUsername(self.settings.username_claim.clone()))?;
         Ok(Vouched {
             username,
+            identity,
             name: person.name,
             email: person.email,
             id_token: id_token.to_string(),
@@ -268,6 +351,7 @@ impl Provider {
         self.person_from(
             claims.preferred_username().map(|u| u.as_str()),
             claims.email().map(|e| e.as_str()),
+            claims.email_verified(),
             claims.subject().as_str(),
             claims.name().and_then(|n| n.get(None)).map(|n| n.as_str()),
         )
@@ -277,6 +361,7 @@ impl Provider {
         &self,
         preferred: Option<&str>,
         email: Option<&str>,
+        email_verified: Option<bool>,
         subject: &str,
         name: Option<&str>,
     ) -> Person {
@@ -286,7 +371,7 @@ impl Provider {
             _ => preferred,
         };
         let username = claimed
-            .map(|value| username_from(value, self.settings.username_domain.as_deref()))
+            .map(|value| value.trim().to_string())
             .filter(|u| !u.is_empty());
         let some = |text: Option<&str>| {
             text.map(str::trim)
@@ -297,13 +382,15 @@ impl Provider {
             username,
             name: some(name),
             email: some(email),
+            email_verified,
         }
     }
 
     /// Where logging out sends the person to sign out at the provider too,
-    /// if the provider offers that (RP-initiated logout).
-    pub async fn logout_url(&self, id_token: &str) -> Option<String> {
-        let metadata = self.metadata(false).await.ok()?;
+    /// if the provider offers that (RP-initiated logout). From what is
+    /// already known: logging out never waits for the provider.
+    pub fn logout_url(&self, id_token: &str) -> Option<String> {
+        let metadata = self.discovered.try_lock().ok()?.metadata.clone()?.1;
         let end = metadata
             .additional_metadata()
             .end_session_endpoint
@@ -333,19 +420,7 @@ struct Person {
     username: Option<String>,
     name: Option<String>,
     email: Option<String>,
-}
-
-/// The handin username in a claim: trimmed, and without `@<domain>` when
-/// the domain is the one configured (matched without regard to case, as
-/// mail domains are).
-pub fn username_from(claimed: &str, domain: Option<&str>) -> String {
-    let claimed = claimed.trim();
-    if let (Some(domain), Some((local, at))) = (domain, claimed.rsplit_once('@'))
-        && at.eq_ignore_ascii_case(domain.trim_start_matches('@'))
-    {
-        return local.to_string();
-    }
-    claimed.to_string()
+    email_verified: Option<bool>,
 }
 
 /// A failed check of the ID token, in words a person can pass on.
@@ -381,29 +456,4 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::username_from;
-
-    #[test]
-    fn the_configured_domain_is_cut_from_a_username_and_no_other() {
-        let domain = Some("example.ac.uk");
-        assert_eq!(username_from("ab12@example.ac.uk", domain), "ab12");
-        assert_eq!(username_from(" ab12@Example.AC.uk ", domain), "ab12");
-        assert_eq!(
-            username_from("ab12@elsewhere.org", domain),
-            "ab12@elsewhere.org"
-        );
-        assert_eq!(
-            username_from("ab12@example.ac.uk", None),
-            "ab12@example.ac.uk"
-        );
-        assert_eq!(username_from("ab12", domain), "ab12");
-        assert_eq!(
-            username_from("ab12@example.ac.uk", Some("@example.ac.uk")),
-            "ab12"
-        );
-    }
 }

@@ -209,6 +209,7 @@ mod tests {
             role,
             password_hash: String::new(),
             created_at: chrono::Utc::now(),
+            provider_identity: None,
         };
         let admin = person(user::Role::Admin);
         let marker = person(user::Role::Marker);

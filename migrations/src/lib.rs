@@ -9,7 +9,7 @@ mod m20261126_000001_create_tables;
 mod m20261127_000001_create_sessions;
 mod m20261127_000002_shared_state;
 mod m20261127_000003_hot_indexes;
-mod m20261127_000004_token_names;
+mod m20261127_000004_sign_in;
 
 pub struct Migrator;
 
@@ -21,7 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_create_sessions::Migration),
             Box::new(m20261127_000002_shared_state::Migration),
             Box::new(m20261127_000003_hot_indexes::Migration),
-            Box::new(m20261127_000004_token_names::Migration),
+            Box::new(m20261127_000004_sign_in::Migration),
         ]
     }
 }

@@ -22,6 +22,10 @@ pub struct Model {
     pub last_seen_at: DateTimeUtc,
     pub user_agent: String,
     pub address: String,
+    /// `password`, `provider` or `proxy` (see [`SignedIn`]).
+    pub signed_in_via: String,
+    /// The provider's ID token, for signing out there too.
+    pub id_token: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -36,10 +40,43 @@ pub struct Lifetime {
     pub max: Duration,
 }
 
-/// Where a session was started from, as the request said.
+/// Where a session was started from, as the request said, and how.
 pub struct Origin {
     pub user_agent: String,
     pub address: String,
+    pub signed_in: SignedIn,
+}
+
+/// How a person signed in: it decides what logging out does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignedIn {
+    Password,
+    /// Through the university's OpenID provider, with the ID token it gave.
+    Provider {
+        id_token: String,
+    },
+    /// A proxy in front said who it is.
+    Proxy,
+}
+
+impl SignedIn {
+    fn columns(&self) -> (&'static str, Option<String>) {
+        match self {
+            SignedIn::Password => ("password", None),
+            SignedIn::Provider { id_token } => ("provider", Some(id_token.clone())),
+            SignedIn::Proxy => ("proxy", None),
+        }
+    }
+
+    fn of(row: &Model) -> SignedIn {
+        match (row.signed_in_via.as_str(), &row.id_token) {
+            ("provider", Some(id_token)) => SignedIn::Provider {
+                id_token: id_token.clone(),
+            },
+            ("proxy", _) => SignedIn::Proxy,
+            _ => SignedIn::Password,
+        }
+    }
 }
 
 fn random_hex() -> String {
@@ -61,6 +98,7 @@ pub async fn start(
         .exec(db)
         .await?;
     let secret = random_hex();
+    let (via, id_token) = origin.signed_in.columns();
     ActiveModel {
         secret_hash: Set(hash(&secret)),
         user_id: Set(user_id),
@@ -70,6 +108,8 @@ pub async fn start(
         // What a browser says about itself is kept short.
         user_agent: Set(origin.user_agent.chars().take(200).collect()),
         address: Set(origin.address),
+        signed_in_via: Set(via.to_string()),
+        id_token: Set(id_token),
         ..Default::default()
     }
     .insert(db)
@@ -112,13 +152,18 @@ pub async fn resume(
     Ok(Some((user, row)))
 }
 
-/// Ends the session the secret names (logging out).
-pub async fn end(db: &impl ConnectionTrait, secret: &str) -> Result<(), DbErr> {
-    Entity::delete_many()
+/// Ends the session the secret names (logging out); says how it had
+/// been signed in, if there was one.
+pub async fn end(db: &impl ConnectionTrait, secret: &str) -> Result<Option<SignedIn>, DbErr> {
+    let Some(row) = Entity::find()
         .filter(Column::SecretHash.eq(hash(secret)))
-        .exec(db)
-        .await?;
-    Ok(())
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Entity::delete_by_id(row.id).exec(db).await?;
+    Ok(Some(SignedIn::of(&row)))
 }
 
 /// Ends every session of a user; returns how many there were.

@@ -21,6 +21,11 @@ pub struct Model {
     #[serde(skip)]
     pub password_hash: String,
     pub created_at: DateTimeUtc,
+    /// Who this person is at the university's OpenID provider (`ISSUER SUB`),
+    /// from their first sign-in there: the username alone may one day be
+    /// given to someone else.
+    #[serde(skip)]
+    pub provider_identity: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -181,6 +186,46 @@ pub async fn save(
             Ok((row, None))
         }
     }
+}
+
+/// What an identity system said about a person at sign-in.
+#[derive(Debug, Default)]
+pub struct Seen {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// Recorded only if the account has none yet.
+    pub identity: Option<String>,
+}
+
+/// Refreshes name and email from what was seen, and records the identity
+/// the first time; writes only if something changed.
+pub async fn seen(db: &impl ConnectionTrait, user: Model, seen: Seen) -> Result<Model, DbErr> {
+    let name = seen.name.filter(|n| *n != user.display_name);
+    let email = seen.email.filter(|e| *e != user.email);
+    let identity = seen.identity.filter(|_| user.provider_identity.is_none());
+    if name.is_none() && email.is_none() && identity.is_none() {
+        return Ok(user);
+    }
+    let mut active: ActiveModel = user.into();
+    if let Some(name) = name {
+        active.display_name = Set(name);
+    }
+    if let Some(email) = email {
+        active.email = Set(email);
+    }
+    if let Some(identity) = identity {
+        active.provider_identity = Set(Some(identity));
+    }
+    active.update(db).await
+}
+
+/// Forgets the provider identity recorded for an account, so that the next
+/// person the provider signs in under that username gets it (`handin user
+/// unlink`, when the university gives a username to someone new).
+pub async fn unlink(db: &impl ConnectionTrait, user: Model) -> Result<Model, DbErr> {
+    let mut active: ActiveModel = user.into();
+    active.provider_identity = Set(None);
+    active.update(db).await
 }
 
 #[cfg(test)]

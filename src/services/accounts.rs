@@ -26,8 +26,9 @@ pub async fn resume_session(app: &App, secret: &str) -> Result<Option<(user::Mod
     Ok(resumed.map(|(user, row)| (user, row.csrf)))
 }
 
-/// Logs out: the session ends here, whatever the browser keeps.
-pub async fn end_session(app: &App, secret: &str) -> Result<()> {
+/// Logs out: the session ends here, whatever the browser keeps. Says how
+/// it had been signed in (to sign out of the provider or proxy too).
+pub async fn end_session(app: &App, secret: &str) -> Result<Option<session::SignedIn>> {
     Ok(session::end(&app.db, secret).await?)
 }
 

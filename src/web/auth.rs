@@ -1,7 +1,7 @@
 //! Logging in and out.
 
 use rocket::form::Form;
-use rocket::http::{CookieJar, Status};
+use rocket::http::{Cookie, CookieJar, SameSite, Status};
 use std::net::IpAddr;
 
 use rocket::request::{FromRequest, Outcome, Request};
@@ -14,7 +14,7 @@ use super::session::{self, Caller};
 use super::sso;
 use crate::App;
 use crate::domain::throttle::Wait;
-use crate::models::session::Origin;
+use crate::models::session::{Origin, SignedIn};
 use crate::services::accounts::{self, Login};
 use rocket::Either;
 
@@ -59,9 +59,11 @@ pub(super) fn login_template(
         }
     });
     let passwords = app.config.password_login;
+    // Behind a sign-in proxy, going to a page signs one in.
+    let proxy = app.config.remote_user_header.is_some().then_some(next);
     Template::render(
         "login",
-        context! { title: "Log in", csrf, next, error, username, sso, passwords },
+        context! { title: "Log in", csrf, next, error, username, sso, passwords, proxy },
     )
 }
 
@@ -160,27 +162,47 @@ async fn logout(
     form: Form<LogoutForm<'_>>,
 ) -> Result<Either<Redirect, Template>, AppError> {
     caller.check_csrf(form.csrf)?;
-    session::end_session(app, cookies).await?;
-    // Signed in elsewhere too: sign out there (a page that moves on, as a
-    // form's redirect to another site is blocked by `form-action 'self'`).
-    let elsewhere = match cookies.get_private(sso::ID_TOKEN_COOKIE) {
-        Some(id_token) => match app.oidc.as_ref() {
-            Some(provider) => provider.logout_url(id_token.value()).await,
-            None => None,
-        },
-        None => app.config.remote_user_logout_url.clone(),
+    let ended = session::end_session(app, cookies).await?;
+    // Signed in through the university: sign out there too (a page that
+    // moves on, as a form's redirect to another site is blocked by
+    // `form-action 'self'`), or say plainly that it could not be done.
+    let (elsewhere, label) = match ended {
+        Some(SignedIn::Provider { id_token }) => {
+            // On a shared machine the next person must be asked again.
+            cookies.add_private(
+                Cookie::build((sso::SIGNED_OUT_COOKIE, "1"))
+                    .http_only(true)
+                    .same_site(SameSite::Lax)
+                    .secure(app.config.secure_cookies)
+                    .path("/login/sso")
+                    .build(),
+            );
+            let to = app.oidc.as_ref().and_then(|p| p.logout_url(&id_token));
+            (to, app.config.oidc_label.clone())
+        }
+        Some(SignedIn::Proxy) => (
+            app.config.remote_user_logout_url.clone(),
+            "the university's sign-in".to_string(),
+        ),
+        _ => return Ok(Either::Left(Redirect::to("/login"))),
     };
-    cookies.remove_private(sso::ID_TOKEN_COOKIE);
-    Ok(match elsewhere {
-        Some(to) => Either::Right(Template::render(
-            "moving_on",
-            context! {
-                title: "Signed out",
-                heading: "You are signed out of handin",
-                to,
-                link: format!("Sign out of {} too", app.config.oidc_label),
-            },
-        )),
-        None => Either::Left(Redirect::to("/login")),
-    })
+    let note = elsewhere.is_none().then(|| {
+        format!(
+            "You may still be signed in to {label} in this browser. On a shared computer, close every \
+             browser window before you leave."
+        )
+    });
+    let link = match elsewhere {
+        Some(_) => format!("Continue to sign out of {label}"),
+        None => "Back to the login page".to_string(),
+    };
+    let page = context! {
+        title: "Signed out",
+        heading: "You are signed out of handin",
+        to: elsewhere,
+        note,
+        link,
+        back: "/login",
+    };
+    Ok(Either::Right(Template::render("moving_on", page)))
 }

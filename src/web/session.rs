@@ -12,7 +12,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 
 use super::error::{AppError, fail, is_api};
 use crate::App;
-use crate::models::session::Origin;
+use crate::models::session::{Origin, SignedIn};
 use crate::models::{api_token, user};
 use crate::services::accounts;
 use crate::services::sign_in::{self, Person, SignIn};
@@ -42,14 +42,29 @@ fn private_cookie(name: &'static str, value: String, secure: bool) -> Cookie<'st
         .build()
 }
 
+/// The session cookie is `Strict`: no other site's page can make the
+/// browser send it. Behind a sign-in proxy it is `Lax`: a link from
+/// another site (a course page, an email) would otherwise arrive without
+/// it, the proxy's header would start a new session, and the forms open in
+/// other tabs would lose their CSRF token. Every form carries that token,
+/// so `Lax` gives a forged form nothing.
+fn session_cookie(app: &App, secret: String) -> Cookie<'static> {
+    let mut cookie = private_cookie(SESSION_COOKIE, secret, app.config.secure_cookies);
+    if app.config.remote_user_header.is_some() {
+        cookie.set_same_site(SameSite::Lax);
+    }
+    cookie
+}
+
 /// The client's address: the peer's, unless the peer is a trusted proxy,
 /// whose `X-Forwarded-For` then names the client (the nearest hop, from the
 /// right, that is not one of the trusted proxies: what a client writes
 /// into the header itself stands further left and is never believed).
 pub fn client_address(request: &Request<'_>, trusted: &[IpAddr]) -> IpAddr {
+    // An IPv4 client of a dual-stack listener arrives as ::ffff:a.b.c.d.
     let peer = request
         .remote()
-        .map(|r| r.ip())
+        .map(|r| r.ip().to_canonical())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     if !trusted.contains(&peer) {
         return peer;
@@ -64,7 +79,7 @@ pub fn client_address(request: &Request<'_>, trusted: &[IpAddr]) -> IpAddr {
         .collect();
     let mut client = peer;
     for hop in hops.into_iter().rev() {
-        match hop.trim().parse::<IpAddr>() {
+        match hop.trim().parse::<IpAddr>().map(|a| a.to_canonical()) {
             Ok(address) => {
                 client = address;
                 if !trusted.contains(&address) {
@@ -77,7 +92,8 @@ pub fn client_address(request: &Request<'_>, trusted: &[IpAddr]) -> IpAddr {
     client
 }
 
-/// Where a login came from, for the session's record.
+/// Where a login came from, for the session's record (signed in with a
+/// password, unless the caller says otherwise).
 pub fn origin(request: &Request<'_>, address: IpAddr) -> Origin {
     Origin {
         user_agent: request
@@ -86,6 +102,7 @@ pub fn origin(request: &Request<'_>, address: IpAddr) -> Origin {
             .unwrap_or_default()
             .to_string(),
         address: address.to_string(),
+        signed_in: SignedIn::Password,
     }
 }
 
@@ -98,19 +115,20 @@ pub async fn start_session(
     origin: Origin,
 ) -> Result<String, AppError> {
     let secret = accounts::start_session(app, user_id, origin).await?;
-    let cookie = private_cookie(SESSION_COOKIE, secret.clone(), app.config.secure_cookies);
-    cookies.add_private(cookie);
+    cookies.add_private(session_cookie(app, secret.clone()));
     cookies.remove_private(LOGIN_COOKIE);
     Ok(secret)
 }
 
-/// Ends the browser's session on the server, and forgets its cookie.
-pub async fn end_session(app: &App, cookies: &CookieJar<'_>) -> Result<(), AppError> {
+/// Ends the browser's session on the server, and forgets its cookie; says
+/// how it had been signed in, if there was one.
+pub async fn end_session(app: &App, cookies: &CookieJar<'_>) -> Result<Option<SignedIn>, AppError> {
+    let mut ended = None;
     if let Some(cookie) = cookies.get_private(SESSION_COOKIE) {
-        accounts::end_session(app, cookie.value()).await?;
+        ended = accounts::end_session(app, cookie.value()).await?;
     }
     cookies.remove_private(SESSION_COOKIE);
-    Ok(())
+    Ok(ended)
 }
 
 /// A token for the login form, kept in its own private cookie: login is a
@@ -181,12 +199,17 @@ impl Caller {
 /// a forgery, ignored and logged.
 fn remote_user(request: &Request<'_>, app: &App) -> Option<String> {
     let header = app.config.remote_user_header.as_deref()?;
-    let value = request.headers().get_one(header)?.trim();
-    if value.is_empty() {
-        return None;
-    }
+    let values: Vec<&str> = request.headers().get(header).collect();
+    let value = values.first()?.trim();
     let peer = request.remote().map(|r| r.ip().to_canonical());
     if peer.is_some_and(|p| app.config.remote_user_proxies.contains(&p)) {
+        // One plain value, or none: a proxy that appends to a header a
+        // client sent (rather than replacing it) must not let the client's
+        // name through first.
+        if values.len() != 1 || value.is_empty() || value.contains(',') {
+            rocket::warn!("ignored {header}: {values:?} from the proxy: one plain value expected");
+            return None;
+        }
         Some(value.to_string())
     } else {
         rocket::warn!(
@@ -204,9 +227,10 @@ async fn from_proxy(
     username: String,
 ) -> Result<Caller, AppError> {
     let cookies = request.cookies();
+    let said = sign_in::username_from(&username, app.config.username_domain.as_deref());
     if let Some(cookie) = cookies.get_private(SESSION_COOKIE)
         && let Some((user, csrf)) = accounts::resume_session(app, cookie.value()).await?
-        && user.username == username
+        && user.username.eq_ignore_ascii_case(&said)
     {
         return Ok(Caller {
             user,
@@ -215,6 +239,7 @@ async fn from_proxy(
     }
     let person = Person {
         username,
+        identity: None,
         name: None,
         email: None,
     };
@@ -225,10 +250,17 @@ async fn from_proxy(
                 app, &username,
             )));
         }
+        SignIn::Taken { username } => {
+            return Err(AppError::forbidden(super::sso::taken_message(
+                app, &username,
+            )));
+        }
     };
     let address = client_address(request, &app.config.trusted_proxies);
     end_session(app, cookies).await?;
-    let secret = start_session(app, cookies, user.id, origin(request, address)).await?;
+    let mut from = origin(request, address);
+    from.signed_in = SignedIn::Proxy;
+    let secret = start_session(app, cookies, user.id, from).await?;
     let (user, csrf) = accounts::resume_session(app, &secret)
         .await?
         .ok_or_else(|| AppError::internal("a session just started cannot be resumed"))?;

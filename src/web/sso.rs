@@ -3,9 +3,11 @@
 //!
 //! The flow's secrets (`state`, `nonce`, the PKCE verifier) wait in a
 //! private cookie that is `SameSite=Lax`, so that it comes back on the
-//! provider's redirect, and is used once. The session cookie is `Strict`,
-//! so the callback does not redirect: it answers with a page that moves on
-//! by itself, a same-site navigation that carries the new session.
+//! provider's redirect, and is used once (and for 15 minutes at most, by
+//! the server's clock). The session cookie is `Strict`, so the callback
+//! does not redirect: it answers with a page that moves on by itself, a
+//! same-site navigation that carries the new session. The ID token is kept
+//! with the session on the server, for signing out at the provider too.
 
 use rocket::http::{Cookie, CookieJar, SameSite, Status};
 use rocket::response::Redirect;
@@ -17,7 +19,8 @@ use super::auth::{LoginOrigin, login_template, safe_next};
 use super::error::AppError;
 use super::session;
 use crate::App;
-use crate::oidc::{Flow, Trouble};
+use crate::models::session::SignedIn;
+use crate::oidc::{FLOW_SECONDS, Flow, Trouble};
 use crate::services::sign_in::{self, Person, SignIn};
 
 pub fn routes() -> Vec<rocket::Route> {
@@ -25,11 +28,9 @@ pub fn routes() -> Vec<rocket::Route> {
 }
 
 const FLOW_COOKIE: &str = "handin_sso_flow";
-/// The ID token of a single sign-on session, for signing out at the provider.
-pub const ID_TOKEN_COOKIE: &str = "handin_sso";
-
-/// A sign-in left at the provider's page longer than this starts again.
-const FLOW_MINUTES: i64 = 15;
+/// Set when someone logs out of a provider session in this browser: the
+/// next sign-in asks the provider to ask for the password again.
+pub const SIGNED_OUT_COOKIE: &str = "handin_signed_out";
 
 type Refusal = (Status, Template);
 
@@ -90,6 +91,16 @@ pub fn unknown_message(app: &App, username: &str) -> String {
     )
 }
 
+/// What someone is told when the account of their username was first
+/// opened by another university identity.
+pub fn taken_message(app: &App, username: &str) -> String {
+    format!(
+        "The handin account '{username}' belongs to another university account (the one that first signed in to it), \
+         so you have not been signed in. Ask {} to sort it out.",
+        app.config.support_contact
+    )
+}
+
 #[get("/login/sso?<next>")]
 async fn start(
     app: &State<App>,
@@ -104,7 +115,11 @@ async fn start(
             "Single sign-on is not set up here.",
         ));
     };
-    let (url, flow) = provider.start(&safe_next(next)).await.map_err(|trouble| {
+    let ask_again = cookies.get_private(SIGNED_OUT_COOKIE).is_some();
+    let started = provider
+        .start(&safe_next(next), ask_again, app.clock.now())
+        .await;
+    let (url, flow) = started.map_err(|trouble| {
         let (status, message) = trouble_message(app, &trouble);
         refuse(app, cookies, status, &message)
     })?;
@@ -116,7 +131,7 @@ async fn start(
             .same_site(SameSite::Lax)
             .secure(app.config.secure_cookies)
             .path("/login/sso")
-            .max_age(Duration::minutes(FLOW_MINUTES))
+            .max_age(Duration::seconds(FLOW_SECONDS))
             .build(),
     );
     Ok(Redirect::to(url))
@@ -145,17 +160,14 @@ async fn callback(
         .get_private(FLOW_COOKIE)
         .and_then(|c| serde_json::from_str(c.value()).ok());
     cookies.remove_private(Cookie::build(FLOW_COOKIE).path("/login/sso"));
-    if let Some(error) = error {
-        let why = error_description.unwrap_or(error);
-        return Ok(Err(refuse(
-            app,
-            cookies,
-            Status::Unauthorized,
-            &format!("The sign-in service said no: {why}. You have not been signed in."),
-        )));
-    }
+    // The flow first: a link that merely looks like a provider's answer
+    // (with an `error` of the sender's choosing) says nothing to anyone.
     let flow = match (flow, state) {
-        (Some(flow), Some(state)) if session::same_secret(&flow.state, state) => flow,
+        (Some(flow), Some(state))
+            if session::same_secret(&flow.state, state) && !flow.expired(app.clock.now()) =>
+        {
+            flow
+        }
         _ => {
             return Ok(Err(refuse(
                 app,
@@ -166,6 +178,24 @@ async fn callback(
             )));
         }
     };
+    if let Some(error) = error {
+        rocket::warn!(
+            "single sign-on: the provider answered {error}: {}",
+            error_description.unwrap_or_default()
+        );
+        let message = match error {
+            "access_denied" => {
+                "The sign-in service did not let you in (or you cancelled). You have not been signed in."
+            }
+            "login_required" | "interaction_required" | "consent_required" => {
+                "The sign-in service needs you to sign in there again. Please sign in again."
+            }
+            _ => {
+                "The sign-in service could not sign you in just now. You have not been signed in. Please try again."
+            }
+        };
+        return Ok(Err(refuse(app, cookies, Status::Unauthorized, message)));
+    }
     let Some(code) = code.filter(|c| !c.is_empty()) else {
         return Ok(Err(refuse(
             app,
@@ -183,6 +213,7 @@ async fn callback(
     };
     let person = Person {
         username: vouched.username.clone(),
+        identity: Some(vouched.identity.clone()),
         name: vouched.name.clone(),
         email: vouched.email.clone(),
     };
@@ -192,17 +223,18 @@ async fn callback(
             let message = unknown_message(app, &username);
             return Ok(Err(refuse(app, cookies, Status::Forbidden, &message)));
         }
+        SignIn::Taken { username } => {
+            let message = taken_message(app, &username);
+            return Ok(Err(refuse(app, cookies, Status::Forbidden, &message)));
+        }
     };
     session::end_session(app, cookies).await?;
-    session::start_session(app, cookies, user.id, from.origin).await?;
-    cookies.add_private(
-        Cookie::build((ID_TOKEN_COOKIE, vouched.id_token))
-            .http_only(true)
-            .same_site(SameSite::Strict)
-            .secure(app.config.secure_cookies)
-            .path("/")
-            .build(),
-    );
+    let mut origin = from.origin;
+    origin.signed_in = SignedIn::Provider {
+        id_token: vouched.id_token,
+    };
+    session::start_session(app, cookies, user.id, origin).await?;
+    cookies.remove_private(SIGNED_OUT_COOKIE);
     Ok(Ok(Template::render(
         "moving_on",
         context! { title: "Signed in", heading: "You are signed in", to: flow.next, link: "Continue" },

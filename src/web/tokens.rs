@@ -86,12 +86,15 @@ async fn tokens_page(
     cookies: &CookieJar<'_>,
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Template, AppError> {
-    let fresh = cookies
-        .get_private(NEW_TOKEN_COOKIE)
-        .map(|c| c.value().to_string());
-    if fresh.is_some() {
+    // Shown to whoever made it, once, and only soon after.
+    let kept = cookies.get_private(NEW_TOKEN_COOKIE);
+    if kept.is_some() {
         cookies.remove_private(Cookie::build(NEW_TOKEN_COOKIE).path("/tokens"));
     }
+    let fresh = kept.and_then(|c| {
+        let (owner, token) = c.value().split_once(':')?;
+        (owner == caller.user.id.to_string()).then(|| token.to_string())
+    });
     let flash = flash.map(|f| f.message().to_string());
     page(app, &caller, Typed::default(), fresh, flash).await
 }
@@ -113,8 +116,10 @@ async fn create(
     caller.check_csrf(form.csrf)?;
     match tokens::create(app, &caller.user, form.name, form.days).await {
         Ok(token) => {
+            let kept = format!("{}:{token}", caller.user.id);
             cookies.add_private(
-                Cookie::build((NEW_TOKEN_COOKIE, token))
+                Cookie::build((NEW_TOKEN_COOKIE, kept))
+                    .max_age(rocket::time::Duration::minutes(5))
                     .http_only(true)
                     .same_site(SameSite::Strict)
                     .secure(app.config.secure_cookies)

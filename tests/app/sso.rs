@@ -54,6 +54,18 @@ async fn body(response: LocalResponse<'_>) -> String {
     response.into_string().await.unwrap_or_default()
 }
 
+/// Logs out through the header's form, as a person does.
+async fn log_out(t: &TestApp) {
+    let csrf = t.csrf().await;
+    t.client
+        .post("/logout")
+        .header(ContentType::Form)
+        .body(format!("csrf={csrf}"))
+        .dispatch()
+        .await;
+    assert_signed_out(t).await;
+}
+
 /// No session: a page sends the person to the login page.
 async fn assert_signed_out(t: &TestApp) {
     let home = t.client.get("/").dispatch().await;
@@ -358,4 +370,187 @@ async fn the_proxy_header_is_believed_from_the_proxy_only() {
             .await
             .contains(&html("0;url=/Shibboleth.sso/Logout"))
     );
+}
+
+#[rocket::async_test]
+async fn an_account_opens_only_for_the_identity_that_first_signed_in_to_it() {
+    let t = app_with(&[]).await;
+    let callback = through_provider(&t, "alice").await;
+    assert_eq!(t.client.get(callback).dispatch().await.status(), Status::Ok);
+    let alice = user::find_by_username(&t.app().db, "alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let identity = alice
+        .provider_identity
+        .clone()
+        .expect("recorded at the first sign-in");
+    assert!(
+        identity.starts_with(&provider::provider().issuer),
+        "{identity}"
+    );
+
+    // The university gives the username "alice" to someone new: the
+    // provider's `sub` differs (here: the record says another one).
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let mut active: user::ActiveModel = alice.into();
+    active.provider_identity = Set(Some(format!(
+        "{} somebody-else",
+        provider::provider().issuer
+    )));
+    active.update(&t.app().db).await.unwrap();
+    log_out(&t).await;
+    let callback = through_provider(&t, "alice").await;
+    let refused = t.client.get(callback).dispatch().await;
+    assert_eq!(refused.status(), Status::Forbidden);
+    assert!(
+        body(refused)
+            .await
+            .contains("belongs to another university account")
+    );
+    assert_signed_out(&t).await;
+
+    // An administrator releases it; the next sign-in takes it.
+    handin::services::sign_in::unlink(t.app(), None, "alice")
+        .await
+        .unwrap();
+    let callback = through_provider(&t, "alice").await;
+    assert_eq!(t.client.get(callback).dispatch().await.status(), Status::Ok);
+    let alice = user::find_by_username(&t.app().db, "alice")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(alice.provider_identity, Some(identity));
+}
+
+#[rocket::async_test]
+async fn with_the_email_claim_only_a_verified_address_in_the_domain_signs_in() {
+    let t = app_with(&[
+        ("oidc_username_claim", "email".into()),
+        ("username_domain", "EXAMPLE.ac.uk".into()),
+    ])
+    .await;
+    let callback = through_provider(&t, "bob").await;
+    assert_eq!(t.client.get(callback).dispatch().await.status(), Status::Ok);
+    assert!(
+        body(t.client.get("/").dispatch().await)
+            .await
+            .contains("Bob from the university")
+    );
+    log_out(&t).await;
+
+    let callback = through_provider(&t, "unverified-bob").await;
+    let refused = t.client.get(callback).dispatch().await;
+    assert_eq!(refused.status(), Status::Unauthorized);
+    assert!(body(refused).await.contains("has not verified"));
+    assert_signed_out(&t).await;
+}
+
+#[rocket::async_test]
+async fn a_forged_answer_with_an_error_says_nothing_of_the_senders_choosing() {
+    let t = app_with(&[]).await;
+    let forged = t
+        .client
+        .get("/login/sso/callback?error=access_denied&error_description=Call%200800%20123%20to%20unlock&state=x")
+        .dispatch()
+        .await;
+    assert_eq!(forged.status(), Status::BadRequest);
+    let page = body(forged).await;
+    assert!(!page.contains("0800"), "{page}");
+    assert!(page.contains("did not start here"));
+
+    // A real flow that the provider answers with an error: a fixed sentence.
+    let leave = t.client.get("/login/sso").dispatch().await;
+    let authorize = leave.headers().get_one("Location").unwrap();
+    let state = url::Url::parse(authorize)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .to_string();
+    let answer = format!(
+        "/login/sso/callback?error=access_denied&error_description=Call%200800&state={state}"
+    );
+    let refused = t.client.get(answer).dispatch().await;
+    assert_eq!(refused.status(), Status::Unauthorized);
+    let page = body(refused).await;
+    assert!(
+        page.contains("did not let you in") && !page.contains("0800"),
+        "{page}"
+    );
+    assert_signed_out(&t).await;
+}
+
+#[rocket::async_test]
+async fn after_logging_out_the_next_sign_in_asks_for_the_password_again() {
+    let t = app_with(&[]).await;
+    let first = t.client.get("/login/sso").dispatch().await;
+    assert!(
+        !first
+            .headers()
+            .get_one("Location")
+            .unwrap()
+            .contains("prompt=login")
+    );
+    let callback = through_provider(&t, "alice").await;
+    t.client.get(callback).dispatch().await;
+    let csrf = t.csrf().await;
+    t.client
+        .post("/logout")
+        .header(ContentType::Form)
+        .body(format!("csrf={csrf}"))
+        .dispatch()
+        .await;
+    let again = t.client.get("/login/sso").dispatch().await;
+    assert!(
+        again
+            .headers()
+            .get_one("Location")
+            .unwrap()
+            .contains("prompt=login")
+    );
+}
+
+#[rocket::async_test]
+async fn the_proxy_header_is_matched_without_case_and_refused_when_doubled() {
+    let t = TestApp::with(Options {
+        settings: vec![
+            ("remote_user_header", "X-Remote-User".into()),
+            (
+                "remote_user_proxies",
+                serde_json::json!(["::ffff:10.0.0.5"]),
+            ),
+            ("username_domain", "example.ac.uk".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let home = as_from(t.client.get("/"), "ALICE@example.ac.uk", PROXY)
+        .dispatch()
+        .await;
+    assert_eq!(home.status(), Status::Ok);
+    assert!(body(home).await.contains("alice Example"));
+    let cookie = t.client.cookies().get_pending("handin_session").unwrap();
+    assert_eq!(cookie.same_site(), Some(rocket::http::SameSite::Lax));
+
+    // A proxy that appends to what the client sent: two values, none believed.
+    let page = body(as_from(t.client.get("/"), "alice", PROXY).dispatch().await).await;
+    let csrf = hidden_value(&page, "csrf");
+    let out = as_from(t.client.post("/logout"), "alice", PROXY)
+        .header(ContentType::Form)
+        .body(format!("csrf={csrf}"))
+        .dispatch()
+        .await;
+    assert_eq!(out.status(), Status::Ok);
+    let doubled = t
+        .client
+        .get("/")
+        .header(Header::new("X-Remote-User", "admin"))
+        .header(Header::new("X-Remote-User", "alice"))
+        .remote(PROXY.parse().unwrap())
+        .dispatch()
+        .await;
+    assert_eq!(doubled.status(), Status::SeeOther);
+    assert_signed_out(&t).await;
 }

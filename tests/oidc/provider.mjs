@@ -5,7 +5,8 @@
 //
 // Every account's password is "university-password". Claims come from the
 // login name: preferred_username = login, email = login@example.ac.uk,
-// name = "<Login> from the university".
+// name = "<Login> from the university"; the email is verified unless the
+// login starts with "unverified-".
 //
 // One hook exists for the tests, POST /__test/tamper {"mode": ...}: the next
 // ID token the token endpoint issues is re-signed with another key
@@ -51,7 +52,7 @@ const provider = new Provider(issuer, {
       preferred_username: id,
       name: nameOf(id),
       email: `${id}@example.ac.uk`,
-      email_verified: true,
+      email_verified: !id.startsWith('unverified-'),
     }),
   }),
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
