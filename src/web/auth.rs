@@ -1,7 +1,7 @@
 //! Logging in and out.
 
 use rocket::form::Form;
-use rocket::http::{Cookie, CookieJar, SameSite, Status};
+use rocket::http::{CookieJar, SameSite, Status};
 use std::net::IpAddr;
 
 use rocket::request::{FromRequest, Outcome, Request};
@@ -169,14 +169,16 @@ async fn logout(
     let (elsewhere, label) = match ended {
         Some(SignedIn::Provider { id_token }) => {
             // On a shared machine the next person must be asked again.
-            cookies.add_private(
-                Cookie::build((sso::SIGNED_OUT_COOKIE, "1"))
-                    .http_only(true)
-                    .same_site(SameSite::Lax)
-                    .secure(app.config.secure_cookies)
-                    .path("/login/sso")
-                    .build(),
-            );
+            let day = 24 * 60;
+            let note = "1".to_string();
+            cookies.add_private(session::errand_cookie(
+                app,
+                sso::SIGNED_OUT_COOKIE,
+                note,
+                "/login/sso",
+                SameSite::Lax,
+                day,
+            ));
             let to = app.oidc.as_ref().and_then(|p| p.logout_url(&id_token));
             (to, app.config.oidc_label.clone())
         }

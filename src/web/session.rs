@@ -42,6 +42,25 @@ fn private_cookie(name: &'static str, value: String, secure: bool) -> Cookie<'st
         .build()
 }
 
+/// A private, HTTP-only cookie for one short errand (a sign-in on its way,
+/// a token to show once): only under `path`, gone after `minutes`.
+pub fn errand_cookie(
+    app: &App,
+    name: &'static str,
+    value: String,
+    path: &'static str,
+    same_site: SameSite,
+    minutes: i64,
+) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .http_only(true)
+        .same_site(same_site)
+        .secure(app.config.secure_cookies)
+        .path(path)
+        .max_age(rocket::time::Duration::minutes(minutes))
+        .build()
+}
+
 /// The session cookie is `Strict`: no other site's page can make the
 /// browser send it. Behind a sign-in proxy it is `Lax`: a link from
 /// another site (a course page, an email) would otherwise arrive without

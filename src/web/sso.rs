@@ -11,7 +11,6 @@
 
 use rocket::http::{Cookie, CookieJar, SameSite, Status};
 use rocket::response::Redirect;
-use rocket::time::Duration;
 use rocket::{State, get, routes};
 use rocket_dyn_templates::{Template, context};
 
@@ -126,13 +125,15 @@ async fn start(
     let kept = serde_json::to_string(&flow)
         .map_err(|e| refuse(app, cookies, Status::InternalServerError, &e.to_string()))?;
     cookies.add_private(
-        Cookie::build((FLOW_COOKIE, kept))
-            .http_only(true)
-            .same_site(SameSite::Lax)
-            .secure(app.config.secure_cookies)
-            .path("/login/sso")
-            .max_age(Duration::seconds(FLOW_SECONDS))
-            .build(),
+        // Lax: it must come back on the provider's redirect.
+        session::errand_cookie(
+            app,
+            FLOW_COOKIE,
+            kept,
+            "/login/sso",
+            SameSite::Lax,
+            FLOW_SECONDS / 60,
+        ),
     );
     Ok(Redirect::to(url))
 }

@@ -14,7 +14,7 @@ use rocket_dyn_templates::{Template, context};
 
 use super::error::AppError;
 use super::guards::{Administer, Global};
-use super::session::Caller;
+use super::session::{self, Caller};
 use crate::App;
 use crate::error::Error;
 use crate::models::api_token::DEFAULT_DAYS;
@@ -117,15 +117,9 @@ async fn create(
     match tokens::create(app, &caller.user, form.name, form.days).await {
         Ok(token) => {
             let kept = format!("{}:{token}", caller.user.id);
-            cookies.add_private(
-                Cookie::build((NEW_TOKEN_COOKIE, kept))
-                    .max_age(rocket::time::Duration::minutes(5))
-                    .http_only(true)
-                    .same_site(SameSite::Strict)
-                    .secure(app.config.secure_cookies)
-                    .path("/tokens")
-                    .build(),
-            );
+            let cookie =
+                session::errand_cookie(app, NEW_TOKEN_COOKIE, kept, "/tokens", SameSite::Strict, 5);
+            cookies.add_private(cookie);
             Ok(Ok(Redirect::to(uri!(tokens_page))))
         }
         Err(Error::Invalid(problems)) => {

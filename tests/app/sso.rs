@@ -56,14 +56,21 @@ async fn body(response: LocalResponse<'_>) -> String {
 
 /// Logs out through the header's form, as a person does.
 async fn log_out(t: &TestApp) {
-    let csrf = t.csrf().await;
-    t.client
-        .post("/logout")
+    t.submit("/logout", "").await;
+    assert_signed_out(t).await;
+}
+
+/// Logs out through the proxy, as `who`; returns the page.
+async fn log_out_via_proxy(t: &TestApp, who: &str) -> String {
+    let page = body(as_from(t.client.get("/"), who, PROXY).dispatch().await).await;
+    let csrf = hidden_value(&page, "csrf");
+    let out = as_from(t.client.post("/logout"), who, PROXY)
         .header(ContentType::Form)
         .body(format!("csrf={csrf}"))
         .dispatch()
         .await;
-    assert_signed_out(t).await;
+    assert_eq!(out.status(), Status::Ok);
+    body(out).await
 }
 
 /// No session: a page sends the person to the login page.
@@ -113,14 +120,7 @@ async fn a_student_signs_in_with_the_university_account_and_out_of_both() {
 
     // Logging out ends handin's session and sends the person to sign out
     // at the provider too (RP-initiated logout), then back to handin.
-    let csrf = t.csrf().await;
-    let out = t
-        .client
-        .post("/logout")
-        .header(ContentType::Form)
-        .body(format!("csrf={csrf}"))
-        .dispatch()
-        .await;
+    let out = t.submit("/logout", "").await;
     assert_eq!(out.status(), Status::Ok);
     let out = body(out).await;
     let end = format!("{}/session/end?", provider::provider().issuer);
@@ -164,14 +164,7 @@ async fn a_replayed_code_is_refused_by_the_provider() {
         .expect("the flow's cookie");
     let first = t.client.get(callback.clone()).dispatch().await;
     assert_eq!(first.status(), Status::Ok);
-    let csrf = t.csrf().await;
-    t.client
-        .post("/logout")
-        .header(ContentType::Form)
-        .body(format!("csrf={csrf}"))
-        .dispatch()
-        .await;
-    assert_signed_out(&t).await;
+    log_out(&t).await;
 
     let replay = t
         .client
@@ -495,13 +488,7 @@ async fn after_logging_out_the_next_sign_in_asks_for_the_password_again() {
     );
     let callback = through_provider(&t, "alice").await;
     t.client.get(callback).dispatch().await;
-    let csrf = t.csrf().await;
-    t.client
-        .post("/logout")
-        .header(ContentType::Form)
-        .body(format!("csrf={csrf}"))
-        .dispatch()
-        .await;
+    log_out(&t).await;
     let again = t.client.get("/login/sso").dispatch().await;
     assert!(
         again
@@ -535,14 +522,7 @@ async fn the_proxy_header_is_matched_without_case_and_refused_when_doubled() {
     assert_eq!(cookie.same_site(), Some(rocket::http::SameSite::Lax));
 
     // A proxy that appends to what the client sent: two values, none believed.
-    let page = body(as_from(t.client.get("/"), "alice", PROXY).dispatch().await).await;
-    let csrf = hidden_value(&page, "csrf");
-    let out = as_from(t.client.post("/logout"), "alice", PROXY)
-        .header(ContentType::Form)
-        .body(format!("csrf={csrf}"))
-        .dispatch()
-        .await;
-    assert_eq!(out.status(), Status::Ok);
+    log_out_via_proxy(&t, "alice").await;
     let doubled = t
         .client
         .get("/")

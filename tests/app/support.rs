@@ -345,6 +345,23 @@ impl TestApp {
         hidden_value(&page, "csrf")
     }
 
+    /// Posts a page's form as the logged-in person: the session's CSRF
+    /// token, then `fields` (already form-encoded, may be empty).
+    pub async fn submit(&self, path: &str, fields: &str) -> LocalResponse<'_> {
+        let csrf = self.csrf().await;
+        let body = if fields.is_empty() {
+            format!("csrf={csrf}")
+        } else {
+            format!("csrf={csrf}&{fields}")
+        };
+        self.client
+            .post(path.to_string())
+            .header(ContentType::Form)
+            .body(body)
+            .dispatch()
+            .await
+    }
+
     /// Uploads through the web form, as a browser would.
     pub async fn upload_form(
         &self,

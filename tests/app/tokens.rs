@@ -8,13 +8,8 @@ use crate::support::*;
 /// Makes a token on the page as the logged-in person; returns the token
 /// the next page showed (once).
 async fn make_token(t: &TestApp, name: &str, days: &str) -> String {
-    let csrf = t.csrf().await;
     let made = t
-        .client
-        .post("/tokens")
-        .header(ContentType::Form)
-        .body(format!("csrf={csrf}&name={name}&days={days}"))
-        .dispatch()
+        .submit("/tokens", &format!("name={name}&days={days}"))
         .await;
     assert_eq!(made.status(), Status::SeeOther, "made");
     let page = t.page("/tokens").await;
@@ -65,14 +60,7 @@ async fn a_student_makes_a_token_for_a_script_sees_it_once_and_revokes_it() {
         .await;
     assert_eq!(works.status(), Status::Ok);
 
-    let csrf = t.csrf().await;
-    let revoked = t
-        .client
-        .post(revoke_path(&again))
-        .header(ContentType::Form)
-        .body(format!("csrf={csrf}"))
-        .dispatch()
-        .await;
+    let revoked = t.submit(&revoke_path(&again), "").await;
     assert_eq!(revoked.status(), Status::SeeOther);
     let refused = t
         .client
@@ -88,14 +76,7 @@ async fn a_student_makes_a_token_for_a_script_sees_it_once_and_revokes_it() {
 async fn a_bad_token_form_says_every_problem_keeps_what_was_typed_and_makes_nothing() {
     let t = TestApp::new().await;
     t.login("alice").await;
-    let csrf = t.csrf().await;
-    let refused = t
-        .client
-        .post("/tokens")
-        .header(ContentType::Form)
-        .body(format!("csrf={csrf}&name=+&days=999"))
-        .dispatch()
-        .await;
+    let refused = t.submit("/tokens", "name=+&days=999").await;
     assert_eq!(refused.status(), Status::UnprocessableEntity);
     let page = refused.into_string().await.unwrap();
     assert!(page.contains("Give the token a name"), "{page}");
@@ -129,14 +110,7 @@ async fn only_the_owner_or_an_administrator_revokes_a_token() {
     // bob sees none of alice's tokens and cannot revoke hers.
     t.login("bob").await;
     assert!(!t.page("/tokens").await.contains("alice-script"));
-    let csrf = t.csrf().await;
-    let refused = t
-        .client
-        .post(alices.clone())
-        .header(ContentType::Form)
-        .body(format!("csrf={csrf}"))
-        .dispatch()
-        .await;
+    let refused = t.submit(&alices, "").await;
     assert_eq!(refused.status(), Status::NotFound);
     let everyone = t.client.get("/admin/tokens").dispatch().await;
     assert_eq!(everyone.status(), Status::Forbidden);
@@ -155,14 +129,7 @@ async fn only_the_owner_or_an_administrator_revokes_a_token() {
         list.contains("alice-script") && list.contains("<td>alice</td>"),
         "{list}"
     );
-    let csrf = t.csrf().await;
-    let revoked = t
-        .client
-        .post(alices)
-        .header(ContentType::Form)
-        .body(format!("csrf={csrf}&everyone=true"))
-        .dispatch()
-        .await;
+    let revoked = t.submit(&alices, "everyone=true").await;
     assert_eq!(revoked.status(), Status::SeeOther);
     assert_eq!(revoked.headers().get_one("Location"), Some("/admin/tokens"));
     let refused = t
