@@ -23,6 +23,17 @@ async fn make_token(t: &TestApp, name: &str, days: &str) -> String {
     token
 }
 
+/// What the API answers the token.
+async fn api_status(t: &TestApp, token: &str) -> Status {
+    let answer = t
+        .client
+        .get("/api/v1/assignments")
+        .header(bearer(token))
+        .dispatch()
+        .await;
+    answer.status()
+}
+
 /// The id in the first revoke form of a page.
 fn revoke_path(page: &str) -> String {
     let start = page.find("action=\"/tokens/").expect("a revoke form") + "action=\"".len();
@@ -52,23 +63,11 @@ async fn a_student_makes_a_token_for_a_script_sees_it_once_and_revokes_it() {
         "one token, one revoke button"
     );
 
-    let works = t
-        .client
-        .get("/api/v1/assignments")
-        .header(bearer(&token))
-        .dispatch()
-        .await;
-    assert_eq!(works.status(), Status::Ok);
+    assert_eq!(api_status(&t, &token).await, Status::Ok);
 
     let revoked = t.submit(&revoke_path(&again), "").await;
     assert_eq!(revoked.status(), Status::SeeOther);
-    let refused = t
-        .client
-        .get("/api/v1/assignments")
-        .header(bearer(&token))
-        .dispatch()
-        .await;
-    assert_eq!(refused.status(), Status::Unauthorized);
+    assert_eq!(api_status(&t, &token).await, Status::Unauthorized);
     assert!(t.page("/tokens").await.contains("revoked"));
 }
 
@@ -114,13 +113,7 @@ async fn only_the_owner_or_an_administrator_revokes_a_token() {
     assert_eq!(refused.status(), Status::NotFound);
     let everyone = t.client.get("/admin/tokens").dispatch().await;
     assert_eq!(everyone.status(), Status::Forbidden);
-    let works = t
-        .client
-        .get("/api/v1/assignments")
-        .header(bearer(&token))
-        .dispatch()
-        .await;
-    assert_eq!(works.status(), Status::Ok);
+    assert_eq!(api_status(&t, &token).await, Status::Ok);
 
     // An administrator sees it among everyone's and revokes it.
     t.login("admin").await;
@@ -132,13 +125,7 @@ async fn only_the_owner_or_an_administrator_revokes_a_token() {
     let revoked = t.submit(&alices, "everyone=true").await;
     assert_eq!(revoked.status(), Status::SeeOther);
     assert_eq!(revoked.headers().get_one("Location"), Some("/admin/tokens"));
-    let refused = t
-        .client
-        .get("/api/v1/assignments")
-        .header(bearer(&token))
-        .dispatch()
-        .await;
-    assert_eq!(refused.status(), Status::Unauthorized);
+    assert_eq!(api_status(&t, &token).await, Status::Unauthorized);
     assert!(!t.page("/admin/tokens").await.contains("alice-script"));
     let audit = t.page("/admin/audit").await;
     assert!(
