@@ -5,6 +5,8 @@
 //! role to "allowed". The facts it decides on (a user's role in a course)
 //! come from `models::access`.
 
+use chrono::{DateTime, Utc};
+
 use crate::models::access::CourseRole;
 use crate::models::marking::Naming;
 use crate::models::{assignment, course, user};
@@ -61,16 +63,17 @@ pub fn allows_everywhere(user: &user::Model, act: Act) -> bool {
 }
 
 /// Whether students are shown to this role by candidate number only: markers
-/// on an anonymous assignment. Administrators always see names.
-pub fn hides_names(role: CourseRole, assignment: &assignment::Model) -> bool {
-    assignment.anonymous && role != CourseRole::Admin
+/// on an anonymous assignment until its marks are released. Administrators
+/// always see names.
+pub fn hides_names(role: CourseRole, assignment: &assignment::Model, now: DateTime<Utc>) -> bool {
+    assignment.anonymous && role != CourseRole::Admin && !assignment.marks_released(now)
 }
 
 /// How the marker's table names students for this role: administrators see
 /// names and candidate numbers; markers of an anonymous assignment see
 /// candidate numbers only.
-pub fn naming(role: CourseRole, assignment: &assignment::Model) -> Naming {
-    let hides_names = hides_names(role, assignment);
+pub fn naming(role: CourseRole, assignment: &assignment::Model, now: DateTime<Utc>) -> Naming {
+    let hides_names = hides_names(role, assignment, now);
     Naming {
         hides_names,
         shows_candidates: hides_names || role == CourseRole::Admin,
@@ -235,10 +238,19 @@ mod tests {
             required_files: Default::default(),
             anonymous: false,
             late_policy: Default::default(),
+            max_mark: 10000,
+            pass_mark: None,
+            marks_released_at: None,
         };
-        assert!(!hides_names(Marker, &a));
+        let now = chrono::Utc::now();
+        assert!(!hides_names(Marker, &a, now));
         a.anonymous = true;
-        assert!(hides_names(Marker, &a));
-        assert!(!hides_names(Admin, &a));
+        assert!(hides_names(Marker, &a, now));
+        assert!(!hides_names(Admin, &a, now));
+        // Names come out with the marks, and not a second before.
+        a.marks_released_at = Some(now + chrono::Duration::seconds(1));
+        assert!(hides_names(Marker, &a, now));
+        a.marks_released_at = Some(now);
+        assert!(!hides_names(Marker, &a, now));
     }
 }

@@ -10,6 +10,7 @@ mod m20261127_000001_create_sessions;
 mod m20261127_000002_shared_state;
 mod m20261127_000003_hot_indexes;
 mod m20261127_000004_sign_in;
+mod m20261127_000005_marks;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_shared_state::Migration),
             Box::new(m20261127_000003_hot_indexes::Migration),
             Box::new(m20261127_000004_sign_in::Migration),
+            Box::new(m20261127_000005_marks::Migration),
         ]
     }
 }

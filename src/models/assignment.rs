@@ -26,6 +26,12 @@ pub struct Model {
     /// Markers see candidate numbers instead of names and usernames.
     pub anonymous: bool,
     pub late_policy: Policy,
+    /// The highest mark, in hundredths of a point (10000: out of 100).
+    pub max_mark: i64,
+    /// The pass mark, in hundredths, if the assignment has one.
+    pub pass_mark: Option<i64>,
+    /// When students see their marks: none yet, now, or at a time to come.
+    pub marks_released_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -40,6 +46,15 @@ impl Model {
 
     pub fn late_policy(&self) -> LatePolicy {
         self.late_policy.0
+    }
+
+    pub fn max_mark(&self) -> crate::domain::marks::Points {
+        crate::domain::marks::Points(self.max_mark)
+    }
+
+    /// Whether students see their marks at `now`.
+    pub fn marks_released(&self, now: DateTimeUtc) -> bool {
+        self.marks_released_at.is_some_and(|at| at <= now)
     }
 
     pub fn max_bundle_bytes(&self) -> u64 {
@@ -86,4 +101,18 @@ pub async fn of_courses(
         .order_by_asc(Column::DueAt)
         .all(db)
         .await
+}
+
+/// Sets when the assignment's marks are released (none: not released).
+pub async fn set_marks_release(
+    db: &impl ConnectionTrait,
+    id: i32,
+    at: Option<DateTimeUtc>,
+) -> Result<Model, DbErr> {
+    let active = ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(id),
+        marks_released_at: sea_orm::ActiveValue::Set(at),
+        ..Default::default()
+    };
+    active.update(db).await
 }

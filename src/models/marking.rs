@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use super::enrolment::{self, EnrolledAs};
 use super::receipt::{Judged, Reader};
-use super::{assignment, course, extension, submission, user};
+use super::{assignment, course, extension, mark, submission, user};
+use crate::domain::marks::Points;
 use crate::domain::zone::format_local;
 
 /// One attempt as markers see it.
@@ -30,9 +31,42 @@ pub struct AttemptRow {
     pub received_instant: DateTimeUtc,
 }
 
+/// A student's mark as staff see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MarkShown {
+    pub raw: Points,
+    pub final_mark: Points,
+    /// "none", or the late policy as it was applied.
+    pub late_rule: String,
+    pub feedback: String,
+    pub marked_at_local: String,
+    #[serde(skip)]
+    pub marker_id: Option<i32>,
+    #[serde(skip)]
+    pub marked_at: DateTimeUtc,
+    pub changed_after_release: bool,
+}
+
+impl MarkShown {
+    pub fn new(row: &mark::Model, zone: chrono_tz::Tz) -> MarkShown {
+        MarkShown {
+            raw: row.raw(),
+            final_mark: row.final_points(),
+            late_rule: row.late_rule.clone(),
+            feedback: row.feedback.clone(),
+            marked_at_local: format_local(row.marked_at, zone),
+            marker_id: row.marker_id,
+            marked_at: row.marked_at,
+            changed_after_release: row.changed_after_release,
+        }
+    }
+}
+
 /// One student as markers see them.
 #[derive(Debug, Clone, Serialize)]
 pub struct StudentRow {
+    #[serde(skip)]
+    pub student_id: i32,
     /// What names the student here: their username, or their candidate
     /// number under anonymous marking.
     pub label: String,
@@ -50,6 +84,7 @@ pub struct StudentRow {
     pub latest: Option<AttemptRow>,
     /// Every attempt, newest first.
     pub attempts: Vec<AttemptRow>,
+    pub mark: Option<MarkShown>,
 }
 
 /// The whole table, with how it is to be shown.
@@ -109,6 +144,7 @@ pub async fn load(
         .into_iter()
         .map(|e| (e.student_id, e.until))
         .collect();
+    let mut marks = mark::of_assignment(db, assignment.id).await?;
     // Every enrolled student, and anyone who handed in and has since left:
     // their work must not vanish from the table.
     let mut student_ids: BTreeSet<i32> = enrolments
@@ -170,6 +206,8 @@ pub async fn load(
             };
             let effective_extension = until.filter(|_| rule.has_extension());
             Some(StudentRow {
+                student_id: id,
+                mark: marks.remove(&id).map(|m| MarkShown::new(&m, zone)),
                 username: (!anonymous).then(|| student.username.clone()),
                 name: (!anonymous).then(|| student.display_name.clone()),
                 candidate: naming.shows_candidates.then_some(candidate),

@@ -10,6 +10,7 @@ pub mod enrolment;
 pub mod extension;
 pub mod instance;
 pub mod login_failure;
+pub mod mark;
 pub mod marking;
 pub mod overview;
 pub mod receipt;

@@ -188,6 +188,20 @@ pub async fn save(
     }
 }
 
+/// The usernames of these users, by id (one query).
+pub async fn usernames(
+    db: &impl ConnectionTrait,
+    ids: &[i32],
+) -> Result<std::collections::HashMap<i32, String>, DbErr> {
+    Ok(Entity::find()
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.username))
+        .collect())
+}
+
 /// What an identity system said about a person at sign-in.
 #[derive(Debug, Default)]
 pub struct Seen {

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::App;
 use crate::config::AppConfig;
 use crate::domain::bundle::compile_pattern;
+use crate::domain::marks::Points;
 use crate::domain::penalty::LatePolicy;
 use crate::domain::zone::parse_local;
 use crate::error::{Error, Result};
@@ -60,6 +61,29 @@ pub struct AssignmentSpec {
     /// `none` (the default), `uk_standard`, or `per_day:PERCENT:CAP`.
     #[serde(default)]
     pub late_policy: String,
+    /// The highest mark (default 100).
+    #[serde(default)]
+    pub max_mark: Option<MarkSetting>,
+    /// The pass mark, if there is one.
+    #[serde(default)]
+    pub pass_mark: Option<MarkSetting>,
+}
+
+/// A mark in a file (`max_mark = 100`, `pass_mark = 39.5`) or typed in a form.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(untagged)]
+pub enum MarkSetting {
+    Number(f64),
+    Text(String),
+}
+
+impl MarkSetting {
+    fn read(&self) -> Result<Points, String> {
+        match self {
+            MarkSetting::Number(n) => Points::parse(&n.to_string()),
+            MarkSetting::Text(t) => Points::parse(t),
+        }
+    }
 }
 
 /// What an import did.
@@ -174,6 +198,37 @@ fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String
             errors.push(format!("{name}: {e}"));
             LatePolicy::None
         });
+        let mark = |field: &str, setting: &Option<MarkSetting>| match setting {
+            None => None,
+            Some(MarkSetting::Text(t)) if t.trim().is_empty() => None,
+            Some(setting) => Some(setting.read().map_err(|e| format!("{name}: {field}: {e}"))),
+        };
+        let max_mark = match mark("max_mark", &a.max_mark) {
+            None => Points(10000),
+            Some(Ok(max)) if max.0 > 0 => max,
+            Some(Ok(_)) => {
+                errors.push(format!("{name}: max_mark must be more than 0"));
+                Points(10000)
+            }
+            Some(Err(e)) => {
+                errors.push(e);
+                Points(10000)
+            }
+        };
+        let pass_mark = match mark("pass_mark", &a.pass_mark) {
+            Some(Ok(pass)) if pass > max_mark => {
+                errors.push(format!(
+                    "{name}: pass_mark is more than max_mark ({max_mark})"
+                ));
+                None
+            }
+            Some(Ok(pass)) => Some(pass),
+            Some(Err(e)) => {
+                errors.push(e);
+                None
+            }
+            None => None,
+        };
         for pattern in &a.required_files {
             if let Err(e) = compile_pattern(pattern) {
                 errors.push(format!("{name}: {e}"));
@@ -193,6 +248,10 @@ fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String
                 required_files: RequiredFiles(a.required_files.clone()),
                 anonymous: a.anonymous,
                 late_policy: Policy(late_policy),
+                max_mark: max_mark.0,
+                pass_mark: pass_mark.map(|p| p.0),
+                // Set by releasing marks, never by an import.
+                marks_released_at: None,
             });
         }
     }
@@ -330,6 +389,11 @@ async fn upsert_assignment(
         .filter(assignment::Column::Slug.eq(wanted.slug.as_str()))
         .one(db)
         .await?;
+    // An import says nothing of releasing marks: what was decided stays.
+    let wanted = assignment::Model {
+        marks_released_at: existing.as_ref().and_then(|e| e.marks_released_at),
+        ..wanted
+    };
     let (id, action, before) = match existing {
         Some(existing)
             if existing

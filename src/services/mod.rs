@@ -12,6 +12,7 @@ pub mod extensions;
 pub mod hand_in;
 pub mod health;
 mod lines;
+pub mod marks;
 pub mod overview;
 pub mod requests;
 pub mod roster;
@@ -39,8 +40,9 @@ pub struct Scope {
     pub assignment: assignment::Model,
     pub role: CourseRole,
     /// Students are named by candidate number only (anyone but an
-    /// administrator, on an anonymous assignment).
+    /// administrator, on an anonymous assignment, until marks are released).
     pub hides_names: bool,
+    naming: Naming,
 }
 
 impl Scope {
@@ -59,7 +61,8 @@ impl Scope {
         let role = access::role_in(&app.db, &user, course.id).await?;
         match role {
             Some(role) if policy::allows(Some(role), act, &course) => Ok(Scope {
-                hides_names: policy::hides_names(role, &assignment),
+                naming: policy::naming(role, &assignment, app.clock.now()),
+                hides_names: policy::hides_names(role, &assignment, app.clock.now()),
                 user,
                 course,
                 assignment,
@@ -71,7 +74,7 @@ impl Scope {
 
     /// How the marker's table names students for the person in scope.
     pub fn naming(&self) -> Naming {
-        policy::naming(self.role, &self.assignment)
+        self.naming
     }
 
     /// Whether the person in scope may also do `act` here.

@@ -20,8 +20,8 @@ use sea_orm::{
 
 use crate::error::{Error, Result};
 use crate::models::{
-    api_token, assignment, audit, course, enrolment, extension, instance, requests, submission,
-    user,
+    api_token, assignment, audit, course, enrolment, extension, instance, mark, requests,
+    submission, user,
 };
 use crate::storage::Uploads;
 
@@ -72,6 +72,7 @@ pub async fn transfer(
         ),
         ("audit_log", copy::<audit::Entity>(from, &txn).await?),
         ("api_tokens", copy::<api_token::Entity>(from, &txn).await?),
+        ("marks", copy::<mark::Entity>(from, &txn).await?),
     ];
     for (table, rows) in &moved.tables {
         let there = count_rows(&txn, table).await?;

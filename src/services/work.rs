@@ -46,7 +46,8 @@ async fn find(
         return Err(hidden());
     }
     Ok(Found {
-        hides_author: !own && role.is_some_and(|r| policy::hides_names(r, &assignment)),
+        hides_author: !own
+            && role.is_some_and(|r| policy::hides_names(r, &assignment, app.clock.now())),
         course,
         assignment,
     })

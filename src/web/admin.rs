@@ -18,7 +18,7 @@ use crate::domain::penalty::LatePolicy;
 use crate::domain::zone::{form_value, format_local};
 use crate::services::accounts;
 use crate::services::audit_log::{self, Query};
-use crate::services::catalogue::{self, AssignmentSpec};
+use crate::services::catalogue::{self, AssignmentSpec, MarkSetting};
 use crate::services::roster as rosters;
 
 pub fn routes() -> Vec<rocket::Route> {
@@ -193,6 +193,8 @@ struct AssignmentForm<'r> {
     late_policy: &'r str,
     anonymous: bool,
     reason: &'r str,
+    max_mark: Option<&'r str>,
+    pass_mark: Option<&'r str>,
 }
 
 fn optional(text: &str) -> Option<String> {
@@ -226,6 +228,8 @@ async fn save_assignment(
             .collect(),
         anonymous: form.anonymous,
         late_policy: form.late_policy.to_string(),
+        max_mark: form.max_mark.map(|m| MarkSetting::Text(m.to_string())),
+        pass_mark: form.pass_mark.map(|m| MarkSetting::Text(m.to_string())),
     };
     catalogue::save_assignment(app, admin.caller.user.id, &course, spec, form.reason)
         .await
@@ -263,6 +267,8 @@ pub async fn assignment_page(
         "grace_minutes": a.grace_seconds / 60, "max_bundle_mib": max_mib,
         "required_files": a.required_files().join("\n"), "late_policy": a.late_policy().spelling(),
         "anonymous": a.anonymous, "is_new": false,
+        "max_mark": a.max_mark().shown(),
+        "pass_mark": a.pass_mark.map(|p| crate::domain::marks::Points(p).shown()).unwrap_or_default(),
     });
     Ok(Template::render(
         "admin/assignment",

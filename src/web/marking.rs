@@ -6,6 +6,7 @@
 
 use base64::Engine;
 use rocket::http::{ContentType, Header, Status};
+use rocket::request::FlashMessage;
 use rocket::response::stream::ByteStream;
 use rocket::response::{self, Responder};
 use rocket::tokio::io::{AsyncRead, AsyncSeek};
@@ -16,6 +17,8 @@ use super::error::AppError;
 use super::guards::{Allowed, Mark};
 use super::session::Caller;
 use crate::App;
+use crate::domain::marks::Points;
+use crate::domain::zone::format_local;
 use crate::models::marking::{self, View};
 use crate::services::exports::{self, Attempts, Export};
 use crate::services::work::{self, StoredFile};
@@ -29,27 +32,49 @@ pub fn download_routes() -> Vec<rocket::Route> {
     routes![bundle, all_bundles, table_csv]
 }
 
-#[get("/courses/<_code>/assignments/<_slug>/marking?<status>&<sort>&<dir>")]
-async fn marking_page(
+/// What the marking pages say about marks: out of what, and released when.
+fn marks_context(app: &App, marking: &Allowed<Mark>) -> serde_json::Value {
+    let a = &marking.assignment;
+    let zone = marking.course.zone();
+    serde_json::json!({
+        "max": a.max_mark().shown(),
+        "pass": a.pass_mark.map(|p| Points(p).shown()),
+        "released": a.marks_released(app.clock.now()),
+        "release_at": a.marks_released_at.map(|t| format_local(t, zone)),
+    })
+}
+
+/// Which rows the marking table shows, and in what order, as the page's
+/// filter and column headings ask.
+#[derive(rocket::FromForm, Default)]
+pub(super) struct TableQuery<'r> {
+    status: Option<&'r str>,
+    sort: Option<&'r str>,
+    dir: Option<&'r str>,
+}
+
+#[get("/courses/<_code>/assignments/<_slug>/marking?<query..>")]
+pub(super) async fn marking_page(
     app: &State<App>,
     marking: Allowed<Mark>,
     _code: &str,
     _slug: &str,
-    status: Option<&str>,
-    sort: Option<&str>,
-    dir: Option<&str>,
+    query: Option<TableQuery<'_>>,
+    flash: Option<FlashMessage<'_>>,
 ) -> Result<Template, AppError> {
+    let query = query.unwrap_or_default();
     let mut table = exports::table(app, &marking, Attempts::Latest).await?;
     let counts = table.counts();
     let total = table.rows.len();
     // Only known statuses: the value is echoed into the page's links.
-    let status = status.filter(|s| marking::STATUSES.contains(s));
+    let status = query.status.filter(|s| marking::STATUSES.contains(s));
     let view = View {
         status: status.map(str::to_string),
-        sort: sort
+        sort: query
+            .sort
             .filter(|s| marking::SORT_KEYS.contains(s))
             .map(str::to_string),
-        descending: dir == Some("desc"),
+        descending: query.dir == Some("desc"),
     };
     table.apply(&view);
     Ok(Template::render(
@@ -69,17 +94,21 @@ async fn marking_page(
             status: status.unwrap_or(""),
             sort: view.sort.as_deref().unwrap_or("student"),
             dir: if view.descending { "desc" } else { "asc" },
+            marks: marks_context(app, &marking),
+            flash: flash.as_ref().map(|f| f.message()),
+            flash_kind: flash.as_ref().map(|f| f.kind()),
         },
     ))
 }
 
 #[get("/courses/<_code>/assignments/<_slug>/marking/<label>")]
-async fn history(
+pub(super) async fn history(
     app: &State<App>,
     marking: Allowed<Mark>,
     _code: &str,
     _slug: &str,
     label: &str,
+    flash: Option<FlashMessage<'_>>,
 ) -> Result<Template, AppError> {
     let table = exports::table(app, &marking, Attempts::All).await?;
     let row = table
@@ -97,6 +126,9 @@ async fn history(
             assignment_title: &marking.assignment.title,
             anonymous: table.anonymous,
             row,
+            marks: marks_context(app, &marking),
+            flash: flash.as_ref().map(|f| f.message()),
+            flash_kind: flash.as_ref().map(|f| f.kind()),
         },
     ))
 }

@@ -18,6 +18,7 @@ pub mod guards;
 pub mod headers;
 pub mod health;
 pub mod marking;
+pub mod marks;
 pub mod multipart;
 pub mod pages;
 pub mod requests;
@@ -42,12 +43,16 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
         .mount("/", pages::routes())
         .mount("/", marking::page_routes())
         .mount("/", marking::download_routes())
+        .mount("/", marks::page_routes())
+        .mount("/", marks::download_routes())
         .mount("/", extensions::page_routes())
         .mount("/", requests::routes())
         .mount("/", admin::routes())
         .mount(API_BASE, api::routes())
         .mount(API_BASE, extensions::api_routes())
         .mount(API_BASE, marking::download_routes())
+        .mount(API_BASE, marks::download_routes())
+        .mount(API_BASE, marks::api_routes())
         .register("/", catchers![default_catcher])
 }
 

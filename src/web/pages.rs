@@ -12,6 +12,7 @@ use super::session::Caller;
 use super::upload::{self, Bundle, UploadTarget};
 use crate::App;
 use crate::domain::readable;
+use crate::services::marks;
 use crate::services::requests::EVIDENCE_LIMIT;
 use crate::services::{overview, work};
 
@@ -44,11 +45,13 @@ pub async fn assignment_page(
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Template, AppError> {
     let page = overview::assignment_page(app, &seen).await?;
+    let mark = marks::own(app, &seen).await?;
     Ok(Template::render(
         "assignment",
         context! {
             title: &seen.assignment.title,
             me: seen.caller.view(),
+            mark,
             a: page.view,
             attempts: page.attempts,
             requests: page.requests,

@@ -2,7 +2,9 @@
 // - countdowns: elements with data-deadline (RFC 3339) show the time left, live,
 //   then "late by ..." (data-unsubmitted) or "deadline passed ... ago";
 // - the upload form: drag and drop, a check of type and size before sending,
-//   a progress bar with percentage and speed, and one upload at a time.
+//   a progress bar with percentage and speed, and one upload at a time;
+// - marks on the marking table: each student's form is sent without leaving
+//   the page, and what the server said is shown beside it.
 "use strict";
 
 (function () {
@@ -134,5 +136,29 @@
     tick();
     setInterval(tick, 1000);
     document.querySelectorAll("form[data-upload]").forEach(enhanceUpload);
+  });
+
+  // The form posts and the server answers with the table again (after a
+  // redirect), whose notice says what was saved or why not.
+  document.querySelectorAll("form.mark-form").forEach(function (form) {
+    var said = form.querySelector(".mark-status");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      said.textContent = "saving…";
+      fetch(form.action, {
+        method: "POST",
+        body: new URLSearchParams(new FormData(form)),
+        credentials: "same-origin",
+      })
+        .then(function (response) { return response.text(); })
+        .then(function (html) {
+          var page = new DOMParser().parseFromString(html, "text/html");
+          var notice = page.querySelector("main .notice, main .error");
+          said.textContent = notice ? notice.textContent : "not saved: reload the page";
+          var bad = notice && notice.classList.contains("error");
+          form.querySelector("input[name=mark]").setAttribute("aria-invalid", bad ? "true" : "false");
+        })
+        .catch(function () { said.textContent = "not saved: no connection"; });
+    });
   });
 })();

@@ -14,6 +14,7 @@ mod hostile;
 mod import;
 mod instances;
 mod marking;
+mod marks;
 mod plans;
 mod provider;
 mod proxy;

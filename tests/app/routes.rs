@@ -53,6 +53,14 @@ fn allowed(method: Method, path: &str) -> Option<&'static [&'static str]> {
         (Method::Get, format!("{a}/marking/<label>"), STAFF),
         (Method::Get, format!("{a}/submissions.zip"), STAFF),
         (Method::Get, format!("{a}/submissions.csv"), STAFF),
+        (Method::Post, format!("{a}/marking/<label>/mark"), STAFF),
+        (Method::Post, format!("{a}/marks/import"), STAFF),
+        (Method::Post, format!("{a}/marks/release"), STAFF),
+        (Method::Get, format!("{a}/marks.csv"), STAFF),
+        (Method::Get, format!("/api/v1{a}/marks.csv"), STAFF),
+        (Method::Get, format!("/api/v1{a}/marks"), STAFF),
+        (Method::Put, format!("/api/v1{a}/marks/<label>"), STAFF),
+        (Method::Put, format!("/api/v1{a}/marks"), STAFF),
         (Method::Get, format!("{a}/extensions"), ADMIN),
         (Method::Post, format!("{a}/extensions"), ADMIN),
         (
@@ -137,7 +145,8 @@ fn body(csrf: &str) -> String {
     format!(
         "csrf={csrf}&username=bob&password=x&next=%2F&students=bob&until=2020-06-01T16%3A00&reason=r&decision=reject\
          &comment=c&code=COMP6248&title=T&time_zone=Europe%2FLondon&closure_days=&slug=coursework&opens=&due=2020-05-29T16%3A00\
-         &hard_close=&grace_minutes=0&max_bundle_mib=1&required_files=&late_policy=none&csv=username%2Cuntil%2Creason&bundle=x"
+         &hard_close=&grace_minutes=0&max_bundle_mib=1&required_files=&late_policy=none&csv=username%2Cuntil%2Creason&bundle=x\
+         &mark=50&feedback=f&at=&name=n&days=1"
     )
 }
 
@@ -169,6 +178,15 @@ async fn state(t: &TestApp) -> Vec<u64> {
             .await
             .unwrap(),
         t.upload_files().len() as u64,
+        handin::models::mark::Entity::find()
+            .count(db)
+            .await
+            .unwrap(),
+        handin::models::assignment::Entity::find()
+            .filter(handin::models::assignment::Column::MarksReleasedAt.is_not_null())
+            .count(db)
+            .await
+            .unwrap(),
         handin::models::api_token::Entity::find()
             .filter(handin::models::api_token::Column::RevokedAt.is_not_null())
             .count(db)

@@ -1,0 +1,122 @@
+//! Marks: one per student and assignment, in hundredths of a point, kept
+//! with the late rule that was applied and the attempt that was marked.
+
+use std::collections::HashMap;
+
+use sea_orm::entity::prelude::*;
+use sea_orm::{ActiveValue::Set, QueryFilter};
+
+use crate::domain::marks::Points;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "marks")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub assignment_id: i32,
+    pub student_id: i32,
+    /// The attempt that counted when the mark was given (none: nothing
+    /// handed in).
+    pub submission_id: Option<i32>,
+    pub raw_mark: i64,
+    pub final_mark: i64,
+    /// "none", or the policy and what it did ("uk_standard: 2 working days
+    /// late: mark × 0.8").
+    pub late_rule: String,
+    pub feedback: String,
+    pub marker_id: Option<i32>,
+    pub marked_at: DateTimeUtc,
+    /// Changed after the marks were released: the student is told.
+    pub changed_after_release: bool,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    pub fn raw(&self) -> Points {
+        Points(self.raw_mark)
+    }
+
+    pub fn final_points(&self) -> Points {
+        Points(self.final_mark)
+    }
+}
+
+/// A mark as it is to be saved.
+#[derive(Debug, Clone)]
+pub struct Given {
+    pub assignment_id: i32,
+    pub student_id: i32,
+    pub submission_id: Option<i32>,
+    pub raw: Points,
+    pub final_mark: Points,
+    pub late_rule: String,
+    pub feedback: String,
+    pub marker_id: i32,
+    pub released: bool,
+}
+
+/// Every mark of an assignment, by student id.
+pub async fn of_assignment(
+    db: &impl ConnectionTrait,
+    assignment_id: i32,
+) -> Result<HashMap<i32, Model>, DbErr> {
+    Ok(Entity::find()
+        .filter(Column::AssignmentId.eq(assignment_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| (m.student_id, m))
+        .collect())
+}
+
+/// One student's mark for an assignment.
+pub async fn of_student(
+    db: &impl ConnectionTrait,
+    assignment_id: i32,
+    student_id: i32,
+) -> Result<Option<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::AssignmentId.eq(assignment_id))
+        .filter(Column::StudentId.eq(student_id))
+        .one(db)
+        .await
+}
+
+/// Saves the mark (the first, or a change); returns it and what it was.
+pub async fn save(
+    db: &impl ConnectionTrait,
+    given: Given,
+    now: DateTimeUtc,
+) -> Result<(Model, Option<Model>), DbErr> {
+    let before = of_student(db, given.assignment_id, given.student_id).await?;
+    let mut active = match &before {
+        Some(row) => {
+            let mut active: ActiveModel = row.clone().into();
+            // Once released, any change is shown to the student as one.
+            active.changed_after_release = Set(row.changed_after_release || given.released);
+            active
+        }
+        None => ActiveModel {
+            assignment_id: Set(given.assignment_id),
+            student_id: Set(given.student_id),
+            changed_after_release: Set(false),
+            ..Default::default()
+        },
+    };
+    active.submission_id = Set(given.submission_id);
+    active.raw_mark = Set(given.raw.0);
+    active.final_mark = Set(given.final_mark.0);
+    active.late_rule = Set(given.late_rule);
+    active.feedback = Set(given.feedback);
+    active.marker_id = Set(Some(given.marker_id));
+    active.marked_at = Set(now);
+    let saved = match before {
+        Some(_) => active.update(db).await?,
+        None => active.insert(db).await?,
+    };
+    Ok((saved, before))
+}

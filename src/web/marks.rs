@@ -1,0 +1,252 @@
+//! Marks and feedback: entered on the marking table (a form per student,
+//! which the page's script sends without leaving the page) and on a
+//! student's history page, imported from a CSV, released, exported for the
+//! registry; and through the API.
+
+use rocket::form::Form;
+use rocket::http::ContentType;
+use rocket::response::{Flash, Redirect};
+use rocket::serde::json::Json;
+use rocket::{State, get, post, put, routes, uri};
+use serde::Deserialize;
+
+use super::error::{AppError, refused, refused_import};
+use super::guards::{Allowed, Mark};
+use super::marking::{Download, TableQuery};
+use super::multipart::{CsvForm, SmallForm};
+use crate::App;
+use crate::services::marks::{self, Given, Listed, Typed};
+
+pub fn page_routes() -> Vec<rocket::Route> {
+    routes![enter, import, release]
+}
+
+/// Mounted under `/` and under `/api/v1`.
+pub fn download_routes() -> Vec<rocket::Route> {
+    routes![registry_csv]
+}
+
+pub fn api_routes() -> Vec<rocket::Route> {
+    routes![list_api, put_api, put_many_api]
+}
+
+fn marking_page(marking: &Allowed<Mark>) -> String {
+    let (code, slug) = (&marking.course.code, &marking.assignment.slug);
+    uri!(super::marking::marking_page(code, slug, _)).to_string()
+}
+
+fn history_page(marking: &Allowed<Mark>, label: &str) -> String {
+    let (code, slug) = (&marking.course.code, &marking.assignment.slug);
+    uri!(super::marking::history(code, slug, label)).to_string()
+}
+
+fn saved(given: &Given) -> String {
+    let penalty = if given.late_rule == "none" {
+        String::new()
+    } else {
+        format!(
+            ", {} after the late policy ({})",
+            given.final_mark, given.late_rule
+        )
+    };
+    format!("{}: {} saved{penalty}.", given.student, given.raw)
+}
+
+#[derive(rocket::FromForm)]
+struct MarkForm<'r> {
+    csrf: &'r str,
+    mark: &'r str,
+    /// The marking table's inline field sends no feedback: it is kept.
+    feedback: Option<&'r str>,
+    /// Back to the history page rather than the table.
+    from_history: bool,
+}
+
+#[post(
+    "/courses/<_code>/assignments/<_slug>/marking/<label>/mark",
+    format = "form",
+    data = "<form>"
+)]
+async fn enter(
+    app: &State<App>,
+    marking: Allowed<Mark>,
+    _code: &str,
+    _slug: &str,
+    label: &str,
+    form: Form<MarkForm<'_>>,
+) -> Result<Flash<Redirect>, AppError> {
+    marking.caller.check_csrf(form.csrf)?;
+    let back = if form.from_history {
+        history_page(&marking, label)
+    } else {
+        marking_page(&marking)
+    };
+    let kept;
+    let feedback = match form.feedback {
+        Some(text) => text,
+        None => {
+            kept = marks::feedback_of(app, &marking, label).await?;
+            kept.as_str()
+        }
+    };
+    let typed = Typed {
+        student: label,
+        mark: form.mark,
+        feedback,
+    };
+    match marks::enter(app, &marking, typed).await {
+        Ok(given) => Ok(Flash::success(Redirect::to(back), saved(&given))),
+        Err(crate::error::Error::Invalid(problems)) => Ok(Flash::error(
+            Redirect::to(back),
+            format!("Not saved: {}", problems.join(" · ")),
+        )),
+        Err(other) => Err(AppError::from(other).with_back(back)),
+    }
+}
+
+#[post("/courses/<_code>/assignments/<_slug>/marks/import", data = "<form>")]
+async fn import(
+    app: &State<App>,
+    marking: Allowed<Mark>,
+    _code: &str,
+    _slug: &str,
+    form: Result<SmallForm<CsvForm>, AppError>,
+) -> Result<Flash<Redirect>, AppError> {
+    let back = marking_page(&marking);
+    let form = form.map_err(|e| e.with_back(back.clone()))?;
+    let given = marks::import_csv(app, &marking, form.text("csv"))
+        .await
+        .map_err(|e| refused_import(e).with_back(back.clone()))?;
+    Ok(Flash::success(
+        Redirect::to(back),
+        format!("{} marks imported.", given.len()),
+    ))
+}
+
+#[derive(rocket::FromForm)]
+struct ReleaseForm<'r> {
+    csrf: &'r str,
+    /// Empty: now.
+    at: &'r str,
+}
+
+#[post(
+    "/courses/<_code>/assignments/<_slug>/marks/release",
+    format = "form",
+    data = "<form>"
+)]
+async fn release(
+    app: &State<App>,
+    marking: Allowed<Mark>,
+    _code: &str,
+    _slug: &str,
+    form: Form<ReleaseForm<'_>>,
+) -> Result<Flash<Redirect>, AppError> {
+    marking.caller.check_csrf(form.csrf)?;
+    let back = marking_page(&marking);
+    marks::release(app, &marking, form.at)
+        .await
+        .map_err(|e| refused(e, "Nothing was released.").with_back(back.clone()))?;
+    let message = if form.at.trim().is_empty() {
+        "The marks are released: students see their marks and feedback now."
+    } else {
+        "The marks will be released at the time set."
+    };
+    Ok(Flash::success(Redirect::to(back), message))
+}
+
+#[get("/courses/<_code>/assignments/<_slug>/marks.csv")]
+async fn registry_csv(
+    app: &State<App>,
+    marking: Allowed<Mark>,
+    _code: &str,
+    _slug: &str,
+) -> Result<Download<Vec<u8>>, AppError> {
+    let export = marks::registry_csv(app, &marking).await?;
+    Ok(Download::new(export.body, ContentType::CSV, &export.name))
+}
+
+#[get("/courses/<_code>/assignments/<_slug>/marks")]
+async fn list_api(
+    app: &State<App>,
+    marking: Allowed<Mark>,
+    _code: &str,
+    _slug: &str,
+) -> Result<Json<Vec<Listed>>, AppError> {
+    Ok(Json(marks::list(app, &marking).await?))
+}
+
+#[derive(Deserialize)]
+struct MarkBody {
+    mark: serde_json::Value,
+    #[serde(default)]
+    feedback: String,
+}
+
+#[derive(Deserialize)]
+struct StudentMarkBody {
+    student: String,
+    #[serde(flatten)]
+    body: MarkBody,
+}
+
+/// A mark as JSON may carry it: `65`, `72.5` or `"72.5"`.
+fn mark_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[put("/courses/<_code>/assignments/<_slug>/marks/<label>", data = "<body>")]
+async fn put_api(
+    app: &State<App>,
+    marking: Allowed<Mark>,
+    _code: &str,
+    _slug: &str,
+    label: &str,
+    body: Result<Json<MarkBody>, rocket::serde::json::Error<'_>>,
+) -> Result<Json<Given>, AppError> {
+    let body = body.map_err(|e| {
+        AppError::bad_request(format!(
+            "The body must be JSON {{\"mark\": ..., \"feedback\": ...}}: {e}"
+        ))
+    })?;
+    let mark = mark_text(&body.mark);
+    let typed = Typed {
+        student: label,
+        mark: &mark,
+        feedback: &body.feedback,
+    };
+    Ok(Json(marks::enter(app, &marking, typed).await?))
+}
+
+#[put("/courses/<_code>/assignments/<_slug>/marks", data = "<body>")]
+async fn put_many_api(
+    app: &State<App>,
+    marking: Allowed<Mark>,
+    _code: &str,
+    _slug: &str,
+    body: Result<Json<Vec<StudentMarkBody>>, rocket::serde::json::Error<'_>>,
+) -> Result<Json<Vec<Given>>, AppError> {
+    let body = body.map_err(|e| {
+        AppError::bad_request(format!(
+            "The body must be a JSON list of {{\"student\": ..., \"mark\": ..., \"feedback\": ...}}: {e}"
+        ))
+    })?;
+    let marks: Vec<String> = body.iter().map(|b| mark_text(&b.body.mark)).collect();
+    let items: Vec<(String, Typed<'_>)> = body
+        .iter()
+        .zip(&marks)
+        .enumerate()
+        .map(|(i, (b, mark))| {
+            let typed = Typed {
+                student: &b.student,
+                mark,
+                feedback: &b.body.feedback,
+            };
+            (format!("item {}", i + 1), typed)
+        })
+        .collect();
+    Ok(Json(marks::enter_many(app, &marking, &items).await?))
+}
