@@ -498,3 +498,100 @@ async fn a_student_signs_in_with_the_university_account_in_a_real_browser() {
     b.click("#sso").await;
     b.element("#login").await;
 }
+
+/// A marker gives three students their marks on the marking page without
+/// leaving it, adds feedback for one, releases; each student then sees
+/// their own mark and feedback, and nobody else's.
+#[rocket::async_test]
+async fn a_marker_returns_marks_and_each_student_sees_only_their_own() {
+    let dir = crate::database::TestDir::new();
+    prepare(dir.path()).await;
+    {
+        let app = fixture::open(dir.path()).await;
+        let course = handin::models::course::find_by_code(&app.db, "WEB101")
+            .await
+            .unwrap()
+            .unwrap();
+        let hash = user::hash_password(PASSWORD).unwrap();
+        fixture::user(&app, "carol", "Carol Ann", "student", course.id, &hash).await;
+        app.db.close().await.unwrap();
+    }
+    let server = Server::start(Path::new(BINARY), dir.path());
+    let base = format!("http://{}", server.addr);
+    let page = format!("{base}/courses/WEB101/assignments/lab1");
+    let b = browser(dir.path()).await;
+
+    b.login(&base, "mark").await;
+    b.client.goto(&format!("{page}/marking")).await.unwrap();
+    // Typed into carol's field but not yet saved: it must survive the
+    // other saves (the page is never reloaded).
+    b.type_in("input[aria-label='Mark for carol']", "48").await;
+    for (student, mark) in [("alice", "72.5"), ("bob", "61")] {
+        b.type_in(&format!("input[aria-label='Mark for {student}']"), mark)
+            .await;
+        b.click(&format!("button[aria-label='Save the mark for {student}']"))
+            .await;
+        let said = format!("{student}: {mark} saved.");
+        b.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::XPath(&format!(
+                "//span[@class='mark-status' and contains(., '{said}')]"
+            )))
+            .await
+            .unwrap();
+    }
+    let carol = b
+        .element("input[aria-label='Mark for carol']")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(carol.as_deref(), Some("48"), "the page was not reloaded");
+    b.click("button[aria-label='Save the mark for carol']")
+        .await;
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//span[@class='mark-status' and contains(., 'carol: 48 saved.')]",
+        ))
+        .await
+        .unwrap();
+    b.assert_accessible("marking with marks").await;
+    b.shot("marking-marks").await;
+
+    // Feedback for alice on her history page, then release.
+    b.client
+        .goto(&format!("{page}/marking/alice"))
+        .await
+        .unwrap();
+    b.type_in("#feedback", "Clear and well tested.").await;
+    b.click("form[action$='/mark'] button").await;
+    b.element(".notice").await;
+    b.client.goto(&format!("{page}/marking")).await.unwrap();
+    b.click("form[action$='/marks/release'] button").await;
+    let notice = b.text_of(".notice").await;
+    assert!(notice.contains("released"), "{notice}");
+    b.logout().await;
+
+    b.login(&base, "alice").await;
+    b.client.goto(&page).await.unwrap();
+    let mine = b.text_of("#mark").await;
+    assert!(
+        mine.contains("72.5 out of 100") && mine.contains("Clear and well tested."),
+        "{mine}"
+    );
+    b.assert_accessible("assignment with a mark").await;
+    b.shot("student-mark").await;
+    b.logout().await;
+
+    b.login(&base, "bob").await;
+    b.client.goto(&page).await.unwrap();
+    let his = b.text_of("#mark").await;
+    assert!(his.contains("61 out of 100"), "{his}");
+    assert!(
+        !his.contains("72.5") && !his.contains("Clear and well tested."),
+        "{his}"
+    );
+}
