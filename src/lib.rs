@@ -142,6 +142,8 @@ fn assemble(figment: Figment) -> Rocket<Build> {
     let figment = figment
         .merge(("shutdown.grace", grace))
         .merge(("limits.data-form", FORM_LIMIT))
+        // Plain forms: feedback of up to 20,000 characters in any script.
+        .merge(("limits.form", 256 * 1024))
         .merge(("limits.file", FORM_LIMIT))
         .merge(("ip_header", false));
     let rocket = rocket::custom(figment)

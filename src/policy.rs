@@ -71,12 +71,12 @@ pub fn hides_names(role: CourseRole, assignment: &assignment::Model, now: DateTi
 
 /// How the marker's table names students for this role: administrators see
 /// names and candidate numbers; markers of an anonymous assignment see
-/// candidate numbers only.
+/// candidate numbers only, and from the release of the marks both (the
+/// candidate number is what their notes and files were keyed by).
 pub fn naming(role: CourseRole, assignment: &assignment::Model, now: DateTime<Utc>) -> Naming {
-    let hides_names = hides_names(role, assignment, now);
     Naming {
-        hides_names,
-        shows_candidates: hides_names || role == CourseRole::Admin,
+        hides_names: hides_names(role, assignment, now),
+        shows_candidates: assignment.anonymous || role == CourseRole::Admin,
     }
 }
 

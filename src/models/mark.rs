@@ -54,9 +54,19 @@ pub struct Given {
     pub raw: Points,
     pub final_mark: Points,
     pub late_rule: String,
-    pub feedback: String,
+    /// None: the feedback there is stays.
+    pub feedback: Option<String>,
     pub marker_id: i32,
     pub released: bool,
+}
+
+/// What saving did.
+pub struct Saved {
+    pub row: Model,
+    pub before: Option<Model>,
+    /// False when the mark was given again exactly as it stood: nothing was
+    /// written (and a released mark is not flagged as changed).
+    pub changed: bool,
 }
 
 /// Every mark of an assignment, by student id.
@@ -87,12 +97,31 @@ pub async fn of_student(
 }
 
 /// Saves the mark (the first, or a change); returns it and what it was.
+/// Call inside a write transaction: it reads, then writes.
 pub async fn save(
     db: &impl ConnectionTrait,
     given: Given,
     now: DateTimeUtc,
-) -> Result<(Model, Option<Model>), DbErr> {
+) -> Result<Saved, DbErr> {
     let before = of_student(db, given.assignment_id, given.student_id).await?;
+    let feedback = given
+        .feedback
+        .clone()
+        .or_else(|| before.as_ref().map(|b| b.feedback.clone()))
+        .unwrap_or_default();
+    if let Some(row) = &before
+        && row.raw_mark == given.raw.0
+        && row.final_mark == given.final_mark.0
+        && row.late_rule == given.late_rule
+        && row.submission_id == given.submission_id
+        && row.feedback == feedback
+    {
+        return Ok(Saved {
+            row: row.clone(),
+            before,
+            changed: false,
+        });
+    }
     let mut active = match &before {
         Some(row) => {
             let mut active: ActiveModel = row.clone().into();
@@ -111,12 +140,16 @@ pub async fn save(
     active.raw_mark = Set(given.raw.0);
     active.final_mark = Set(given.final_mark.0);
     active.late_rule = Set(given.late_rule);
-    active.feedback = Set(given.feedback);
+    active.feedback = Set(feedback);
     active.marker_id = Set(Some(given.marker_id));
     active.marked_at = Set(now);
-    let saved = match before {
+    let row = match before {
         Some(_) => active.update(db).await?,
         None => active.insert(db).await?,
     };
-    Ok((saved, before))
+    Ok(Saved {
+        row,
+        before,
+        changed: true,
+    })
 }

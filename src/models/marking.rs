@@ -13,7 +13,8 @@ use serde::Serialize;
 use super::enrolment::{self, EnrolledAs};
 use super::receipt::{Judged, Reader};
 use super::{assignment, course, extension, mark, submission, user};
-use crate::domain::marks::Points;
+use crate::domain::marks::{self, Points};
+use crate::domain::penalty::LatePolicy;
 use crate::domain::zone::format_local;
 
 /// One attempt as markers see it.
@@ -45,6 +46,9 @@ pub struct MarkShown {
     #[serde(skip)]
     pub marked_at: DateTimeUtc,
     pub changed_after_release: bool,
+    /// Why the mark may no longer fit the work (a newer attempt, a penalty
+    /// that an extension or a moved deadline changed): for staff.
+    pub outdated: Option<String>,
 }
 
 impl MarkShown {
@@ -58,7 +62,37 @@ impl MarkShown {
             marker_id: row.marker_id,
             marked_at: row.marked_at,
             changed_after_release: row.changed_after_release,
+            outdated: None,
         }
+    }
+
+    /// Compares the mark with the work as it stands now: the attempt that
+    /// counts, and the penalty it would have today.
+    pub fn checked(
+        mut self,
+        row: &mark::Model,
+        latest: Option<&Judged>,
+        policy: &LatePolicy,
+    ) -> Self {
+        let latest_id = latest.map(|j| j.submission_id);
+        if row.submission_id != latest_id {
+            self.outdated = Some(match latest {
+                Some(j) => format!(
+                    "given for an earlier attempt; the latest is attempt {}",
+                    j.attempt
+                ),
+                None => "given for an attempt that is no longer there".to_string(),
+            });
+            return self;
+        }
+        let days = latest.map(|j| j.working_days_late).unwrap_or(0);
+        let today = marks::penalise(row.raw(), policy, days).rule;
+        if today != row.late_rule {
+            self.outdated = Some(format!(
+                "the late penalty would now be {today}: save the mark again to apply it"
+            ));
+        }
+        self
     }
 }
 
@@ -205,9 +239,13 @@ pub async fn load(
                 attempts.pop()
             };
             let effective_extension = until.filter(|_| rule.has_extension());
+            let policy = assignment.late_policy();
+            let mark = marks.remove(&id).map(|m| {
+                MarkShown::new(&m, zone).checked(&m, latest.as_ref().map(|a| &a.judged), &policy)
+            });
             Some(StudentRow {
                 student_id: id,
-                mark: marks.remove(&id).map(|m| MarkShown::new(&m, zone)),
+                mark,
                 username: (!anonymous).then(|| student.username.clone()),
                 name: (!anonymous).then(|| student.display_name.clone()),
                 candidate: naming.shows_candidates.then_some(candidate),

@@ -6,6 +6,8 @@ use crate::error::{Error, Result};
 /// Reads a CSV with the given header; returns each data line with its
 /// number (1 is the header). Any problem refuses the whole file.
 pub fn records(text: &str, header: &[&str]) -> Result<Vec<(usize, Vec<String>)>> {
+    // Excel's "CSV UTF-8" starts with a byte-order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)

@@ -5,6 +5,7 @@
 //! registry. Every mark given, changed and released is on the audit log.
 
 use chrono::{DateTime, Utc};
+use sea_orm::EntityTrait;
 use serde::Serialize;
 
 use super::Scope;
@@ -27,7 +28,8 @@ pub struct Typed<'a> {
     /// The student as the table names them: username, or candidate number.
     pub student: &'a str,
     pub mark: &'a str,
-    pub feedback: &'a str,
+    /// None: the feedback there is stays (an empty text clears it).
+    pub feedback: Option<&'a str>,
 }
 
 /// What a mark came to, for the one who gave it.
@@ -43,10 +45,11 @@ pub struct Given {
 /// the label shown).
 fn find_row<'r>(rows: &'r [StudentRow], student: &str) -> Option<&'r StudentRow> {
     let student = student.trim();
+    // Spreadsheets change case: usernames and candidate numbers are
+    // matched without regard to it.
+    let same = |known: Option<&str>| known.is_some_and(|k| k.eq_ignore_ascii_case(student));
     rows.iter().find(|r| {
-        r.label == student
-            || r.username.as_deref() == Some(student)
-            || r.candidate.as_deref() == Some(student)
+        same(Some(&r.label)) || same(r.username.as_deref()) || same(r.candidate.as_deref())
     })
 }
 
@@ -58,7 +61,10 @@ fn check(
 ) -> std::result::Result<mark::Given, String> {
     let raw =
         Points::parse(typed.mark).and_then(|raw| marks::check(raw, scope.assignment.max_mark()))?;
-    if typed.feedback.chars().count() > MAX_FEEDBACK {
+    if typed
+        .feedback
+        .is_some_and(|f| f.chars().count() > MAX_FEEDBACK)
+    {
         return Err(format!(
             "the feedback is longer than {MAX_FEEDBACK} characters"
         ));
@@ -77,10 +83,24 @@ fn check(
         raw,
         final_mark: penalised.final_mark,
         late_rule: penalised.rule,
-        feedback: typed.feedback.trim().to_string(),
+        feedback: typed.feedback.map(|f| f.trim().to_string()),
         marker_id: scope.user.id,
         released: false,
     })
+}
+
+/// A mark as the audit log keeps it: raw, final, and the feedback's length
+/// and hash (so a change of feedback alone shows, without copying it).
+fn recorded(row: &mark::Model) -> String {
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(row.feedback.as_bytes()));
+    format!(
+        "{} (final {}); feedback {} characters, sha256 {}",
+        row.raw(),
+        row.final_points(),
+        row.feedback.chars().count(),
+        &digest[..12]
+    )
 }
 
 async fn save_all(
@@ -94,23 +114,28 @@ async fn save_all(
     let mut done = Vec::new();
     for (label, mut one) in given {
         one.released = released;
-        let (saved, before) = mark::save(&txn, one, now).await?;
-        let after = format!("{} (final {})", saved.raw(), saved.final_points());
-        let entry = audit::Entry {
-            actor_id: Some(scope.user.id),
-            action: if before.is_some() {
-                "mark_changed"
-            } else {
-                "mark_entered"
-            },
-            course_id: Some(scope.course.id),
-            assignment_id: Some(scope.assignment.id),
-            student_id: Some(saved.student_id),
-            before: before.map(|b| format!("{} (final {})", b.raw(), b.final_points())),
-            after: Some(after),
-            details: format!("{label}: late rule {}", saved.late_rule),
-        };
-        audit::record(&txn, now, entry).await?;
+        let mark::Saved {
+            row: saved,
+            before,
+            changed,
+        } = mark::save(&txn, one, now).await?;
+        if changed {
+            let entry = audit::Entry {
+                actor_id: Some(scope.user.id),
+                action: if before.is_some() {
+                    "mark_changed"
+                } else {
+                    "mark_entered"
+                },
+                course_id: Some(scope.course.id),
+                assignment_id: Some(scope.assignment.id),
+                student_id: Some(saved.student_id),
+                before: before.as_ref().map(recorded),
+                after: Some(recorded(&saved)),
+                details: format!("{label}: late rule {}", saved.late_rule),
+            };
+            audit::record(&txn, now, entry).await?;
+        }
         done.push(Given {
             student: label,
             raw: saved.raw(),
@@ -136,16 +161,6 @@ pub async fn enter(app: &App, scope: &Scope, typed: Typed<'_>) -> Result<Given> 
         check(scope, row, &typed).map_err(|e| Error::invalid(format!("{}: {e}", row.label)))?;
     let mut done = save_all(app, scope, vec![(row.label.clone(), given)]).await?;
     Ok(done.remove(0))
-}
-
-/// The feedback a student's mark has now (empty if none): what a change
-/// of the mark alone keeps.
-pub async fn feedback_of(app: &App, scope: &Scope, student: &str) -> Result<String> {
-    let table = exports::table(app, scope, Attempts::Latest).await?;
-    Ok(find_row(&table.rows, student)
-        .and_then(|row| row.mark.as_ref())
-        .map(|m| m.feedback.clone())
-        .unwrap_or_default())
 }
 
 /// Every student's mark, as staff see them (the marking table's rows).
@@ -214,10 +229,12 @@ pub async fn import_csv(app: &App, scope: &Scope, text: &str) -> Result<Vec<Give
     let items: Vec<(String, Typed<'_>)> = lines
         .iter()
         .map(|(line, fields)| {
+            // An empty feedback column leaves the feedback as it is.
+            let feedback = Some(fields[2].as_str()).filter(|f| !f.is_empty());
             let typed = Typed {
                 student: &fields[0],
                 mark: &fields[1],
-                feedback: &fields[2],
+                feedback,
             };
             (format!("line {line}"), typed)
         })
@@ -225,21 +242,37 @@ pub async fn import_csv(app: &App, scope: &Scope, text: &str) -> Result<Vec<Give
     enter_many(app, scope, &items).await
 }
 
-/// Releases the marks to students: now (`at` empty) or at a time to come
-/// (a wall-clock time in the course's zone, or RFC 3339).
-pub async fn release(app: &App, scope: &Scope, at: &str) -> Result<assignment::Model> {
+/// Releases the marks to students: now (`at` none) or at a time to come
+/// (a wall-clock time in the course's zone, or RFC 3339). Marks students
+/// have seen stay released: a release that has happened cannot be moved.
+pub async fn release(app: &App, scope: &Scope, at: Option<&str>) -> Result<assignment::Model> {
     scope.require(Act::Mark)?;
     let now = app.clock.now();
-    let at: DateTime<Utc> = if at.trim().is_empty() {
-        now
-    } else {
-        crate::domain::zone::parse_instant(at, scope.course.zone())
-            .map_err(|e| Error::invalid(format!("the release time: {e}")))?
+    let zone = scope.course.zone();
+    let at: DateTime<Utc> = match at.map(str::trim) {
+        None => now,
+        Some("") => {
+            return Err(Error::invalid(
+                "Choose a date and time to release the marks at, or release them now.",
+            ));
+        }
+        Some(text) => crate::domain::zone::parse_instant(text, zone)
+            .map_err(|e| Error::invalid(format!("the release time: {e}")))?,
     };
     let txn = crate::db::begin_write(&app.db).await?;
-    let before = scope.assignment.marks_released_at;
+    // Read again under the write lock: another marker may just have released.
+    let current = assignment::Entity::find_by_id(scope.assignment.id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| Error::not_found("assignment"))?;
+    if let Some(done) = current.marks_released_at.filter(|t| *t <= now) {
+        return Err(Error::Conflict(format!(
+            "The marks were released on {}: students have seen them, and they stay released.",
+            format_local(done, zone)
+        )));
+    }
+    let before = current.marks_released_at;
     let released = assignment::set_marks_release(&txn, scope.assignment.id, Some(at)).await?;
-    let zone = scope.course.zone();
     let entry = audit::Entry {
         actor_id: Some(scope.user.id),
         action: "marks_released",
@@ -299,9 +332,20 @@ pub async fn registry_csv(app: &App, scope: &Scope) -> Result<Export<Vec<u8>>> {
         .filter_map(|r| r.mark.as_ref().and_then(|m| m.marker_id))
         .collect();
     let markers = user::usernames(&app.db, &marker_ids).await?;
-    let mut out =
-        String::from("student,name,candidate,raw,penalty,final,pass,status,marker,marked_at\n");
-    let cell = exports::cell;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "student",
+        "name",
+        "candidate",
+        "raw",
+        "penalty",
+        "final",
+        "pass",
+        "status",
+        "marker",
+        "marked_at",
+    ];
+    out.write_record(header).map_err(Error::internal)?;
     for row in &table.rows {
         let mark = row.mark.as_ref();
         let passed = match (mark, scope.assignment.pass_mark) {
@@ -322,10 +366,11 @@ pub async fn registry_csv(app: &App, scope: &Scope) -> Result<Export<Vec<u8>>> {
                 .unwrap_or_default(),
             mark.map(|m| m.marked_at.to_rfc3339()).unwrap_or_default(),
         ];
-        let line: Vec<String> = fields.iter().map(|f| cell(f)).collect();
-        out.push_str(&line.join(","));
-        out.push('\n');
+        // Formulas defused, as in every CSV handin writes.
+        let line: Vec<String> = fields.iter().map(|f| exports::cell(f)).collect();
+        out.write_record(&line).map_err(Error::internal)?;
     }
+    let body = out.into_inner().map_err(Error::internal)?;
     let entry = audit::Entry {
         actor_id: Some(scope.user.id),
         action: "bulk_download",
@@ -337,6 +382,6 @@ pub async fn registry_csv(app: &App, scope: &Scope) -> Result<Export<Vec<u8>>> {
     audit::record(&app.db, app.clock.now(), entry).await?;
     Ok(Export {
         name: format!("{}-{}-marks.csv", scope.course.code, scope.assignment.slug),
-        body: out.into_bytes(),
+        body,
     })
 }

@@ -59,10 +59,12 @@ impl Scope {
             .await?
             .ok_or_else(|| Error::not_found("assignment"))?;
         let role = access::role_in(&app.db, &user, course.id).await?;
+        // One instant for both: at the release they must agree.
+        let now = app.clock.now();
         match role {
             Some(role) if policy::allows(Some(role), act, &course) => Ok(Scope {
-                naming: policy::naming(role, &assignment, app.clock.now()),
-                hides_names: policy::hides_names(role, &assignment, app.clock.now()),
+                naming: policy::naming(role, &assignment, now),
+                hides_names: policy::hides_names(role, &assignment, now),
                 user,
                 course,
                 assignment,

@@ -18,7 +18,7 @@ use super::guards::{Allowed, Mark};
 use super::session::Caller;
 use crate::App;
 use crate::domain::marks::Points;
-use crate::domain::zone::format_local;
+use crate::domain::zone::{form_value, format_local};
 use crate::models::marking::{self, View};
 use crate::services::exports::{self, Attempts, Export};
 use crate::services::work::{self, StoredFile};
@@ -41,6 +41,7 @@ fn marks_context(app: &App, marking: &Allowed<Mark>) -> serde_json::Value {
         "pass": a.pass_mark.map(|p| Points(p).shown()),
         "released": a.marks_released(app.clock.now()),
         "release_at": a.marks_released_at.map(|t| format_local(t, zone)),
+        "release_form": a.marks_released_at.map(|t| form_value(t, zone)).unwrap_or_default(),
     })
 }
 
@@ -95,6 +96,7 @@ pub(super) async fn marking_page(
             sort: view.sort.as_deref().unwrap_or("student"),
             dir: if view.descending { "desc" } else { "asc" },
             marks: marks_context(app, &marking),
+            course_zone: marking.course.zone_name(),
             flash: flash.as_ref().map(|f| f.message()),
             flash_kind: flash.as_ref().map(|f| f.kind()),
         },

@@ -3,8 +3,10 @@
 //! student's history page, imported from a CSV, released, exported for the
 //! registry; and through the API.
 
+use rocket::Either;
 use rocket::form::Form;
-use rocket::http::ContentType;
+use rocket::http::{ContentType, Status};
+use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{Flash, Redirect};
 use rocket::serde::json::Json;
 use rocket::{State, get, post, put, routes, uri};
@@ -62,6 +64,30 @@ struct MarkForm<'r> {
     from_history: bool,
 }
 
+/// The page's script asks for JSON (`Accept: application/json`): it shows
+/// the answer beside the field, and the page stays as it is.
+pub struct WantsJson(bool);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for WantsJson {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let accept = request.headers().get_one("Accept").unwrap_or_default();
+        Outcome::Success(WantsJson(accept.contains("application/json")))
+    }
+}
+
+/// What the script shows: the saved mark, or why not.
+#[derive(serde::Serialize)]
+struct Answer {
+    message: String,
+    #[serde(flatten)]
+    given: Option<Given>,
+}
+
+type Saved = Either<Flash<Redirect>, (Status, Json<Answer>)>;
+
 #[post(
     "/courses/<_code>/assignments/<_slug>/marking/<label>/mark",
     format = "form",
@@ -73,35 +99,34 @@ async fn enter(
     _code: &str,
     _slug: &str,
     label: &str,
+    json: WantsJson,
     form: Form<MarkForm<'_>>,
-) -> Result<Flash<Redirect>, AppError> {
+) -> Result<Saved, AppError> {
     marking.caller.check_csrf(form.csrf)?;
     let back = if form.from_history {
         history_page(&marking, label)
     } else {
         marking_page(&marking)
     };
-    let kept;
-    let feedback = match form.feedback {
-        Some(text) => text,
-        None => {
-            kept = marks::feedback_of(app, &marking, label).await?;
-            kept.as_str()
-        }
-    };
     let typed = Typed {
         student: label,
         mark: form.mark,
-        feedback,
+        feedback: form.feedback,
     };
-    match marks::enter(app, &marking, typed).await {
-        Ok(given) => Ok(Flash::success(Redirect::to(back), saved(&given))),
-        Err(crate::error::Error::Invalid(problems)) => Ok(Flash::error(
-            Redirect::to(back),
+    let (status, message, given) = match marks::enter(app, &marking, typed).await {
+        Ok(given) => (Status::Ok, saved(&given), Some(given)),
+        Err(crate::error::Error::Invalid(problems)) => (
+            Status::UnprocessableEntity,
             format!("Not saved: {}", problems.join(" · ")),
-        )),
-        Err(other) => Err(AppError::from(other).with_back(back)),
-    }
+            None,
+        ),
+        Err(other) => return Err(AppError::from(other).with_back(back)),
+    };
+    Ok(match (json.0, status) {
+        (true, _) => Either::Right((status, Json(Answer { message, given }))),
+        (false, Status::Ok) => Either::Left(Flash::success(Redirect::to(back), message)),
+        (false, _) => Either::Left(Flash::error(Redirect::to(back), message)),
+    })
 }
 
 #[post("/courses/<_code>/assignments/<_slug>/marks/import", data = "<form>")]
@@ -126,7 +151,8 @@ async fn import(
 #[derive(rocket::FromForm)]
 struct ReleaseForm<'r> {
     csrf: &'r str,
-    /// Empty: now.
+    /// "now", or "schedule" (at `at`).
+    release: &'r str,
     at: &'r str,
 }
 
@@ -144,13 +170,14 @@ async fn release(
 ) -> Result<Flash<Redirect>, AppError> {
     marking.caller.check_csrf(form.csrf)?;
     let back = marking_page(&marking);
-    marks::release(app, &marking, form.at)
+    let at = (form.release != "now").then_some(form.at);
+    let released = marks::release(app, &marking, at)
         .await
         .map_err(|e| refused(e, "Nothing was released.").with_back(back.clone()))?;
-    let message = if form.at.trim().is_empty() {
+    let message = if released.marks_released(app.clock.now()) {
         "The marks are released: students see their marks and feedback now."
     } else {
-        "The marks will be released at the time set."
+        "The release is scheduled: students see their marks and feedback from the time set."
     };
     Ok(Flash::success(Redirect::to(back), message))
 }
@@ -179,8 +206,9 @@ async fn list_api(
 #[derive(Deserialize)]
 struct MarkBody {
     mark: serde_json::Value,
+    /// Left out: the feedback stays; `""` clears it.
     #[serde(default)]
-    feedback: String,
+    feedback: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -216,7 +244,7 @@ async fn put_api(
     let typed = Typed {
         student: label,
         mark: &mark,
-        feedback: &body.feedback,
+        feedback: body.feedback.as_deref(),
     };
     Ok(Json(marks::enter(app, &marking, typed).await?))
 }
@@ -243,7 +271,7 @@ async fn put_many_api(
             let typed = Typed {
                 student: &b.student,
                 mark,
-                feedback: &b.body.feedback,
+                feedback: b.body.feedback.as_deref(),
             };
             (format!("item {}", i + 1), typed)
         })

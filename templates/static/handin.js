@@ -138,27 +138,34 @@
     document.querySelectorAll("form[data-upload]").forEach(enhanceUpload);
   });
 
-  // The form posts and the server answers with the table again (after a
-  // redirect), whose notice says what was saved or why not.
+  // The form asks for JSON: the saved mark (and its final mark after the
+  // late policy), or why it was not saved, shown beside the field.
   document.querySelectorAll("form.mark-form").forEach(function (form) {
     var said = form.querySelector(".mark-status");
+    var field = form.querySelector("input[name=mark]");
+    var final = form.querySelector(".mark-final");
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       said.textContent = "saving…";
       fetch(form.action, {
         method: "POST",
         body: new URLSearchParams(new FormData(form)),
+        headers: { Accept: "application/json" },
         credentials: "same-origin",
       })
-        .then(function (response) { return response.text(); })
-        .then(function (html) {
-          var page = new DOMParser().parseFromString(html, "text/html");
-          var notice = page.querySelector("main .notice, main .error");
-          said.textContent = notice ? notice.textContent : "not saved: reload the page";
-          var bad = notice && notice.classList.contains("error");
-          form.querySelector("input[name=mark]").setAttribute("aria-invalid", bad ? "true" : "false");
+        .then(function (response) {
+          return response.json().then(function (answer) { return [response.ok, answer]; },
+            function () { return [false, { message: "Not saved (" + response.status + "): reload the page." }]; });
         })
-        .catch(function () { said.textContent = "not saved: no connection"; });
+        .then(function (result) {
+          var ok = result[0], answer = result[1];
+          said.textContent = answer.message;
+          field.setAttribute("aria-invalid", ok ? "false" : "true");
+          if (ok && final) {
+            final.textContent = answer.late_rule === "none" ? "" : "final " + answer.final_mark;
+          }
+        })
+        .catch(function () { said.textContent = "Not saved: no connection. Try again."; });
     });
   });
 })();

@@ -70,10 +70,17 @@ async fn a_marker_marks_inline_the_late_policy_applies_and_students_see_only_the
     assert_eq!(own_mark_section(&t, "alice").await, None);
 
     t.login("mark").await;
-    let released = t
-        .submit(&format!("{COURSEWORK}/marks/release"), "at=")
-        .await;
+    let release = format!("{COURSEWORK}/marks/release");
+    let released = t.submit(&release, "release=now&at=").await;
     assert_eq!(released.status(), Status::SeeOther);
+    // Seen is seen: a release that has happened cannot be moved on.
+    let moved = t
+        .submit(&release, "release=schedule&at=2020-07-01+09:00")
+        .await;
+    assert_eq!(moved.status(), Status::Conflict);
+    // Giving a mark again as it stands changes nothing (and flags nothing).
+    t.submit(&format!("{COURSEWORK}/marking/alice/mark"), "mark=75")
+        .await;
 
     let alice = own_mark_section(&t, "alice")
         .await
@@ -84,6 +91,7 @@ async fn a_marker_marks_inline_the_late_policy_applies_and_students_see_only_the
         "{alice}"
     );
     assert!(!alice.contains("Late penalty"), "{alice}");
+    assert!(!alice.contains("changed after"), "{alice}");
     let bob = own_mark_section(&t, "bob")
         .await
         .expect("bob sees his mark");
@@ -120,8 +128,30 @@ async fn a_marker_marks_inline_the_late_policy_applies_and_students_see_only_the
         .rev()
         .find(|e| e.action == "mark_changed")
         .unwrap();
-    assert_eq!(change.before.as_deref(), Some("60 (final 54)"));
-    assert_eq!(change.after.as_deref(), Some("62 (final 55.8)"));
+    assert!(
+        change
+            .before
+            .as_deref()
+            .unwrap()
+            .starts_with("60 (final 54); feedback 0 characters")
+    );
+    assert!(
+        change
+            .after
+            .as_deref()
+            .unwrap()
+            .starts_with("62 (final 55.8)")
+    );
+
+    // bob hands in again: his mark was for the attempt before, and says so.
+    t.set_time("2020-05-30T10:00:00Z");
+    t.hand_in("bob", "coursework", "second go").await;
+    t.login("mark").await;
+    let table = t.page(format!("{COURSEWORK}/marking")).await;
+    assert!(
+        table.contains("given for an earlier attempt; the latest is attempt 2"),
+        "{table}"
+    );
 }
 
 #[rocket::async_test]
@@ -236,13 +266,22 @@ async fn marks_from_a_csv_are_all_or_nothing_and_every_bad_line_is_named() {
             .is_empty()
     );
 
-    let good = "student,mark,feedback\nalice,70,\"Good, clear.\"\nbob,50,\n";
+    let good = "student,mark,feedback\nALICE,70,\"Good, clear.\"\nbob,50,\n";
     let imported = import(&t, good).await;
     assert_eq!(imported.status(), Status::SeeOther);
     assert!(
         t.page(format!("{COURSEWORK}/marking"))
             .await
             .contains("2 marks imported.")
+    );
+    // An empty feedback column leaves the feedback as it was; Excel's
+    // byte-order mark is no problem.
+    let again = "\u{feff}student,mark,feedback\nalice,71,\n";
+    assert_eq!(import(&t, again).await.status(), Status::SeeOther);
+    let alice = t.page(format!("{COURSEWORK}/marking/alice")).await;
+    assert!(
+        alice.contains("Good, clear.") && alice.contains("<strong>71</strong>"),
+        "{alice}"
     );
 
     // For the registry: raw, penalty, final, marker, for everyone (carol is
@@ -254,7 +293,7 @@ async fn marks_from_a_csv_are_all_or_nothing_and_every_bad_line_is_named() {
         "student,name,candidate,raw,penalty,final,pass,status,marker,marked_at"
     );
     assert!(
-        lines[1].starts_with("alice,alice Example,,70,none,70,,on_time,mark,"),
+        lines[1].starts_with("alice,alice Example,,71,none,71,,on_time,mark,"),
         "{csv}"
     );
     assert!(
@@ -340,8 +379,8 @@ async fn the_api_lists_and_puts_marks_one_or_many() {
         .find(|r| r["student"] == "bob")
         .unwrap();
     assert_eq!(
-        bob["mark"]["feedback"], "",
-        "a bulk item without feedback clears it"
+        bob["mark"]["feedback"], "fine",
+        "a bulk item without feedback leaves it as it was"
     );
 }
 
@@ -375,7 +414,7 @@ async fn under_anonymous_marking_names_appear_to_markers_only_after_release() {
     // Released at a time to come: still anonymous until then.
     t.submit(
         &format!("{COURSEWORK}/marks/release"),
-        "at=2020-06-10+09:00",
+        "release=schedule&at=2020-06-10+09:00",
     )
     .await;
     assert!(
@@ -388,4 +427,58 @@ async fn under_anonymous_marking_names_appear_to_markers_only_after_release() {
     t.login("mark").await;
     let table = t.page(format!("{COURSEWORK}/marking")).await;
     assert!(table.contains("alice") && table.contains("bob"), "{table}");
+    // The candidate number still names the student (notes were kept by it).
+    assert!(table.contains(&first), "{table}");
+    let saved = t
+        .submit(&format!("{COURSEWORK}/marking/{first}/mark"), "mark=66")
+        .await;
+    assert_eq!(saved.status(), Status::SeeOther);
+    let table = t.page(format!("{COURSEWORK}/marking")).await;
+    assert!(table.contains(": 66 saved"), "{table}");
+}
+
+#[rocket::async_test]
+async fn the_pages_script_gets_the_answer_as_json() {
+    let t = marked_course(false).await;
+    t.login("mark").await;
+    let t = &t;
+    let ask = |mark: &str| {
+        let body = mark.to_string();
+        async move {
+            let csrf = t.csrf().await;
+            let answer = t
+                .client
+                .post(format!("{COURSEWORK}/marking/bob/mark"))
+                .header(rocket::http::ContentType::Form)
+                .header(rocket::http::Header::new("Accept", "application/json"))
+                .body(format!("csrf={csrf}&mark={body}"))
+                .dispatch()
+                .await;
+            let status = answer.status();
+            let json: serde_json::Value =
+                serde_json::from_str(&answer.into_string().await.unwrap()).unwrap();
+            (status, json)
+        }
+    };
+    let (status, answer) = ask("70").await;
+    assert_eq!(status, Status::Ok);
+    assert_eq!(
+        (answer["final_mark"].as_str(), answer["raw"].as_str()),
+        (Some("63"), Some("70"))
+    );
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("63 after the late policy")
+    );
+    let (status, answer) = ask("700").await;
+    assert_eq!(status, Status::UnprocessableEntity);
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than the maximum mark")
+    );
+    assert!(answer.get("final_mark").is_none());
 }

@@ -80,7 +80,10 @@ async fn the_pages_opened_at_the_deadline_read_no_growing_table_whole() {
     grant(&t, &admin, "bob").await;
     // A mark, released.
     t.login("mark").await;
-    for (form, fields) in [("marking/alice/mark", "mark=70"), ("marks/release", "at=")] {
+    for (form, fields) in [
+        ("marking/alice/mark", "mark=70"),
+        ("marks/release", "release=now&at="),
+    ] {
         let path = format!("/courses/COMP6248/assignments/coursework/{form}");
         assert_eq!(t.submit(&path, fields).await.status(), Status::SeeOther);
     }

@@ -146,7 +146,7 @@ fn body(csrf: &str) -> String {
         "csrf={csrf}&username=bob&password=x&next=%2F&students=bob&until=2020-06-01T16%3A00&reason=r&decision=reject\
          &comment=c&code=COMP6248&title=T&time_zone=Europe%2FLondon&closure_days=&slug=coursework&opens=&due=2020-05-29T16%3A00\
          &hard_close=&grace_minutes=0&max_bundle_mib=1&required_files=&late_policy=none&csv=username%2Cuntil%2Creason&bundle=x\
-         &mark=50&feedback=f&at=&name=n&days=1"
+         &mark=50&feedback=f&release=now&at=&name=n&days=1"
     )
 }
 
