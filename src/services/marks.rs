@@ -109,8 +109,13 @@ async fn save_all(
     given: Vec<(String, mark::Given)>,
 ) -> Result<Vec<Given>> {
     let now = app.clock.now();
-    let released = scope.assignment.marks_released(now);
     let txn = crate::db::begin_write(&app.db).await?;
+    // Read under the write lock: a release committed since the request
+    // began must flag these changes to the students.
+    let released = assignment::Entity::find_by_id(scope.assignment.id)
+        .one(&txn)
+        .await?
+        .is_some_and(|a| a.marks_released(now));
     let mut done = Vec::new();
     for (label, mut one) in given {
         one.released = released;
