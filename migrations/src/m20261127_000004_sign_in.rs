@@ -36,7 +36,7 @@ enum Sessions {
 const INDEX: &str = "api_tokens_by_user";
 
 /// SQLite alters one column per statement.
-async fn add(
+async fn add_column(
     manager: &SchemaManager<'_>,
     table: impl IntoIden,
     column: ColumnDef,
@@ -46,7 +46,7 @@ async fn add(
         .await
 }
 
-async fn drop(
+async fn drop_column(
     manager: &SchemaManager<'_>,
     table: impl IntoIden,
     column: impl IntoIden,
@@ -59,20 +59,20 @@ async fn drop(
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        add(
+        add_column(
             manager,
             ApiTokens::Table,
             string(ApiTokens::Name).default("").to_owned(),
         )
         .await?;
-        add(manager, Users::Table, string_null(Users::ProviderIdentity)).await?;
-        add(
+        add_column(manager, Users::Table, string_null(Users::ProviderIdentity)).await?;
+        add_column(
             manager,
             Sessions::Table,
             string(Sessions::SignedInVia).default("password").to_owned(),
         )
         .await?;
-        add(manager, Sessions::Table, text_null(Sessions::IdToken)).await?;
+        add_column(manager, Sessions::Table, text_null(Sessions::IdToken)).await?;
         manager
             .create_index(
                 Index::create()
@@ -88,9 +88,9 @@ impl MigrationTrait for Migration {
         manager
             .drop_index(Index::drop().name(INDEX).table(ApiTokens::Table).to_owned())
             .await?;
-        drop(manager, Sessions::Table, Sessions::IdToken).await?;
-        drop(manager, Sessions::Table, Sessions::SignedInVia).await?;
-        drop(manager, Users::Table, Users::ProviderIdentity).await?;
-        drop(manager, ApiTokens::Table, ApiTokens::Name).await
+        drop_column(manager, Sessions::Table, Sessions::IdToken).await?;
+        drop_column(manager, Sessions::Table, Sessions::SignedInVia).await?;
+        drop_column(manager, Users::Table, Users::ProviderIdentity).await?;
+        drop_column(manager, ApiTokens::Table, ApiTokens::Name).await
     }
 }
