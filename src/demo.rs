@@ -58,6 +58,7 @@ pub async fn create_if_empty(app: &App) -> Result<(), String> {
                 hard_close: Some(format!("{year}-06-05 16:00")),
                 required_files: vec!["report.pdf".into()],
                 late_policy: "uk_standard".into(),
+                feedback_files: Some(true),
                 ..AssignmentSpec::default()
             },
         ],

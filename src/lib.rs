@@ -177,6 +177,11 @@ async fn clean_up_after_crash(
             .await
             .map_err(|e| e.to_string())?,
     );
+    recorded.extend(
+        models::feedback_file::stored_paths(db)
+            .await
+            .map_err(|e| e.to_string())?,
+    );
     let instances = storage::Instances {
         running: census.alive.iter().cloned().collect(),
         stopped: census.stopped.iter().cloned().collect(),

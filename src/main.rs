@@ -356,19 +356,24 @@ async fn verify() -> Result<(), String> {
     for problem in &report.problems {
         println!("PROBLEM {problem}");
     }
+    for problem in &report.feedback_problems {
+        println!("PROBLEM {problem}");
+    }
     println!(
-        "Checked {} bundles ({:.1} MiB) in {:.1} s: {} problem(s).",
+        "Checked {} bundles ({:.1} MiB) and {} feedback files in {:.1} s: {} problem(s).",
         report.checked,
         report.bytes as f64 / 1_048_576.0,
+        report.feedback_checked,
         started.elapsed().as_secs_f64(),
-        report.problems.len()
+        report.problems.len() + report.feedback_problems.len()
     );
-    if report.problems.is_empty() {
+    if report.problems.is_empty() && report.feedback_problems.is_empty() {
         Ok(())
     } else {
         Err(format!(
-            "{} bundle(s) failed verification",
-            report.problems.len()
+            "{} bundle(s) and {} feedback file(s) failed verification",
+            report.problems.len(),
+            report.feedback_problems.len()
         ))
     }
 }

@@ -241,6 +241,7 @@ mod tests {
             max_mark: 10000,
             pass_mark: None,
             marks_released_at: None,
+            feedback_files: false,
         };
         let now = chrono::Utc::now();
         assert!(!hides_names(Marker, &a, now));

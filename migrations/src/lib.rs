@@ -11,6 +11,7 @@ mod m20261127_000002_shared_state;
 mod m20261127_000003_hot_indexes;
 mod m20261127_000004_sign_in;
 mod m20261127_000005_marks;
+mod m20261127_000006_feedback_files;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_hot_indexes::Migration),
             Box::new(m20261127_000004_sign_in::Migration),
             Box::new(m20261127_000005_marks::Migration),
+            Box::new(m20261127_000006_feedback_files::Migration),
         ]
     }
 }

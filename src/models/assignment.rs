@@ -32,6 +32,8 @@ pub struct Model {
     pub pass_mark: Option<i64>,
     /// When students see their marks: none yet, now, or at a time to come.
     pub marks_released_at: Option<DateTimeUtc>,
+    /// Markers return files with the marks (a marked-up report, say).
+    pub feedback_files: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

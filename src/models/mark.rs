@@ -153,3 +153,26 @@ pub async fn save(
         changed: true,
     })
 }
+
+/// A student who has seen released marks is told of any later change to
+/// their feedback (files added or removed included): their mark is flagged.
+pub async fn flag_if_released(
+    db: &impl ConnectionTrait,
+    assignment_id: i32,
+    student_id: i32,
+    now: DateTimeUtc,
+) -> Result<(), DbErr> {
+    let released = super::assignment::Entity::find_by_id(assignment_id)
+        .one(db)
+        .await?
+        .is_some_and(|a| a.marks_released(now));
+    let Some(row) = of_student(db, assignment_id, student_id).await? else {
+        return Ok(());
+    };
+    if released && !row.changed_after_release {
+        let mut active: ActiveModel = row.into();
+        active.changed_after_release = Set(true);
+        active.update(db).await?;
+    }
+    Ok(())
+}

@@ -8,6 +8,7 @@ pub mod column;
 pub mod course;
 pub mod enrolment;
 pub mod extension;
+pub mod feedback_file;
 pub mod instance;
 pub mod login_failure;
 pub mod mark;

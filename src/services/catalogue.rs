@@ -18,7 +18,7 @@ use crate::domain::penalty::LatePolicy;
 use crate::domain::zone::parse_local;
 use crate::error::{Error, Result};
 use crate::models::column::{ClosureDays, Policy, RequiredFiles, Zone};
-use crate::models::{assignment, audit, course};
+use crate::models::{assignment, audit, course, mark};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,9 +64,22 @@ pub struct AssignmentSpec {
     /// The highest mark (default 100).
     #[serde(default)]
     pub max_mark: Option<MarkSetting>,
-    /// The pass mark, if there is one.
+    /// The pass mark, if there is one (`""`: none).
     #[serde(default)]
     pub pass_mark: Option<MarkSetting>,
+    /// Markers return feedback files with the marks.
+    #[serde(default)]
+    pub feedback_files: Option<bool>,
+}
+
+/// Which of the marking settings an import says. One it leaves out keeps
+/// what the assignment has: re-importing an old deadlines file must not
+/// put the maximum mark back to 100 under marks already given.
+#[derive(Debug, Clone, Copy)]
+struct Says {
+    max_mark: bool,
+    pass_mark: bool,
+    feedback_files: bool,
 }
 
 /// A mark in a file (`max_mark = 100`, `pass_mark = 39.5`) or typed in a form.
@@ -123,7 +136,7 @@ fn check_code(kind: &str, text: &str) -> Result<(), String> {
 /// A course spec checked and resolved to instants.
 struct Resolved {
     course: course::Model,
-    assignments: Vec<assignment::Model>,
+    assignments: Vec<(assignment::Model, Says)>,
 }
 
 fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String>> {
@@ -234,8 +247,13 @@ fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String
                 errors.push(format!("{name}: {e}"));
             }
         }
+        let says = Says {
+            max_mark: a.max_mark.is_some(),
+            pass_mark: a.pass_mark.is_some(),
+            feedback_files: a.feedback_files.is_some(),
+        };
         if let Some(due) = due {
-            assignments.push(assignment::Model {
+            let assignment = assignment::Model {
                 id: 0,
                 course_id: 0,
                 slug: a.slug.clone(),
@@ -252,7 +270,9 @@ fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String
                 pass_mark: pass_mark.map(|p| p.0),
                 // Set by releasing marks, never by an import.
                 marks_released_at: None,
-            });
+                feedback_files: a.feedback_files.unwrap_or(false),
+            };
+            assignments.push((assignment, says));
         }
     }
     if errors.is_empty() {
@@ -308,14 +328,9 @@ pub async fn apply(
     let mut report = ImportReport::default();
     for r in resolved {
         let course_id = upsert_course(&txn, r.course, &mut report, change).await?;
-        for a in r.assignments {
-            upsert_assignment(
-                &txn,
-                assignment::Model { course_id, ..a },
-                &mut report,
-                change,
-            )
-            .await?;
+        for (a, says) in r.assignments {
+            let wanted = assignment::Model { course_id, ..a };
+            upsert_assignment(&txn, wanted, says, &mut report, change).await?;
         }
     }
     txn.commit().await?;
@@ -381,6 +396,7 @@ async fn upsert_course(
 async fn upsert_assignment(
     db: &impl sea_orm::ConnectionTrait,
     wanted: assignment::Model,
+    says: Says,
     report: &mut ImportReport,
     change: &Change<'_>,
 ) -> Result<()> {
@@ -389,11 +405,31 @@ async fn upsert_assignment(
         .filter(assignment::Column::Slug.eq(wanted.slug.as_str()))
         .one(db)
         .await?;
-    // An import says nothing of releasing marks: what was decided stays.
-    let wanted = assignment::Model {
-        marks_released_at: existing.as_ref().and_then(|e| e.marks_released_at),
-        ..wanted
+    // An import says nothing of releasing marks: what was decided stays;
+    // and a marking setting it leaves out stays as it is.
+    let wanted = match &existing {
+        None => wanted,
+        Some(e) => assignment::Model {
+            marks_released_at: e.marks_released_at,
+            max_mark: if says.max_mark {
+                wanted.max_mark
+            } else {
+                e.max_mark
+            },
+            pass_mark: if says.pass_mark {
+                wanted.pass_mark
+            } else {
+                e.pass_mark
+            },
+            feedback_files: if says.feedback_files {
+                wanted.feedback_files
+            } else {
+                e.feedback_files
+            },
+            ..wanted
+        },
     };
+    check_marking(db, existing.as_ref(), &wanted).await?;
     let (id, action, before) = match existing {
         Some(existing)
             if existing
@@ -453,6 +489,44 @@ async fn upsert_assignment(
         ..Default::default()
     };
     Ok(audit::record(db, change.at, entry).await?)
+}
+
+/// Refuses marking settings that do not fit together or that marks already
+/// given would break: a pass mark above the maximum, or a maximum below a
+/// mark a student has (change those marks first).
+async fn check_marking(
+    db: &impl sea_orm::ConnectionTrait,
+    existing: Option<&assignment::Model>,
+    wanted: &assignment::Model,
+) -> Result<()> {
+    let name = &wanted.slug;
+    if let Some(pass) = wanted.pass_mark.filter(|p| *p > wanted.max_mark) {
+        return Err(Error::invalid(format!(
+            "{name}: the pass mark ({}) is more than the maximum mark ({})",
+            Points(pass),
+            Points(wanted.max_mark)
+        )));
+    }
+    let Some(existing) = existing.filter(|e| wanted.max_mark < e.max_mark) else {
+        return Ok(());
+    };
+    use sea_orm::{PaginatorTrait, QueryOrder};
+    let above = mark::Entity::find()
+        .filter(mark::Column::AssignmentId.eq(existing.id))
+        .filter(mark::Column::RawMark.gt(wanted.max_mark))
+        .order_by_desc(mark::Column::RawMark);
+    let count = above.clone().count(db).await?;
+    if let Some(highest) = above.one(db).await? {
+        return Err(Error::invalid(format!(
+            "{name}: {count} mark{} above the new maximum of {} (the highest is {}); \
+             change {} first",
+            if count == 1 { " is" } else { "s are" },
+            Points(wanted.max_mark),
+            highest.raw(),
+            if count == 1 { "it" } else { "them" }
+        )));
+    }
+    Ok(())
 }
 
 /// A course as the administrators' form gives it (its assignments are

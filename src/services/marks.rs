@@ -43,7 +43,7 @@ pub struct Given {
 
 /// The student the table names `student` (username, candidate number or
 /// the label shown).
-fn find_row<'r>(rows: &'r [StudentRow], student: &str) -> Option<&'r StudentRow> {
+pub(super) fn find_row<'r>(rows: &'r [StudentRow], student: &str) -> Option<&'r StudentRow> {
     let student = student.trim();
     // Spreadsheets change case: usernames and candidate numbers are
     // matched without regard to it.
@@ -166,6 +166,46 @@ pub async fn enter(app: &App, scope: &Scope, typed: Typed<'_>) -> Result<Given> 
         check(scope, row, &typed).map_err(|e| Error::invalid(format!("{}: {e}", row.label)))?;
     let mut done = save_all(app, scope, vec![(row.label.clone(), given)]).await?;
     Ok(done.remove(0))
+}
+
+/// Takes a student's mark away (given to the wrong student, say), on the
+/// record. Once the marks are released the student has seen it: it can be
+/// changed then, not removed.
+pub async fn remove(app: &App, scope: &Scope, student: &str) -> Result<String> {
+    scope.require(Act::Mark)?;
+    let table = exports::table(app, scope, Attempts::Latest).await?;
+    let row = find_row(&table.rows, student).ok_or_else(|| {
+        Error::not_found(format!("student {} on this assignment", student.trim()))
+    })?;
+    let now = app.clock.now();
+    let txn = crate::db::begin_write(&app.db).await?;
+    let released = assignment::Entity::find_by_id(scope.assignment.id)
+        .one(&txn)
+        .await?
+        .is_some_and(|a| a.marks_released(now));
+    if released {
+        return Err(Error::Conflict(format!(
+            "The marks are released and {} has seen this one: change it rather than remove it.",
+            row.label
+        )));
+    }
+    let given = mark::of_student(&txn, scope.assignment.id, row.student_id)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("a mark for {}", row.label)))?;
+    mark::Entity::delete_by_id(given.id).exec(&txn).await?;
+    let entry = audit::Entry {
+        actor_id: Some(scope.user.id),
+        action: "mark_removed",
+        course_id: Some(scope.course.id),
+        assignment_id: Some(scope.assignment.id),
+        student_id: Some(row.student_id),
+        before: Some(recorded(&given)),
+        details: row.label.clone(),
+        ..Default::default()
+    };
+    audit::record(&txn, now, entry).await?;
+    txn.commit().await?;
+    Ok(row.label.clone())
 }
 
 /// Every student's mark, as staff see them (the marking table's rows).

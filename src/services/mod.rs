@@ -9,6 +9,7 @@ pub mod audit_log;
 pub mod catalogue;
 pub mod exports;
 pub mod extensions;
+pub mod feedback;
 pub mod hand_in;
 pub mod health;
 mod lines;
@@ -126,9 +127,10 @@ where
     }
 }
 
-/// Whether a row names this stored file (a submission or a request's evidence).
+/// Whether a row names this stored file (a submission, a request's
+/// evidence, or a feedback file).
 async fn is_named(app: &App, stored: &str) -> std::result::Result<bool, sea_orm::DbErr> {
-    use crate::models::{requests, submission};
+    use crate::models::{feedback_file, requests, submission};
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
     let bundles = submission::Entity::find()
         .filter(submission::Column::StoredPath.eq(stored))
@@ -138,7 +140,11 @@ async fn is_named(app: &App, stored: &str) -> std::result::Result<bool, sea_orm:
         .filter(requests::Column::EvidencePath.eq(stored))
         .count(&app.db)
         .await?;
-    Ok(bundles + evidence > 0)
+    let feedback = feedback_file::Entity::find()
+        .filter(feedback_file::Column::StoredPath.eq(stored))
+        .count(&app.db)
+        .await?;
+    Ok(bundles + evidence + feedback > 0)
 }
 
 /// Reasons and comments go on the record and into pages: keep them short.

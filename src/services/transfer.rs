@@ -20,8 +20,8 @@ use sea_orm::{
 
 use crate::error::{Error, Result};
 use crate::models::{
-    api_token, assignment, audit, course, enrolment, extension, instance, mark, requests,
-    submission, user,
+    api_token, assignment, audit, course, enrolment, extension, feedback_file, instance, mark,
+    requests, submission, user,
 };
 use crate::storage::Uploads;
 
@@ -73,6 +73,10 @@ pub async fn transfer(
         ("audit_log", copy::<audit::Entity>(from, &txn).await?),
         ("api_tokens", copy::<api_token::Entity>(from, &txn).await?),
         ("marks", copy::<mark::Entity>(from, &txn).await?),
+        (
+            "feedback_files",
+            copy::<feedback_file::Entity>(from, &txn).await?,
+        ),
     ];
     for (table, rows) in &moved.tables {
         let there = count_rows(&txn, table).await?;
@@ -166,8 +170,9 @@ async fn count_rows(db: &impl ConnectionTrait, table: &str) -> Result<u64> {
     Ok(n as u64)
 }
 
-/// Copies every bundle and evidence file under its own stored name, each
-/// hashed on the way; a bundle whose hash is not its row's stops the transfer.
+/// Copies every bundle, evidence and feedback file under its own stored
+/// name, each hashed on the way; a bundle or feedback file whose hash is not
+/// its row's stops the transfer.
 async fn copy_files(
     from: &DatabaseConnection,
     from_uploads: &Uploads,
@@ -192,6 +197,21 @@ async fn copy_files(
     }
     for evidence in requests::evidence_paths(from).await? {
         copy_file(from_uploads, to, &evidence, moved).await?;
+    }
+    let mut pages = feedback_file::Entity::find()
+        .order_by_asc(feedback_file::Column::Id)
+        .paginate(from, PAGE);
+    while let Some(files) = pages.fetch_and_next().await? {
+        for file in files {
+            let sha256 = copy_file(from_uploads, to, &file.stored_path, moved).await?;
+            if sha256 != file.sha256 {
+                return Err(Error::internal(format!(
+                    "feedback file {} ({}): the stored file {} has SHA-256 {sha256}, its row says {}. \
+                 The target database was not written.",
+                    file.id, file.name, file.stored_path, file.sha256
+                )));
+            }
+        }
     }
     Ok(())
 }

@@ -6,11 +6,11 @@
 use std::collections::HashMap;
 
 use sea_orm::ActiveValue::{Set, Unchanged};
-use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder};
+use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, QueryOrder};
 
 use crate::App;
 use crate::error::Result;
-use crate::models::{assignment, course, submission, user};
+use crate::models::{assignment, course, feedback_file, submission, user};
 
 /// A stored bundle that is not what the database says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +38,21 @@ pub struct Report {
     pub checked: usize,
     pub bytes: u64,
     pub problems: Vec<Problem>,
+    /// Feedback files checked, and what is wrong with any (one line each).
+    pub feedback_checked: usize,
+    pub feedback_problems: Vec<String>,
+}
+
+/// What is wrong with a stored file, compared with its row; `None` if nothing.
+async fn compare(app: &App, stored: &str, expected: &str, expected_size: u64) -> Option<String> {
+    match app.uploads.digest(stored).await {
+        Ok(Some((actual, size))) if actual == expected && size == expected_size => None,
+        Ok(Some((actual, size))) => Some(format!(
+            "the stored file has changed (SHA-256 {actual}, {size} bytes; recorded {expected}, {expected_size} bytes)"
+        )),
+        Ok(None) => Some("the stored file is missing".into()),
+        Err(e) => Some(format!("the stored file cannot be read: {e}")),
+    }
 }
 
 /// Checks every submission; `progress(done, total, bytes)` is called after each.
@@ -71,14 +86,7 @@ pub async fn verify_all(app: &App, mut progress: impl FnMut(usize, usize, u64)) 
     for row in submissions {
         let expected = row.sha256.clone();
         let expected_size = row.size.max(0) as u64;
-        let outcome = match app.uploads.digest(&row.stored_path).await {
-            Ok(Some((actual, size))) if actual == expected && size == expected_size => None,
-            Ok(Some((actual, size))) => Some(format!(
-                "the stored file has changed (SHA-256 {actual}, {size} bytes; recorded {expected}, {expected_size} bytes)"
-            )),
-            Ok(None) => Some("the stored file is missing".into()),
-            Err(e) => Some(format!("the stored file cannot be read: {e}")),
-        };
+        let outcome = compare(app, &row.stored_path, &expected, expected_size).await;
         report.checked += 1;
         report.bytes += expected_size;
         if let Some(what) = &outcome {
@@ -103,6 +111,33 @@ pub async fn verify_all(app: &App, mut progress: impl FnMut(usize, usize, u64)) 
         };
         checked.update(db).await?;
         progress(report.checked, total, report.bytes);
+    }
+    // Feedback files: what students were given back must stay what it was.
+    let mut pages = feedback_file::Entity::find()
+        .order_by_asc(feedback_file::Column::Id)
+        .paginate(db, 500);
+    while let Some(files) = pages.fetch_and_next().await? {
+        for file in files {
+            let size = u64::try_from(file.size).unwrap_or_default();
+            report.feedback_checked += 1;
+            if let Some(what) = compare(app, &file.stored_path, &file.sha256, size).await {
+                let assignment = assignments.get(&file.assignment_id);
+                report.feedback_problems.push(format!(
+                    "{} {} {} feedback file {} (id {}): {what}",
+                    assignment
+                        .and_then(|a| courses.get(&a.course_id))
+                        .map(|c| c.code.as_str())
+                        .unwrap_or_default(),
+                    assignment.map(|a| a.slug.as_str()).unwrap_or_default(),
+                    users
+                        .get(&file.student_id)
+                        .map(String::as_str)
+                        .unwrap_or_default(),
+                    file.name,
+                    file.id
+                ));
+            }
+        }
     }
     Ok(report)
 }

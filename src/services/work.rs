@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::models::access;
 use crate::models::receipt::Receipt;
 use crate::models::{
-    assignment, course, enrolment, extension, marking, requests, submission, user,
+    assignment, course, enrolment, extension, feedback_file, marking, requests, submission, user,
 };
 use crate::policy::{self, Act};
 
@@ -139,4 +139,73 @@ pub async fn evidence(app: &App, who: &user::Model, id: i32) -> Result<StoredFil
         name: format!("evidence-{id}"),
         sha256: None,
     })
+}
+
+/// A feedback file: for the student it was returned to, once the marks are
+/// released, and for whoever marks the course.
+pub async fn feedback_file(app: &App, who: &user::Model, id: i32) -> Result<StoredFile> {
+    let hidden = || Error::not_found("feedback file");
+    let row = feedback_file::Entity::find_by_id(id)
+        .one(&app.db)
+        .await?
+        .ok_or_else(hidden)?;
+    let see = |own| {
+        if own {
+            Act::SeeWork { own: true }
+        } else {
+            Act::Mark
+        }
+    };
+    let found = find(
+        app,
+        who,
+        row.assignment_id,
+        row.student_id,
+        see,
+        "feedback file",
+    )
+    .await?;
+    let own = row.student_id == who.id;
+    if own && !found.assignment.marks_released(app.clock.now()) {
+        return Err(hidden());
+    }
+    Ok(StoredFile {
+        stored: row.stored_path,
+        name: format!(
+            "{}-{}-feedback-{}",
+            found.course.code,
+            found.assignment.slug,
+            plain_name(&row.name)
+        ),
+        sha256: Some(row.sha256),
+    })
+}
+
+/// A marker's file name as a download may carry it without quoting: ASCII
+/// letters, digits, dots, dashes and underscores; anything else becomes `_`.
+fn plain_name(name: &str) -> String {
+    let last = name.rsplit('/').next().unwrap_or(name);
+    let plain: String = last
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    plain.trim_start_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_name;
+
+    #[test]
+    fn download_names_are_plain() {
+        assert_eq!(plain_name("marked/Rückmeldung 1.pdf"), "R_ckmeldung_1.pdf");
+        assert_eq!(plain_name("\"quoted\";.html"), "_quoted__.html");
+        assert_eq!(plain_name("..hidden"), "hidden");
+    }
 }

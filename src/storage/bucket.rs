@@ -25,8 +25,8 @@ use rocket::tokio::runtime::Handle;
 use rocket::tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{
-    BUNDLES, EVIDENCE, INCOMING, Instances, ORPHAN_AGE, ORPHANS, Opened, ReceiveError, Sink,
-    gone_is_fine, pump, random_name,
+    INCOMING, Instances, ORPHAN_AGE, ORPHANS, Opened, ReceiveError, SHELVES, Sink, gone_is_fine,
+    pump, random_name,
 };
 
 /// Parts of a multipart upload: S3's smallest (but for the last).
@@ -307,7 +307,7 @@ impl Bucket {
             cleaned.push(format!("{INCOMING}/{instance}/"));
         }
         let now = chrono::Utc::now();
-        for shelf in [BUNDLES, EVIDENCE] {
+        for shelf in SHELVES {
             let mut objects = self.store.list(Some(&self.key(shelf)));
             while let Some(object) = objects.next().await {
                 let object = object?;

@@ -11,8 +11,8 @@ use rocket::tokio::fs::{self, File};
 use rocket::tokio::io::{AsyncRead, AsyncWriteExt};
 
 use super::{
-    BUNDLES, EVIDENCE, INCOMING, Instances, ORPHAN_AGE, ORPHANS, Opened, ReceiveError, Sink,
-    gone_is_fine, pump, random_name,
+    INCOMING, Instances, ORPHAN_AGE, ORPHANS, Opened, ReceiveError, SHELVES, Sink, gone_is_fine,
+    pump, random_name,
 };
 
 #[derive(Debug, Clone)]
@@ -53,7 +53,7 @@ impl Folder {
             root: root.to_path_buf(),
             instance: instance.to_string(),
         };
-        for shelf in [INCOMING, BUNDLES, EVIDENCE] {
+        for shelf in std::iter::once(INCOMING).chain(SHELVES) {
             std::fs::create_dir_all(folder.root.join(shelf))?;
         }
         Ok(folder)
@@ -62,7 +62,7 @@ impl Folder {
     /// The folder is there and holds its shelves (a network file system
     /// that went away shows here).
     pub async fn check(&self) -> io::Result<()> {
-        for shelf in [BUNDLES, EVIDENCE] {
+        for shelf in SHELVES {
             if !fs::metadata(self.root.join(shelf)).await?.is_dir() {
                 return Err(io::Error::other(format!("{shelf} is not a folder")));
             }
@@ -157,7 +157,7 @@ impl Folder {
             }
         }
         std::fs::create_dir_all(self.root.join(ORPHANS))?;
-        for shelf in [BUNDLES, EVIDENCE] {
+        for shelf in SHELVES {
             for entry in std::fs::read_dir(self.root.join(shelf))? {
                 let entry = entry?;
                 let name = entry.file_name().to_string_lossy().to_string();
@@ -193,7 +193,7 @@ impl Folder {
                 files.push(path);
             }
         }
-        for shelf in [BUNDLES, EVIDENCE] {
+        for shelf in SHELVES {
             for entry in std::fs::read_dir(self.root.join(shelf))? {
                 files.push(entry?.path());
             }

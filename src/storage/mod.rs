@@ -25,6 +25,9 @@ pub use bucket::{BucketSettings, DEFAULT_BUFFER_MIB};
 const INCOMING: &str = "incoming";
 const BUNDLES: &str = "bundles";
 const EVIDENCE: &str = "evidence";
+const FEEDBACK: &str = "feedback";
+/// Where kept files are: each a row's, or an orphan to set aside.
+const SHELVES: [&str; 3] = [BUNDLES, EVIDENCE, FEEDBACK];
 const ORPHANS: &str = "orphans";
 const CHUNK: usize = 256 * 1024;
 
@@ -34,11 +37,13 @@ const CHUNK: usize = 256 * 1024;
 /// never get one.
 const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// Where a kept file goes: bundles, or extension requests' evidence.
+/// Where a kept file goes: bundles, extension requests' evidence, or
+/// feedback files markers return.
 #[derive(Debug, Clone, Copy)]
 pub enum Shelf {
     Bundles,
     Evidence,
+    Feedback,
 }
 
 impl Shelf {
@@ -47,6 +52,7 @@ impl Shelf {
         match self {
             Shelf::Bundles => format!("{BUNDLES}/{}.zip", random_name()),
             Shelf::Evidence => format!("{EVIDENCE}/{}.bin", random_name()),
+            Shelf::Feedback => format!("{FEEDBACK}/{}.bin", random_name()),
         }
     }
 }
@@ -218,6 +224,68 @@ impl Uploads {
             }
         };
         rocket::tokio::task::spawn_blocking(move || reader().map(look)).await?
+    }
+
+    /// Unpacks entries of a received zip, `(index, declared size)` each, in
+    /// that order: every entry is streamed into `incoming/` and hashed as
+    /// [`Uploads::receive`] does, so memory stays flat whatever their size.
+    /// An entry that unpacks to more than its directory declares is refused
+    /// (`TooLarge`), as is one whose checksum fails (`Io`).
+    pub async fn unpack(
+        &self,
+        zip: &Received,
+        entries: &[(usize, u64)],
+    ) -> Result<Vec<Received>, ReceiveError> {
+        use rocket::tokio::io::{AsyncWriteExt, DuplexStream};
+        // The zip is read on a blocking thread; each entry's bytes cross to
+        // this task through a pipe of their own.
+        let (next_entry, mut entry_pipes) = rocket::tokio::sync::mpsc::channel::<DuplexStream>(1);
+        let runtime = rocket::tokio::runtime::Handle::current();
+        let indices: Vec<usize> = entries.iter().map(|(index, _)| *index).collect();
+        let unpacking = self.inspect(zip, move |file| -> io::Result<()> {
+            let mut archive = zip::ZipArchive::new(file).map_err(io::Error::other)?;
+            let mut buffer = vec![0u8; CHUNK];
+            for index in indices {
+                let (mut writer, reader) = rocket::tokio::io::duplex(CHUNK);
+                if next_entry.blocking_send(reader).is_err() {
+                    // The receiving side has stopped (and says why).
+                    return Ok(());
+                }
+                let mut entry = archive.by_index(index).map_err(io::Error::other)?;
+                loop {
+                    match entry.read(&mut buffer)? {
+                        0 => break,
+                        n => runtime.block_on(writer.write_all(&buffer[..n]))?,
+                    }
+                }
+                runtime.block_on(writer.shutdown())?;
+            }
+            Ok(())
+        });
+        let receiving = async move {
+            let mut received = Vec::with_capacity(entries.len());
+            for (_, declared) in entries {
+                let Some(pipe) = entry_pipes.recv().await else {
+                    break;
+                };
+                received.push(self.receive(pipe, *declared).await?);
+            }
+            Ok::<_, ReceiveError>(received)
+        };
+        let (unpacked, received) = rocket::tokio::join!(unpacking, receiving);
+        match (unpacked.and_then(|done| done), received) {
+            // Too large stops the receiving side, which breaks the pipe the
+            // unpacking writes to: the cause is the size.
+            (_, Err(too_large @ ReceiveError::TooLarge { .. })) => Err(too_large),
+            // A failed read ends its pipe early: what was received of that
+            // entry is incomplete, and the read's error is the cause.
+            (Err(e), _) => Err(ReceiveError::Io(e)),
+            (Ok(()), Err(e)) => Err(e),
+            (Ok(()), Ok(received)) if received.len() != entries.len() => Err(ReceiveError::Io(
+                io::Error::other("the zip ended before its last entry"),
+            )),
+            (Ok(()), Ok(received)) => Ok(received),
+        }
     }
 
     /// Keeps a received file on its shelf under a fresh name, durably.

@@ -195,6 +195,7 @@ struct AssignmentForm<'r> {
     reason: &'r str,
     max_mark: Option<&'r str>,
     pass_mark: Option<&'r str>,
+    feedback_files: bool,
 }
 
 fn optional(text: &str) -> Option<String> {
@@ -230,6 +231,7 @@ async fn save_assignment(
         late_policy: form.late_policy.to_string(),
         max_mark: form.max_mark.map(|m| MarkSetting::Text(m.to_string())),
         pass_mark: form.pass_mark.map(|m| MarkSetting::Text(m.to_string())),
+        feedback_files: Some(form.feedback_files),
     };
     catalogue::save_assignment(app, admin.caller.user.id, &course, spec, form.reason)
         .await
@@ -269,6 +271,7 @@ pub async fn assignment_page(
         "anonymous": a.anonymous, "is_new": false,
         "max_mark": a.max_mark().shown(),
         "pass_mark": a.pass_mark.map(|p| crate::domain::marks::Points(p).shown()).unwrap_or_default(),
+        "feedback_files": a.feedback_files,
     });
     Ok(Template::render(
         "admin/assignment",

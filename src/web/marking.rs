@@ -21,6 +21,7 @@ use crate::domain::marks::Points;
 use crate::domain::zone::{form_value, format_local};
 use crate::models::marking::{self, View};
 use crate::services::exports::{self, Attempts, Export};
+use crate::services::feedback;
 use crate::services::work::{self, StoredFile};
 use crate::storage::Opened;
 
@@ -42,6 +43,8 @@ fn marks_context(app: &App, marking: &Allowed<Mark>) -> serde_json::Value {
         "released": a.marks_released(app.clock.now()),
         "release_at": a.marks_released_at.map(|t| format_local(t, zone)),
         "release_form": a.marks_released_at.map(|t| form_value(t, zone)).unwrap_or_default(),
+        "files": a.feedback_files,
+        "limits": super::feedback::limits(),
     })
 }
 
@@ -49,9 +52,28 @@ fn marks_context(app: &App, marking: &Allowed<Mark>) -> serde_json::Value {
 /// filter and column headings ask.
 #[derive(rocket::FromForm, Default)]
 pub(super) struct TableQuery<'r> {
-    status: Option<&'r str>,
-    sort: Option<&'r str>,
-    dir: Option<&'r str>,
+    pub status: Option<&'r str>,
+    pub sort: Option<&'r str>,
+    pub dir: Option<&'r str>,
+}
+
+impl TableQuery<'_> {
+    /// The query string that shows the table this way again (known values
+    /// only), or "" for the table as it first comes.
+    pub(super) fn query_string(&self) -> String {
+        let status = self.status.filter(|s| marking::STATUSES.contains(s));
+        let sort = self.sort.filter(|s| marking::SORT_KEYS.contains(s));
+        let dir = self.dir.filter(|d| *d == "desc");
+        let parts: Vec<String> = [("status", status), ("sort", sort), ("dir", dir)]
+            .into_iter()
+            .filter_map(|(key, value)| value.map(|v| format!("{key}={v}")))
+            .collect();
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", parts.join("&"))
+        }
+    }
 }
 
 #[get("/courses/<_code>/assignments/<_slug>/marking?<query..>")]
@@ -118,6 +140,7 @@ pub(super) async fn history(
         .into_iter()
         .find(|r| r.label == label)
         .ok_or_else(|| AppError::not_found("student"))?;
+    let feedback_files = feedback::of_student(app, &marking, &row).await?;
     Ok(Template::render(
         "history",
         context! {
@@ -128,6 +151,7 @@ pub(super) async fn history(
             assignment_title: &marking.assignment.title,
             anonymous: table.anonymous,
             row,
+            feedback_files,
             marks: marks_context(app, &marking),
             flash: flash.as_ref().map(|f| f.message()),
             flash_kind: flash.as_ref().map(|f| f.kind()),

@@ -9,7 +9,7 @@ use rocket::http::{ContentType, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{Flash, Redirect};
 use rocket::serde::json::Json;
-use rocket::{State, get, post, put, routes, uri};
+use rocket::{State, delete, get, post, put, routes, uri};
 use serde::Deserialize;
 
 use super::error::{AppError, refused, refused_import};
@@ -20,7 +20,7 @@ use crate::App;
 use crate::services::marks::{self, Given, Listed, Typed};
 
 pub fn page_routes() -> Vec<rocket::Route> {
-    routes![enter, import, release]
+    routes![enter, remove, import, release]
 }
 
 /// Mounted under `/` and under `/api/v1`.
@@ -29,15 +29,15 @@ pub fn download_routes() -> Vec<rocket::Route> {
 }
 
 pub fn api_routes() -> Vec<rocket::Route> {
-    routes![list_api, put_api, put_many_api]
+    routes![list_api, put_api, put_many_api, delete_api]
 }
 
-fn marking_page(marking: &Allowed<Mark>) -> String {
+pub(super) fn marking_page(marking: &Allowed<Mark>) -> String {
     let (code, slug) = (&marking.course.code, &marking.assignment.slug);
     uri!(super::marking::marking_page(code, slug, _)).to_string()
 }
 
-fn history_page(marking: &Allowed<Mark>, label: &str) -> String {
+pub(super) fn history_page(marking: &Allowed<Mark>, label: &str) -> String {
     let (code, slug) = (&marking.course.code, &marking.assignment.slug);
     uri!(super::marking::history(code, slug, label)).to_string()
 }
@@ -62,6 +62,11 @@ struct MarkForm<'r> {
     feedback: Option<&'r str>,
     /// Back to the history page rather than the table.
     from_history: bool,
+    /// The table's filter and order, to go back to them (without the
+    /// page's script, the form's answer is a new page).
+    status: Option<&'r str>,
+    sort: Option<&'r str>,
+    dir: Option<&'r str>,
 }
 
 /// The page's script asks for JSON (`Accept: application/json`): it shows
@@ -106,7 +111,12 @@ async fn enter(
     let back = if form.from_history {
         history_page(&marking, label)
     } else {
-        marking_page(&marking)
+        let view = TableQuery {
+            status: form.status,
+            sort: form.sort,
+            dir: form.dir,
+        };
+        format!("{}{}", marking_page(&marking), view.query_string())
     };
     let typed = Typed {
         student: label,
@@ -127,6 +137,35 @@ async fn enter(
         (false, Status::Ok) => Either::Left(Flash::success(Redirect::to(back), message)),
         (false, _) => Either::Left(Flash::error(Redirect::to(back), message)),
     })
+}
+
+#[derive(rocket::FromForm)]
+struct RemoveForm<'r> {
+    csrf: &'r str,
+}
+
+#[post(
+    "/courses/<_code>/assignments/<_slug>/marking/<label>/mark/remove",
+    format = "form",
+    data = "<form>"
+)]
+async fn remove(
+    app: &State<App>,
+    marking: Allowed<Mark>,
+    _code: &str,
+    _slug: &str,
+    label: &str,
+    form: Form<RemoveForm<'_>>,
+) -> Result<Flash<Redirect>, AppError> {
+    marking.caller.check_csrf(form.csrf)?;
+    let back = history_page(&marking, label);
+    let label = marks::remove(app, &marking, label)
+        .await
+        .map_err(|e| AppError::from(e).with_back(back.clone()))?;
+    Ok(Flash::success(
+        Redirect::to(back),
+        format!("The mark for {label} was removed."),
+    ))
 }
 
 #[post("/courses/<_code>/assignments/<_slug>/marks/import", data = "<form>")]
@@ -277,4 +316,16 @@ async fn put_many_api(
         })
         .collect();
     Ok(Json(marks::enter_many(app, &marking, &items).await?))
+}
+
+#[delete("/courses/<_code>/assignments/<_slug>/marks/<label>")]
+async fn delete_api(
+    app: &State<App>,
+    marking: Allowed<Mark>,
+    _code: &str,
+    _slug: &str,
+    label: &str,
+) -> Result<Status, AppError> {
+    marks::remove(app, &marking, label).await?;
+    Ok(Status::NoContent)
 }

@@ -14,6 +14,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extensions;
+pub mod feedback;
 pub mod guards;
 pub mod headers;
 pub mod health;
@@ -45,6 +46,8 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
         .mount("/", marking::download_routes())
         .mount("/", marks::page_routes())
         .mount("/", marks::download_routes())
+        .mount("/", feedback::page_routes())
+        .mount("/", feedback::download_routes())
         .mount("/", extensions::page_routes())
         .mount("/", requests::routes())
         .mount("/", admin::routes())
@@ -53,6 +56,7 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
         .mount(API_BASE, marking::download_routes())
         .mount(API_BASE, marks::download_routes())
         .mount(API_BASE, marks::api_routes())
+        .mount(API_BASE, feedback::download_routes())
         .register("/", catchers![default_catcher])
 }
 

@@ -12,9 +12,8 @@ use super::session::Caller;
 use super::upload::{self, Bundle, UploadTarget};
 use crate::App;
 use crate::domain::readable;
-use crate::services::marks;
 use crate::services::requests::EVIDENCE_LIMIT;
-use crate::services::{overview, work};
+use crate::services::{feedback, marks, overview, work};
 
 pub fn routes() -> Vec<rocket::Route> {
     routes![
@@ -46,12 +45,14 @@ pub async fn assignment_page(
 ) -> Result<Template, AppError> {
     let page = overview::assignment_page(app, &seen).await?;
     let mark = marks::own(app, &seen).await?;
+    let feedback_files = feedback::own(app, &seen).await?;
     Ok(Template::render(
         "assignment",
         context! {
             title: &seen.assignment.title,
             me: seen.caller.view(),
             mark,
+            feedback_files,
             a: page.view,
             attempts: page.attempts,
             requests: page.requests,

@@ -497,6 +497,7 @@ async fn a_student_signs_in_with_the_university_account_in_a_real_browser() {
     // Signed out there too: signing in again asks for the password again.
     b.click("#sso").await;
     b.element("#login").await;
+    b.client.clone().close().await.unwrap();
 }
 
 /// A marker gives three students their marks on the marking page without
@@ -514,6 +515,15 @@ async fn a_marker_returns_marks_and_each_student_sees_only_their_own() {
             .unwrap();
         let hash = user::hash_password(PASSWORD).unwrap();
         fixture::user(&app, "carol", "Carol Ann", "student", course.id, &hash).await;
+        let (_, lab1) = handin::models::assignment::find_by_codes(&app.db, "WEB101", "lab1")
+            .await
+            .unwrap()
+            .unwrap();
+        let mut lab1: handin::models::assignment::ActiveModel = lab1.into();
+        lab1.feedback_files = sea_orm::ActiveValue::Set(true);
+        sea_orm::ActiveModelTrait::update(lab1, &app.db)
+            .await
+            .unwrap();
         app.db.close().await.unwrap();
     }
     let server = Server::start(Path::new(BINARY), dir.path());
@@ -569,7 +579,25 @@ async fn a_marker_returns_marks_and_each_student_sees_only_their_own() {
     b.type_in("#feedback", "Clear and well tested.").await;
     b.click("form[action$='/mark'] button").await;
     b.element(".notice").await;
+    // Files for alice and bob, in one zip laid out like the all-submissions zip.
     b.client.goto(&format!("{page}/marking")).await.unwrap();
+    let zip = dir.path().join("feedback.zip");
+    std::fs::write(
+        &zip,
+        zip_of(&[
+            ("alice/annotated.pdf", b"%PDF alice annotated"),
+            ("bob/annotated.pdf", b"%PDF bob annotated"),
+        ]),
+    )
+    .unwrap();
+    b.type_in("#feedback-zip", zip.to_str().unwrap()).await;
+    b.click("form[action$='/feedback-files/import'] button")
+        .await;
+    let notice = b.text_of(".notice").await;
+    assert!(
+        notice.contains("2 feedback files for 2 students"),
+        "{notice}"
+    );
     b.click("form[action$='/marks/release'] button").await;
     let notice = b.text_of(".notice").await;
     assert!(notice.contains("released"), "{notice}");
@@ -584,6 +612,31 @@ async fn a_marker_returns_marks_and_each_student_sees_only_their_own() {
     );
     b.assert_accessible("assignment with a mark").await;
     b.shot("student-mark").await;
+    // Her file is a download, never a page of its own.
+    b.client
+        .find(Locator::LinkText("annotated.pdf"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let saved = b.downloads.join("WEB101-lab1-feedback-annotated.pdf");
+    let started = Instant::now();
+    while std::fs::read(&saved).ok().as_deref() != Some(b"%PDF alice annotated".as_slice()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "alice's feedback file did not arrive"
+        );
+        rocket::tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        b.client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with("/lab1")
+    );
     b.logout().await;
 
     b.login(&base, "bob").await;
@@ -594,4 +647,6 @@ async fn a_marker_returns_marks_and_each_student_sees_only_their_own() {
         !his.contains("72.5") && !his.contains("Clear and well tested."),
         "{his}"
     );
+    assert!(his.contains("annotated.pdf"), "{his}");
+    b.client.clone().close().await.unwrap();
 }

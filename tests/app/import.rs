@@ -1,7 +1,7 @@
 //! `handin import`: deadlines from a file, idempotent, DST-gap times refused.
 
 use handin::models::{assignment, course};
-use sea_orm::EntityTrait;
+use sea_orm::{ActiveModelTrait, EntityTrait};
 
 use crate::support::*;
 
@@ -115,4 +115,74 @@ async fn bad_files_are_refused_with_every_reason() {
             .to_string()
             .contains("not valid")
     );
+}
+
+#[rocket::async_test]
+async fn a_file_keeps_the_marking_settings_it_leaves_out_and_cannot_leave_a_mark_above_the_maximum()
+{
+    let t = TestApp::new().await;
+    let (db, config) = (&t.app().db, &t.app().config);
+    let file = |extra: &str| {
+        format!(
+            "[[course]]\ncode = \"MARK101\"\ntitle = \"Marks\"\ntime_zone = \"Europe/London\"\n\
+             [[course.assignment]]\nslug = \"essay\"\ntitle = \"Essay\"\ndue = \"2020-06-01 16:00\"\n{extra}\n"
+        )
+    };
+    let change = &t.change();
+    let import = |text: String| async move {
+        handin::services::catalogue::import_file(db, config, &text, change).await
+    };
+    import(file("max_mark = 50\npass_mark = 20\nfeedback_files = true"))
+        .await
+        .unwrap();
+    // The same deadlines without the marking settings: they stay.
+    import(file("")).await.unwrap();
+    let (_, essay) = assignment::find_by_codes(db, "MARK101", "essay")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (essay.max_mark, essay.pass_mark, essay.feedback_files),
+        (5000, Some(2000), true)
+    );
+    // A pass mark above the maximum the assignment keeps is refused.
+    let error = import(file("pass_mark = 60")).await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("the pass mark (60) is more than the maximum mark (50)"),
+        "{error}"
+    );
+    // A mark of 45 is given: the maximum cannot go below it.
+    let alice = handin::models::user::find_by_username(db, "alice")
+        .await
+        .unwrap()
+        .unwrap();
+    handin::models::mark::ActiveModel {
+        assignment_id: sea_orm::ActiveValue::Set(essay.id),
+        student_id: sea_orm::ActiveValue::Set(alice.id),
+        raw_mark: sea_orm::ActiveValue::Set(4500),
+        final_mark: sea_orm::ActiveValue::Set(4500),
+        late_rule: sea_orm::ActiveValue::Set("none".into()),
+        feedback: sea_orm::ActiveValue::Set(String::new()),
+        marked_at: sea_orm::ActiveValue::Set(utc("2020-06-10T10:00:00Z")),
+        changed_after_release: sea_orm::ActiveValue::Set(false),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    let error = import(file("max_mark = 40")).await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("1 mark is above the new maximum of 40 (the highest is 45)"),
+        "{error}"
+    );
+    let (_, unchanged) = assignment::find_by_codes(db, "MARK101", "essay")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(unchanged, essay);
+    import(file("max_mark = 45")).await.unwrap();
 }

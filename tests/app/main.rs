@@ -8,6 +8,7 @@ mod api;
 mod browser;
 mod bucket;
 mod database;
+mod feedback;
 mod fixture;
 mod garage;
 mod hostile;

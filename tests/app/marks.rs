@@ -482,3 +482,90 @@ async fn the_pages_script_gets_the_answer_as_json() {
     );
     assert!(answer.get("final_mark").is_none());
 }
+
+#[rocket::async_test]
+async fn a_mark_is_removed_before_release_only_and_the_table_keeps_its_filter() {
+    let t = marked_course(false).await;
+    t.login("mark").await;
+    // Without the page's script, saving from a filtered, sorted table comes
+    // back to that table as it was.
+    let saved = t
+        .submit(
+            &format!("{COURSEWORK}/marking/bob/mark"),
+            "mark=40&status=late&sort=status&dir=desc",
+        )
+        .await;
+    assert_eq!(
+        saved.headers().get_one("Location"),
+        Some(format!("{COURSEWORK}/marking?status=late&sort=status&dir=desc").as_str())
+    );
+    // Only known values go back into the address.
+    let saved = t
+        .submit(
+            &format!("{COURSEWORK}/marking/bob/mark"),
+            "mark=41&status=%22%3E%3Cscript%3E&sort=nonsense&dir=up",
+        )
+        .await;
+    assert_eq!(
+        saved.headers().get_one("Location"),
+        Some(format!("{COURSEWORK}/marking").as_str())
+    );
+
+    // Given to the wrong student: taken away, on the record.
+    let removed = t
+        .submit(&format!("{COURSEWORK}/marking/bob/mark/remove"), "")
+        .await;
+    assert_eq!(removed.status(), Status::SeeOther);
+    let history = t.page(format!("{COURSEWORK}/marking/bob")).await;
+    assert!(
+        history.contains("The mark for bob was removed."),
+        "{history}"
+    );
+    let marks = handin::models::mark::Entity::find()
+        .all(&t.app().db)
+        .await
+        .unwrap();
+    assert!(marks.is_empty());
+    let removal = handin::models::audit::Entity::find()
+        .all(&t.app().db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == "mark_removed")
+        .expect("the removal is on the record");
+    assert!(removal.before.unwrap().starts_with("41 (final 36.9)"));
+    // Nothing to remove: 404.
+    let token = t.token("mark").await;
+    let (status, _) = t
+        .api_json(
+            &token,
+            Method::Delete,
+            &format!("/api/v1{COURSEWORK}/marks/bob"),
+            None,
+        )
+        .await;
+    assert_eq!(status, Status::NotFound);
+
+    // After the release the student has seen it: change it, not remove it.
+    t.submit(&format!("{COURSEWORK}/marking/alice/mark"), "mark=70")
+        .await;
+    t.submit(&format!("{COURSEWORK}/marks/release"), "release=now&at=")
+        .await;
+    let (status, body) = t
+        .api_json(
+            &token,
+            Method::Delete,
+            &format!("/api/v1{COURSEWORK}/marks/alice"),
+            None,
+        )
+        .await;
+    assert_eq!(status, Status::Conflict, "{body}");
+    assert_eq!(
+        handin::models::mark::Entity::find()
+            .all(&t.app().db)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}

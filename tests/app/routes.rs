@@ -61,6 +61,27 @@ fn allowed(method: Method, path: &str) -> Option<&'static [&'static str]> {
         (Method::Get, format!("/api/v1{a}/marks"), STAFF),
         (Method::Put, format!("/api/v1{a}/marks/<label>"), STAFF),
         (Method::Put, format!("/api/v1{a}/marks"), STAFF),
+        (Method::Delete, format!("/api/v1{a}/marks/<label>"), STAFF),
+        (
+            Method::Post,
+            format!("{a}/marking/<label>/mark/remove"),
+            STAFF,
+        ),
+        (
+            Method::Post,
+            format!("{a}/marking/<label>/feedback-files"),
+            STAFF,
+        ),
+        (
+            Method::Post,
+            format!("{a}/marking/<label>/feedback-files/<id>/remove"),
+            STAFF,
+        ),
+        (Method::Post, format!("{a}/feedback-files/import"), STAFF),
+        // Feedback file 1 is alice's; the marks are not released, so even
+        // she does not see it yet.
+        (Method::Get, "/feedback-files/<id>".into(), STAFF),
+        (Method::Get, "/api/v1/feedback-files/<id>".into(), STAFF),
         (Method::Get, format!("{a}/extensions"), ADMIN),
         (Method::Post, format!("{a}/extensions"), ADMIN),
         (
@@ -192,6 +213,10 @@ async fn state(t: &TestApp) -> Vec<u64> {
             .count(db)
             .await
             .unwrap(),
+        handin::models::feedback_file::Entity::find()
+            .count(db)
+            .await
+            .unwrap(),
     ]
 }
 
@@ -245,6 +270,41 @@ async fn every_route_refuses_everyone_it_should() {
         alice.id,
         ask,
         utc("2020-05-28T10:00:00Z"),
+    )
+    .await
+    .unwrap();
+
+    let returned = t
+        .app()
+        .uploads
+        .receive(&b"well done"[..], 100)
+        .await
+        .unwrap();
+    let (size, sha256) = (returned.size, returned.sha256.clone());
+    let stored_path = t
+        .app()
+        .uploads
+        .keep(returned, handin::storage::Shelf::Feedback)
+        .await
+        .unwrap();
+    let file = handin::models::feedback_file::Kept {
+        name: "feedback.pdf".into(),
+        stored_path,
+        size,
+        sha256,
+    };
+    let mark = handin::models::user::find_by_username(db, "mark")
+        .await
+        .unwrap()
+        .unwrap();
+    handin::models::feedback_file::record(
+        db,
+        coursework.id,
+        alice.id,
+        vec![file],
+        false,
+        mark.id,
+        utc("2020-05-30T10:00:00Z"),
     )
     .await
     .unwrap();
