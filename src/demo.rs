@@ -26,7 +26,22 @@ pub fn demo_year(now: chrono::DateTime<chrono::Utc>) -> i32 {
     }
 }
 
-pub async fn create_if_empty(app: &App) -> Result<(), String> {
+/// Where a person reaches this server: the public address if one is set,
+/// else the address and port it listens on (loopback for "any").
+pub fn address(rocket: &rocket::Config, config: &crate::config::AppConfig) -> String {
+    if let Some(public) = &config.public_url {
+        return public.trim_end_matches('/').to_string();
+    }
+    let host = match rocket.address {
+        any if any.is_unspecified() => "127.0.0.1".to_string(),
+        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+        v4 => v4.to_string(),
+    };
+    format!("http://{host}:{}", rocket.port)
+}
+
+/// `address` is where the demo's users log in (printed with their passwords).
+pub async fn create_if_empty(app: &App, address: &str) -> Result<(), String> {
     if user::Entity::find()
         .count(&app.db)
         .await
@@ -72,7 +87,7 @@ pub async fn create_if_empty(app: &App) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     println!(
-        "\nDemo course COMP6248 \"Differentiable Programming\" created (deadlines in {year}). Log in at http://127.0.0.1:8000 with:"
+        "\nDemo course COMP6248 \"Differentiable Programming\" created (deadlines in {year}). Log in at {address} with:"
     );
     for (username, name, role) in [
         ("student", "Sam Student", Role::Student),
@@ -103,6 +118,22 @@ pub async fn create_if_empty(app: &App) -> Result<(), String> {
 mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn the_banner_names_the_address_the_server_listens_on() {
+        let mut rocket = rocket::Config {
+            port: 8123,
+            ..rocket::Config::default()
+        };
+        let mut config = crate::config::AppConfig::default();
+        assert_eq!(address(&rocket, &config), "http://127.0.0.1:8123");
+        rocket.address = "0.0.0.0".parse().unwrap();
+        assert_eq!(address(&rocket, &config), "http://127.0.0.1:8123");
+        rocket.address = "::1".parse().unwrap();
+        assert_eq!(address(&rocket, &config), "http://[::1]:8123");
+        config.public_url = Some("https://handin.example.ac.uk/".into());
+        assert_eq!(address(&rocket, &config), "https://handin.example.ac.uk");
+    }
 
     #[test]
     fn the_demo_uses_the_next_year_in_which_the_labs_deadline_is_ahead() {

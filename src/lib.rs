@@ -306,7 +306,8 @@ async fn start(rocket: &Rocket<Build>, clock: SharedClock) -> Result<App, String
     }
     // The demo is for a developer's first `cargo run`, never production.
     if app.config.demo && rocket.figment().profile() == rocket::Config::DEBUG_PROFILE {
-        demo::create_if_empty(&app).await?;
+        let listening: rocket::Config = rocket.figment().extract().unwrap_or_default();
+        demo::create_if_empty(&app, &demo::address(&listening, &app.config)).await?;
     }
     Ok(app)
 }

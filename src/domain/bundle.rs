@@ -54,12 +54,28 @@ pub enum BundleError {
     Encrypted {
         name: String,
     },
+    /// Nothing but files an operating system adds (`__MACOSX/`, `.DS_Store`).
+    OnlyClutter,
     /// Two entries share a name: unzip tools would disagree on which one is the file.
     DuplicateNames,
     MissingRequired {
-        patterns: Vec<String>,
+        missing: Vec<Missing>,
+        /// What the zip holds at its top level, so the student sees what
+        /// they sent (at most [`SHOWN_TOP_LEVEL`]).
+        top_level: Vec<String>,
     },
 }
+
+/// A required pattern no file matches, and a file that would have matched
+/// but for capital letters, if there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    pub pattern: String,
+    pub other_case: Option<String>,
+}
+
+/// How many top-level names a refusal lists.
+pub const SHOWN_TOP_LEVEL: usize = 8;
 
 impl std::fmt::Display for BundleError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -69,6 +85,10 @@ impl std::fmt::Display for BundleError {
                 "The file is not a readable zip archive ({why}). Please upload your work as one .zip file."
             ),
             BundleError::Empty => write!(f, "The zip archive is empty: it contains no files."),
+            BundleError::OnlyClutter => write!(
+                f,
+                "The zip archive holds only files your computer adds by itself (such as __MACOSX or .DS_Store), none of your work."
+            ),
             BundleError::TooManyEntries { count, max } => {
                 write!(
                     f,
@@ -110,18 +130,56 @@ impl std::fmt::Display for BundleError {
                     "The zip archive contains the same file name more than once."
                 )
             }
-            BundleError::MissingRequired { patterns } => write!(
-                f,
-                "Required file{} missing: {}. Nothing was stored; please add {} and upload again.",
-                if patterns.len() == 1 { " is" } else { "s are" },
-                patterns.join(", "),
-                if patterns.len() == 1 { "it" } else { "them" }
-            ),
+            BundleError::MissingRequired { missing, top_level } => {
+                let named: Vec<String> = missing
+                    .iter()
+                    .map(|m| match &m.other_case {
+                        Some(found) => format!(
+                            "{} (found \"{}\", which differs only in capital letters: names must match exactly)",
+                            m.pattern,
+                            names::shown(found)
+                        ),
+                        None => m.pattern.clone(),
+                    })
+                    .collect();
+                write!(
+                    f,
+                    "Required file{} missing: {}. Nothing was stored; please add {} and upload again.",
+                    if missing.len() == 1 { " is" } else { "s are" },
+                    named.join(", "),
+                    if missing.len() == 1 { "it" } else { "them" }
+                )?;
+                if !top_level.is_empty() {
+                    let shown: Vec<String> = top_level.iter().map(|n| names::shown(n)).collect();
+                    write!(f, " The zip holds: {}.", shown.join(", "))?;
+                }
+                Ok(())
+            }
         }
     }
 }
 
 impl std::error::Error for BundleError {}
+
+/// An entry's name as handin reads it: UTF-8 (anything else shows as
+/// U+FFFD and is refused), with `\` taken as a folder separator, as
+/// Info-ZIP's unzip and Windows take it (PowerShell 5.1's Compress-Archive
+/// writes `lab1\ex1.ipynb`). Every safety rule then applies to the result.
+pub fn entry_name(raw: &[u8]) -> String {
+    String::from_utf8_lossy(raw).replace('\\', "/")
+}
+
+/// Files an operating system or an editor adds by itself: kept in the
+/// stored bundle, but left out of the file lists markers read, and never
+/// taken for a required file.
+pub fn is_clutter(path: &str) -> bool {
+    path.split('/').any(|part| {
+        matches!(
+            part,
+            "__MACOSX" | ".DS_Store" | "Thumbs.db" | "desktop.ini" | ".ipynb_checkpoints"
+        )
+    })
+}
 
 /// One file inside an accepted bundle.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -182,11 +240,12 @@ pub fn inspect<R: Read + Seek>(
     let mut unpacked: u64 = 0;
     let mut listing: usize = 0;
     let mut seen = names::Seen::default();
+    let mut clutter = 0usize;
     for index in 0..archive.len() {
         let file = archive.by_index_raw(index).map_err(not_a_zip)?;
         // Names are kept as the bytes say, if they are UTF-8: a marker's
         // unzip tool must show the name the student typed.
-        let name = String::from_utf8_lossy(file.name_raw()).into_owned();
+        let name = entry_name(file.name_raw());
         let refuse = |why: String| BundleError::UnsafeEntry {
             name: name.clone(),
             why,
@@ -212,18 +271,29 @@ pub fn inspect<R: Read + Seek>(
             });
         }
         if !file.is_dir() {
-            entries.push(Entry {
-                path: name,
-                size: file.size(),
-            });
+            if is_clutter(&name) {
+                clutter += 1;
+            } else {
+                entries.push(Entry {
+                    path: name,
+                    size: file.size(),
+                });
+            }
         }
     }
     if entries.is_empty() {
-        return Err(BundleError::Empty);
+        return Err(if clutter > 0 {
+            BundleError::OnlyClutter
+        } else {
+            BundleError::Empty
+        });
     }
     let missing = missing_required(&entries, required);
     if !missing.is_empty() {
-        return Err(BundleError::MissingRequired { patterns: missing });
+        return Err(BundleError::MissingRequired {
+            missing,
+            top_level: top_level(&entries),
+        });
     }
     Ok(entries)
 }
@@ -352,17 +422,96 @@ fn zip64_records_ending_at<R: Read + Seek>(reader: &mut R, start: u64, end: u64)
     found
 }
 
-/// The required patterns that no file in `entries` matches.
-pub fn missing_required(entries: &[Entry], required: &[String]) -> Vec<String> {
+/// The one folder every file lies in, if there is one: a student who
+/// zipped the folder that holds their work (right-click, Compress) sent
+/// `comp6248-labs/lab1/ex1.ipynb` for `lab1/ex1.ipynb`.
+pub fn enclosing_folder(entries: &[Entry]) -> Option<&str> {
+    let (top, _) = entries.first()?.path.split_once('/')?;
+    entries
+        .iter()
+        .all(|e| {
+            e.path
+                .split_once('/')
+                .is_some_and(|(first, _)| first == top)
+        })
+        .then_some(top)
+}
+
+/// Whether `pattern` matches a file as it is, or inside the enclosing folder.
+fn matches(pattern: &str, entries: &[Entry], inside: Option<&str>) -> bool {
+    let found = |path: &str| match compile_pattern(pattern) {
+        Ok(matcher) => matcher.is_match(path),
+        // A pattern that cannot compile can only be matched literally.
+        Err(_) => path == pattern,
+    };
+    entries.iter().any(|e| {
+        found(&e.path)
+            || inside
+                .and_then(|folder| e.path.strip_prefix(folder))
+                .and_then(|rest| rest.strip_prefix('/'))
+                .is_some_and(found)
+    })
+}
+
+/// The required patterns that no file in `entries` matches (as it is, or
+/// inside the one folder they all lie in), each with a file that would have
+/// matched but for capital letters.
+pub fn missing_required(entries: &[Entry], required: &[String]) -> Vec<Missing> {
+    let inside = enclosing_folder(entries);
+    // The same files in lower case, to name one that differs only in capitals.
+    let lowered: Vec<Entry> = entries
+        .iter()
+        .map(|e| Entry {
+            path: e.path.to_lowercase(),
+            size: e.size,
+        })
+        .collect();
+    let inside_lowered = enclosing_folder(&lowered);
     required
         .iter()
-        .filter(|pattern| match compile_pattern(pattern) {
-            Ok(matcher) => !entries.iter().any(|e| matcher.is_match(&e.path)),
-            // A pattern that cannot compile can only be matched literally.
-            Err(_) => !entries.iter().any(|e| &e.path == *pattern),
+        .filter(|pattern| !matches(pattern, entries, inside))
+        .map(|pattern| {
+            let pattern_lowered = pattern.to_lowercase();
+            let other_case = lowered
+                .iter()
+                .position(|e| matches(&pattern_lowered, std::slice::from_ref(e), inside_lowered))
+                .map(|i| entries[i].path.clone());
+            Missing {
+                pattern: pattern.clone(),
+                other_case,
+            }
         })
-        .cloned()
         .collect()
+}
+
+/// Whether the required files were found only inside the enclosing folder
+/// (for the receipt to say so): that folder, or `None`.
+pub fn matched_inside<'e>(entries: &'e [Entry], required: &[String]) -> Option<&'e str> {
+    let inside = enclosing_folder(entries)?;
+    required
+        .iter()
+        .any(|pattern| !matches(pattern, entries, None) && matches(pattern, entries, Some(inside)))
+        .then_some(inside)
+}
+
+/// The distinct names at the zip's top level, in order, at most
+/// [`SHOWN_TOP_LEVEL`] (a folder with a trailing `/`).
+fn top_level(entries: &[Entry]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for entry in entries {
+        let name = match entry.path.split_once('/') {
+            Some((folder, _)) => format!("{folder}/"),
+            None => entry.path.clone(),
+        };
+        if !names.contains(&name) {
+            if names.len() == SHOWN_TOP_LEVEL {
+                names.push("…".to_string());
+                break;
+            }
+            names.push(name);
+        }
+    }
+    names
 }
 
 /// The zip crate's errors, cut down to what a student needs to hear.
@@ -430,15 +579,113 @@ mod tests {
         assert_eq!(
             err,
             BundleError::MissingRequired {
-                patterns: vec!["report.pdf".into()]
+                missing: vec![Missing {
+                    pattern: "report.pdf".into(),
+                    other_case: None
+                }],
+                top_level: vec!["lab1/".into()],
             }
         );
         assert!(err.to_string().contains("report.pdf"));
+        assert!(err.to_string().contains("The zip holds: lab1/."));
+    }
+
+    #[test]
+    fn a_zipped_parent_folder_is_looked_into() {
+        // Right-click the course folder, Compress: everything sits one folder down.
+        let entries = check(
+            zip_of(&[
+                ("comp6248-labs/lab1/ex1.ipynb", b"{}"),
+                ("comp6248-labs/report.pdf", b"%PDF"),
+            ]),
+            &["report.pdf", "lab*/**/*.ipynb"],
+        )
+        .unwrap();
+        // The bundle's own names are kept, and the receipt can say where
+        // the required files were found.
+        assert_eq!(entries[0].path, "comp6248-labs/lab1/ex1.ipynb");
+        assert_eq!(
+            matched_inside(&entries, &["report.pdf".to_string()]),
+            Some("comp6248-labs")
+        );
+        // Two folders at the top: no one folder to look into.
+        let err = check(
+            zip_of(&[("a/lab1/ex1.ipynb", b"{}"), ("b/x", b"x")]),
+            &["lab*/**/*.ipynb"],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("The zip holds: a/, b/."), "{err}");
+    }
+
+    #[test]
+    fn a_name_that_differs_only_in_capitals_is_named_in_the_refusal() {
+        let err = check(zip_of(&[("Lab1/ex1.ipynb", b"{}")]), &["lab*/**/*.ipynb"]).unwrap_err();
+        let said = err.to_string();
+        assert!(
+            said.contains("found \"Lab1/ex1.ipynb\", which differs only in capital letters"),
+            "{said}"
+        );
+        let err = check(zip_of(&[("work/Report.PDF", b"%PDF")]), &["report.pdf"]).unwrap_err();
+        assert!(
+            err.to_string().contains("found \"work/Report.PDF\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn backslashes_are_folder_separators_and_every_rule_still_applies() {
+        let entries = check(
+            zip_of(&[("lab1\\ex1.ipynb", b"{}"), ("report.pdf", b"%PDF")]),
+            &["lab*/**/*.ipynb"],
+        )
+        .unwrap();
+        assert_eq!(entries[0].path, "lab1/ex1.ipynb");
+        for (name, why) in [
+            ("a\\..\\..\\evil", "climbs out"),
+            ("\\\\server\\share\\x", "absolute"),
+            ("C:\\x.txt", "drive letter"),
+        ] {
+            let err = check(zip_of(&[(name, b"x")]), &[]).unwrap_err();
+            assert!(err.to_string().contains(why), "{name}: {err}");
+        }
+        // Two spellings of one path are one file.
+        let err = check(zip_of(&[("a\\b.txt", b"1"), ("a/b.txt", b"2")]), &[]).unwrap_err();
+        assert!(matches!(err, BundleError::Clash(_)), "{err:?}");
+    }
+
+    #[test]
+    fn clutter_is_kept_out_of_the_list_and_never_counts_as_required() {
+        let entries = check(
+            zip_of(&[
+                ("__MACOSX/._report.pdf", b"fork"),
+                ("report.pdf", b"%PDF"),
+                (".DS_Store", b"x"),
+                ("lab1/.ipynb_checkpoints/ex1-checkpoint.ipynb", b"{}"),
+            ]),
+            &["report.pdf"],
+        )
+        .unwrap();
+        assert_eq!(entries.len(), 1);
+        let err = check(
+            zip_of(&[
+                ("report.pdf", b"%PDF"),
+                ("lab1/.ipynb_checkpoints/ex1-checkpoint.ipynb", b"{}"),
+            ]),
+            &["lab*/**/*.ipynb"],
+        )
+        .unwrap_err();
+        assert!(matches!(err, BundleError::MissingRequired { .. }));
+        let err = check(zip_of(&[(".DS_Store", b"x")]), &[]).unwrap_err();
+        assert_eq!(err, BundleError::OnlyClutter);
     }
 
     #[test]
     fn a_star_does_not_cross_folders() {
-        let err = check(zip_of(&[("sub/report.pdf", b"x")]), &["*.pdf"]).unwrap_err();
+        let err = check(
+            zip_of(&[("sub/report.pdf", b"x"), ("notes.txt", b"x")]),
+            &["*.pdf"],
+        )
+        .unwrap_err();
         assert!(matches!(err, BundleError::MissingRequired { .. }));
     }
 
@@ -450,7 +697,6 @@ mod tests {
             "/etc/passwd",
             "C:/win.ini",
             "c:evil",
-            "a\\b.txt",
             "a//b",
             "./a",
             "bell\u{7}.txt",

@@ -142,6 +142,22 @@ impl DeadlineRule {
         self.window_at(at) == UploadWindow::Open
     }
 
+    /// Whether an attempt arriving at `at` would be late while the attempt
+    /// that counts now (received at `latest`) is not: the late one would
+    /// take its place, so the student must say they mean it. Returns how
+    /// late the new attempt would be.
+    pub fn late_over_on_time(
+        &self,
+        latest: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+    ) -> Option<Duration> {
+        match (self.judge(latest?), self.judge(at)) {
+            (Standing::Late { .. }, _) => None,
+            (_, Standing::Late { by, .. }) => Some(by),
+            _ => None,
+        }
+    }
+
     /// Judges a submission received at `received`.
     ///
     /// Exactly at the line is on time; one second after is late. Grace moves
@@ -197,6 +213,35 @@ mod tests {
             }
         );
         assert_eq!(r.judge(utc("2020-05-29T15:00:00.999Z")).code(), "late");
+    }
+
+    #[test]
+    fn a_late_attempt_over_an_on_time_one_is_caught_to_the_second() {
+        let mut r = rule("2020-05-29 16:00");
+        let on_time = Some(utc("2020-05-29T14:58:00Z"));
+        // At the deadline: still on time, nothing to confirm.
+        assert_eq!(
+            r.late_over_on_time(on_time, utc("2020-05-29T15:00:00Z")),
+            None
+        );
+        assert_eq!(
+            r.late_over_on_time(on_time, utc("2020-05-29T15:02:00Z")),
+            Some(Duration::minutes(2))
+        );
+        // Nothing handed in, or the attempt that counts is late already.
+        assert_eq!(r.late_over_on_time(None, utc("2020-05-29T15:02:00Z")), None);
+        let late = Some(utc("2020-05-29T15:00:01Z"));
+        assert_eq!(r.late_over_on_time(late, utc("2020-05-29T15:02:00Z")), None);
+        // Within an extension an attempt is not late.
+        r.extension = Some(utc("2020-06-01T15:00:00Z"));
+        assert_eq!(
+            r.late_over_on_time(on_time, utc("2020-05-29T15:02:00Z")),
+            None
+        );
+        assert_eq!(
+            r.late_over_on_time(on_time, utc("2020-06-01T15:00:30Z")),
+            Some(Duration::seconds(30))
+        );
     }
 
     #[test]

@@ -4,15 +4,7 @@
 
 use std::collections::BTreeMap;
 
-/// Files an operating system or an editor adds on its own: never returned.
-fn is_clutter(path: &str) -> bool {
-    path.split('/').any(|part| {
-        matches!(
-            part,
-            "__MACOSX" | ".DS_Store" | "Thumbs.db" | "desktop.ini" | ".ipynb_checkpoints"
-        )
-    })
-}
+use super::bundle::is_clutter;
 
 /// The all-submissions zip's own list of bundles: a marker who adds
 /// feedback to that zip's folders and zips them up again sends it back.
@@ -54,6 +46,14 @@ pub fn sort(paths: &[String], is_student: impl Fn(&str) -> bool) -> Layout {
             files
                 .iter()
                 .all(|(_, path)| path.split_once('/').is_some_and(|(first, _)| first == *top))
+        })
+        // A wrapper holds students' folders; one wrong folder is just wrong.
+        .filter(|top| {
+            files.iter().any(|(_, path)| {
+                path[top.len() + 1..]
+                    .split_once('/')
+                    .is_some_and(|(folder, _)| is_student(folder))
+            })
         });
     for (index, whole) in files {
         let path = match wrapper {
@@ -67,6 +67,21 @@ pub fn sort(paths: &[String], is_student: impl Fn(&str) -> bool) -> Layout {
                 .push(format!("{whole}: not in a student's folder")),
             Some((folder, _)) if !is_student(folder) => {
                 let problem = format!("folder {folder}: no such student on this assignment");
+                if !layout.problems.contains(&problem) {
+                    layout.problems.push(problem);
+                }
+            }
+            // A student's folder that holds other students' folders is a
+            // wrapper named like a student: returning it all to that one
+            // student would hand them everyone's feedback.
+            Some((folder, name))
+                if name
+                    .split_once('/')
+                    .is_some_and(|(inner, _)| inner != folder && is_student(inner)) =>
+            {
+                let problem = format!(
+                    "folder {folder} holds other students' folders: zip the students' folders themselves"
+                );
                 if !layout.problems.contains(&problem) {
                     layout.problems.push(problem);
                 }
@@ -154,6 +169,26 @@ mod tests {
             layout.problems,
             vec!["labs/stray.pdf: not in a student's folder"]
         );
+    }
+
+    #[test]
+    fn one_wrong_folder_is_named_and_a_student_folder_never_takes_everyone_elses() {
+        let layout = sort(&paths(&["mallory/a.pdf", "mallory/b.pdf"]), student);
+        assert_eq!(
+            layout.problems,
+            vec!["folder mallory: no such student on this assignment"]
+        );
+        let layout = sort(
+            &paths(&["alice/bob/f.pdf", "alice/C0042/g.pdf", "alice/mine.pdf"]),
+            student,
+        );
+        assert_eq!(
+            layout.problems,
+            vec![
+                "folder alice holds other students' folders: zip the students' folders themselves"
+            ]
+        );
+        assert!(layout.folders["alice"].iter().all(|(_, n)| n == "mine.pdf"));
     }
 
     #[test]

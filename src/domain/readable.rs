@@ -6,6 +6,10 @@ use chrono::Duration;
 /// A duration to the precision a person needs: the two largest units.
 pub fn duration(duration: Duration) -> String {
     let total = duration.num_seconds().unsigned_abs();
+    if total == 0 && duration.num_milliseconds() != 0 {
+        // Never "late by 0 s": a moment late is late.
+        return "less than a second".to_string();
+    }
     let (days, hours, minutes, seconds) = (
         total / 86_400,
         total / 3_600 % 24,
@@ -59,6 +63,9 @@ mod tests {
     #[test]
     fn two_largest_units() {
         assert_eq!(duration(Duration::seconds(45)), "45 s");
+        assert_eq!(duration(Duration::milliseconds(1)), "less than a second");
+        assert_eq!(duration(Duration::milliseconds(999)), "less than a second");
+        assert_eq!(duration(Duration::milliseconds(1000)), "1 s");
         assert_eq!(duration(Duration::seconds(61)), "1 min 1 s");
         assert_eq!(duration(Duration::minutes(133)), "2 h 13 min");
         assert_eq!(duration(Duration::hours(76)), "3 d 4 h");

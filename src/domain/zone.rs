@@ -2,7 +2,7 @@
 //! that never happen), turning them into instants, and showing instants
 //! with the zone they are in.
 
-use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
 /// Why a wall-clock time cannot be turned into an instant.
@@ -75,15 +75,28 @@ pub fn parse_instant(text: &str, zone: Tz) -> Result<DateTime<Utc>, LocalTimeErr
 }
 
 /// A wall-clock time for a form field (`2020-05-29T16:00`), in `zone`.
+/// (With seconds when it has any, as a form field can hold them.)
 pub fn form_value(instant: DateTime<Utc>, zone: Tz) -> String {
-    instant
-        .with_timezone(&zone)
-        .format("%Y-%m-%dT%H:%M")
-        .to_string()
+    let format = if has_seconds(instant) {
+        "%Y-%m-%dT%H:%M:%S"
+    } else {
+        "%Y-%m-%dT%H:%M"
+    };
+    instant.with_timezone(&zone).format(format).to_string()
 }
 
-/// A deadline as a person reads it: "Fri 29 May 2020, 16:00 BST".
+/// Whether a time falls between whole minutes: a deadline set to the
+/// second must show its seconds wherever it is shown.
+fn has_seconds(instant: DateTime<Utc>) -> bool {
+    instant.second() != 0 || instant.nanosecond() != 0
+}
+
+/// A deadline as a person reads it: "Fri 29 May 2020, 16:00 BST" (and
+/// "16:00:30" when it is set to the second).
 pub fn format_local(instant: DateTime<Utc>, zone: Tz) -> String {
+    if has_seconds(instant) {
+        return format_local_precise(instant, zone);
+    }
     instant
         .with_timezone(&zone)
         .format("%a %-d %b %Y, %H:%M %Z")
@@ -150,6 +163,27 @@ mod tests {
         assert_eq!(
             form_value(utc("2020-06-05T15:00:00Z"), London),
             "2020-06-05T16:00"
+        );
+    }
+
+    #[test]
+    fn a_time_set_to_the_second_shows_its_seconds() {
+        assert_eq!(
+            format_local(utc("2020-05-29T15:00:00Z"), London),
+            "Fri 29 May 2020, 16:00 BST"
+        );
+        assert_eq!(
+            format_local(utc("2020-05-29T14:59:30Z"), London),
+            "Fri 29 May 2020, 15:59:30 BST"
+        );
+        assert_eq!(
+            form_value(utc("2020-05-29T14:59:30Z"), London),
+            "2020-05-29T15:59:30"
+        );
+        // The form's value reads back as the same instant.
+        assert_eq!(
+            parse_instant("2020-05-29T15:59:30", London).unwrap(),
+            utc("2020-05-29T14:59:30Z")
         );
     }
 

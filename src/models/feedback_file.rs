@@ -69,8 +69,8 @@ pub async fn counts(
 }
 
 /// Records files for a student. With `replace_all`, every file they had
-/// goes; otherwise only one of the same name. Returns the stored paths no
-/// row names any more (to delete once this has committed).
+/// goes; otherwise only one of the same name. Returns the rows that went
+/// (their stored files are to be deleted once this has committed).
 pub async fn record(
     db: &impl ConnectionTrait,
     assignment_id: i32,
@@ -79,13 +79,13 @@ pub async fn record(
     replace_all: bool,
     added_by: i32,
     now: DateTimeUtc,
-) -> Result<Vec<String>, DbErr> {
+) -> Result<Vec<Model>, DbErr> {
     let before = of_student(db, assignment_id, student_id).await?;
     let mut replaced = Vec::new();
     for old in before {
         if replace_all || files.iter().any(|f| f.name == old.name) {
-            replaced.push(old.stored_path.clone());
             Entity::delete_by_id(old.id).exec(db).await?;
+            replaced.push(old);
         }
     }
     for file in files {

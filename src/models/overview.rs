@@ -48,6 +48,11 @@ pub struct AssignmentView {
     pub deadline_passed: bool,
     /// Whether the caller could hand in now (students only).
     pub accepting_uploads: bool,
+    /// The student's attempt that counts, when it is not late: a late
+    /// attempt would take its place, and the form asks first.
+    pub counting_on_time: Option<i32>,
+    /// Whether an attempt now would be late and take that one's place.
+    pub late_would_replace: bool,
 }
 
 /// One assignment as seen by `role`; `student_state` is the student's
@@ -120,6 +125,14 @@ pub fn build(
         time_left,
         deadline_passed: passed,
         accepting_uploads: is_student && rule.accepts_upload_at(now),
+        counting_on_time: latest
+            .as_ref()
+            .zip(standing.as_ref())
+            .filter(|(_, s)| s.code() != "late")
+            .map(|(l, _)| l.attempt),
+        late_would_replace: latest
+            .as_ref()
+            .is_some_and(|l| rule.late_over_on_time(Some(l.received_at), now).is_some()),
     }
 }
 

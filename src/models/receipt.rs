@@ -6,6 +6,7 @@ use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
 use super::{assignment, course, submission, user};
+use crate::domain::bundle;
 use crate::domain::deadline::{DeadlineRule, Standing};
 use crate::domain::readable;
 use crate::domain::zone::{format_local, format_local_precise};
@@ -91,6 +92,9 @@ pub struct Receipt {
     pub upload_started_at: String,
     pub original_name: String,
     pub files: Vec<String>,
+    /// The folder the required files were found in, when the student zipped
+    /// the folder that holds their work.
+    pub required_found_inside: Option<String>,
     /// RFC 3339 with the course zone's offset.
     pub effective_deadline: String,
     pub effective_deadline_local: String,
@@ -108,6 +112,7 @@ impl Receipt {
         let zone = course.zone();
         let rule = assignment.rule(course, extension);
         let effective = rule.effective_deadline();
+        let entries = submission.entries();
         Receipt {
             id: submission.id,
             course: course.code.clone(),
@@ -121,7 +126,9 @@ impl Receipt {
                 .upload_started_at
                 .to_rfc3339_opts(SecondsFormat::Millis, true),
             original_name: submission.original_name.clone(),
-            files: submission.entries().into_iter().map(|e| e.path).collect(),
+            required_found_inside: bundle::matched_inside(&entries, assignment.required_files())
+                .map(str::to_string),
+            files: entries.into_iter().map(|e| e.path).collect(),
             effective_deadline: effective.with_timezone(&zone).to_rfc3339(),
             effective_deadline_local: format_local(effective, zone),
             time_zone: course.zone_name().to_string(),

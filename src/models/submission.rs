@@ -145,6 +145,25 @@ async fn insert_next_attempt(
 }
 
 /// Every attempt of a student at an assignment, newest first.
+/// The student's latest attempt (the one that counts): its number and
+/// when it was received.
+pub async fn latest_of(
+    db: &impl ConnectionTrait,
+    assignment_id: i32,
+    student_id: i32,
+) -> Result<Option<(i32, DateTimeUtc)>, DbErr> {
+    Entity::find()
+        .select_only()
+        .column(Column::Attempt)
+        .column(Column::ReceivedAt)
+        .filter(Column::AssignmentId.eq(assignment_id))
+        .filter(Column::StudentId.eq(student_id))
+        .order_by_desc(Column::Attempt)
+        .into_tuple()
+        .one(db)
+        .await
+}
+
 pub async fn attempts(
     db: &impl ConnectionTrait,
     assignment_id: i32,

@@ -158,6 +158,8 @@ pub async fn all_bundles(
     let all = attempts == Attempts::All;
     let table = table(app, scope, attempts).await?;
     let manifest = csv(&table.rows, all, true);
+    let zone = scope.course.zone();
+    let made = app.clock.now().with_timezone(&zone).naive_local();
     let items: Vec<archive::Item> = table
         .rows
         .iter()
@@ -173,6 +175,7 @@ pub async fn all_bundles(
             path_in_zip: path_in_zip(row, attempt),
             stored: attempt.stored_path.clone(),
             size: attempt.judged.size,
+            received_local: attempt.received_instant.with_timezone(&zone).naive_local(),
         })
         .collect();
     let (which, suffix) = if all {
@@ -183,7 +186,7 @@ pub async fn all_bundles(
     record_download(app, scope, format!("submissions.zip ({which})")).await?;
     Ok(Export {
         name: format!("{}-submissions{suffix}.zip", file_stem(scope)),
-        body: archive::stream(app.uploads.clone(), manifest, items),
+        body: archive::stream(app.uploads.clone(), manifest, made, items),
     })
 }
 

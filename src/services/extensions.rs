@@ -13,7 +13,7 @@ use super::lines::{records, refuse_if_any};
 use super::{Scope, short_text};
 use crate::App;
 use crate::db::begin_write;
-use crate::domain::zone::{LocalTimeError, form_value, format_local, parse_instant};
+use crate::domain::zone::{form_value, format_local, parse_instant};
 use crate::error::{Error, Result};
 use crate::models::access::{self, CourseRole};
 use crate::models::requests::{self, RequestView};
@@ -154,7 +154,7 @@ pub async fn overview(app: &App, scope: &Scope) -> Result<Overview> {
 /// Each problem is returned bare ("the reason is empty"); the form and the
 /// CSV import word them for their readers.
 struct Checked {
-    until: Result<DateTime<Utc>, LocalTimeError>,
+    until: Result<DateTime<Utc>, String>,
     reason: Result<String, ReasonProblem>,
 }
 
@@ -165,13 +165,32 @@ enum ReasonProblem {
 
 fn check_grant(scope: &Scope, until: &str, reason: &str) -> Checked {
     Checked {
-        until: parse_instant(until, scope.course.zone()),
+        until: parse_instant(until, scope.course.zone())
+            .map_err(|e| e.to_string())
+            .and_then(|until| gives_more_time(scope, until)),
         reason: match short_text("reason", reason) {
             Ok("") => Err(ReasonProblem::Empty),
             Ok(reason) => Ok(reason.to_string()),
             Err(e) => Err(ReasonProblem::TooLong(e)),
         },
     }
+}
+
+/// An extension must end after the assignment's own deadline: an earlier
+/// one would change nothing, and would only look as if it had.
+pub(super) fn gives_more_time(
+    scope: &Scope,
+    until: DateTime<Utc>,
+) -> std::result::Result<DateTime<Utc>, String> {
+    let (due, zone) = (scope.assignment.due_at, scope.course.zone());
+    if until <= due {
+        return Err(format!(
+            "{} is not after the assignment's deadline ({}): an extension must give more time",
+            format_local(until, zone),
+            format_local(due, zone)
+        ));
+    }
+    Ok(until)
 }
 
 /// Grants one new deadline to the students named by `labels`, all or none.
@@ -266,7 +285,7 @@ pub async fn import(app: &App, scope: &Scope, text: &str) -> Result<usize> {
             }
         }
         let checked = check_grant(scope, &until, &reason);
-        let until = checked.until.map_err(|e| problems.push(e.to_string())).ok();
+        let until = checked.until.map_err(|e| problems.push(e)).ok();
         let reason = checked
             .reason
             .map_err(|problem| match problem {

@@ -21,12 +21,13 @@ use crate::models::feedback_file::{self, Kept};
 use crate::models::marking::StudentRow;
 use crate::models::{audit, mark};
 use crate::policy::Act;
-use crate::storage::{ReceiveError, Received, Shelf};
+use crate::storage::{Received, Shelf, Unpacking};
 
 /// The largest feedback file.
 pub const FILE_LIMIT: u64 = 50 * 1024 * 1024;
-/// The largest feedback zip.
-pub const ZIP_LIMIT: u64 = 500 * 1024 * 1024;
+/// The largest feedback zip: room for the all-submissions zip of a large
+/// course sent back with feedback added (its bundles are left out).
+pub const ZIP_LIMIT: u64 = 2 * 1024 * 1024 * 1024;
 
 /// A feedback file as a page or the API lists it.
 #[derive(Debug, Clone, Serialize)]
@@ -94,7 +95,7 @@ async fn record(
     replace_all: bool,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<String>> {
-    let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
+    let added: Vec<String> = files.iter().map(described).collect();
     let replaced = feedback_file::record(
         db,
         scope.assignment.id,
@@ -106,25 +107,31 @@ async fn record(
     )
     .await?;
     mark::flag_if_released(db, scope.assignment.id, student_id, now).await?;
+    let gone: Vec<String> = replaced
+        .iter()
+        .map(|old| format!("{} (sha256 {})", old.name, &old.sha256[..12]))
+        .collect();
     let entry = audit::Entry {
         actor_id: Some(scope.user.id),
         action: "feedback_files_added",
         course_id: Some(scope.course.id),
         assignment_id: Some(scope.assignment.id),
         student_id: Some(student_id),
-        details: format!(
-            "{label}: {}{}",
-            names.join(", "),
-            if replace_all {
-                " (replacing every earlier file)"
-            } else {
-                ""
-            }
-        ),
-        ..Default::default()
+        before: (!gone.is_empty()).then(|| gone.join(", ")),
+        after: Some(added.join(", ")),
+        details: if replace_all {
+            format!("{label}: from a feedback zip, replacing every earlier file")
+        } else {
+            label.to_string()
+        },
     };
     audit::record(db, now, entry).await?;
-    Ok(replaced)
+    Ok(replaced.into_iter().map(|old| old.stored_path).collect())
+}
+
+/// A file as the audit log names it: its name and the start of its hash.
+fn described(file: &Kept) -> String {
+    format!("{} (sha256 {})", file.name, &file.sha256[..12])
 }
 
 /// The name a marker's file is kept under: its last part, checked as a
@@ -240,7 +247,11 @@ struct Listed {
 fn list(
     mut reader: Box<dyn crate::storage::ReadSeek>,
 ) -> std::result::Result<Vec<(usize, Listed)>, String> {
-    bundle::inspect(&mut reader, BundleLimits::default(), &[]).map_err(|e| e.to_string())?;
+    let limits = BundleLimits {
+        max_unpacked_bytes: 2 * ZIP_LIMIT,
+        ..BundleLimits::default()
+    };
+    bundle::inspect(&mut reader, limits, &[]).map_err(|e| e.to_string())?;
     let mut archive = zip::ZipArchive::new(reader).map_err(|e| e.to_string())?;
     let mut files = Vec::new();
     for index in 0..archive.len() {
@@ -251,7 +262,7 @@ fn list(
         files.push((
             index,
             Listed {
-                path: String::from_utf8_lossy(entry.name_raw()).into_owned(),
+                path: bundle::entry_name(entry.name_raw()),
                 size: entry.size(),
                 readable: matches!(
                     entry.compression(),
@@ -295,8 +306,9 @@ pub async fn import_zip(app: &App, scope: &Scope, zip: Received) -> Result<Retur
         for (at, name) in entries {
             let listed = &files[at].1;
             // A bundle the student handed in, as the all-submissions zip
-            // names it, is theirs already: it is not feedback.
-            if row.attempts.iter().any(|a| a.download_name == name) {
+            // names it, is theirs already: it is not feedback. Nor is an
+            // empty file (refused one at a time too).
+            if row.attempts.iter().any(|a| a.download_name == name) || listed.size == 0 {
                 left_out += 1;
             } else if !listed.readable {
                 problems.push(format!(
@@ -334,12 +346,13 @@ pub async fn import_zip(app: &App, scope: &Scope, zip: Received) -> Result<Retur
         .flat_map(|(_, chosen)| chosen.iter().map(|c| (c.index, c.size)))
         .collect();
     let unpacked = app.uploads.unpack(&zip, &wanted).await.map_err(|e| match e {
-        ReceiveError::TooLarge { .. } => Error::invalid(
+        Unpacking::LargerThanDeclared => Error::invalid(
             "The feedback zip cannot be used: a file in it unpacks to more than its directory says.",
         ),
-        ReceiveError::Io(e) => Error::invalid(format!(
+        Unpacking::Zip(e) => Error::invalid(format!(
             "The feedback zip cannot be used: it could not be unpacked ({e})."
         )),
+        Unpacking::Store(e) => Error::from(e),
     })?;
     drop(zip);
     let kept = keep_all(app, unpacked).await?;

@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 
 use super::{Scope, keep_recorded};
 use crate::App;
-use crate::domain::bundle;
 use crate::domain::deadline::{DeadlineRule, UploadWindow};
 use crate::domain::zone::format_local;
+use crate::domain::{bundle, readable};
 use crate::error::{Error, Result};
 use crate::models::extension;
 use crate::models::receipt::Receipt;
@@ -60,13 +60,36 @@ impl Upload {
         }
     }
 
+    /// Refuses a late attempt that would count instead of an on-time one,
+    /// unless the student has said that is what they want.
+    async fn check_replacing(&self, app: &App, at: DateTime<Utc>) -> Result<()> {
+        let (assignment, student) = (&self.scope.assignment, &self.scope.user);
+        let Some((attempt, received)) =
+            submission::latest_of(&app.db, assignment.id, student.id).await?
+        else {
+            return Ok(());
+        };
+        match self.rule.late_over_on_time(Some(received), at) {
+            None => Ok(()),
+            Some(by) => Err(Error::Conflict(format!(
+                "This attempt would be late by {} and would replace your on-time attempt {attempt} \
+                 as the one that counts. Nothing was stored. If that is what you want, tick \
+                 \"I understand\" and upload again (scripts: send the field confirm_late=yes).",
+                readable::duration(by)
+            ))),
+        }
+    }
+
     /// Checks a received bundle and records it as the student's next attempt.
-    /// `file_name` is the name the browser sent, already cleaned for display.
+    /// `file_name` is the name the browser sent, already cleaned for display;
+    /// `confirmed_late` says the student knows a late attempt will count
+    /// instead of their on-time one.
     pub async fn accept(
         &self,
         app: &App,
         received: Received,
         file_name: String,
+        confirmed_late: bool,
     ) -> Result<Receipt> {
         // The server's clock decides, once the last byte has arrived.
         let received_at = app.clock.now();
@@ -85,6 +108,9 @@ impl Upload {
             })
             .await?;
         let entries = inspected.map_err(|why| Error::invalid(why.to_string()))?;
+        if !confirmed_late {
+            self.check_replacing(app, received_at).await?;
+        }
         let (sha256, size) = (received.sha256.clone(), received.size);
         let (scope, started_at) = (&self.scope, self.started_at);
         let row = keep_recorded(app, received, Shelf::Bundles, |stored_path| async move {

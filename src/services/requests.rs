@@ -90,6 +90,8 @@ fn outcome(decision: &str, until: &str, comment: &str, scope: &Scope) -> Result<
     match decision {
         "approve" => {
             let until: DateTime<Utc> = parse_instant(until, scope.course.zone())
+                .map_err(|e| e.to_string())
+                .and_then(|until| extensions::gives_more_time(scope, until))
                 .map_err(|e| Error::invalid(format!("The new deadline: {e}.")))?;
             Ok(Outcome::Approve { until })
         }

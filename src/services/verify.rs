@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use sea_orm::ActiveValue::{Set, Unchanged};
-use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, QueryOrder};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::App;
 use crate::error::Result;
@@ -113,10 +113,19 @@ pub async fn verify_all(app: &App, mut progress: impl FnMut(usize, usize, u64)) 
         progress(report.checked, total, report.bytes);
     }
     // Feedback files: what students were given back must stay what it was.
-    let mut pages = feedback_file::Entity::find()
-        .order_by_asc(feedback_file::Column::Id)
-        .paginate(db, 500);
-    while let Some(files) = pages.fetch_and_next().await? {
+    // Page by id, not by offset: files replaced meanwhile shift no page.
+    let mut after = 0;
+    loop {
+        let files = feedback_file::Entity::find()
+            .filter(feedback_file::Column::Id.gt(after))
+            .order_by_asc(feedback_file::Column::Id)
+            .limit(500)
+            .all(db)
+            .await?;
+        let Some(last) = files.last() else {
+            break;
+        };
+        after = last.id;
         for file in files {
             let size = u64::try_from(file.size).unwrap_or_default();
             report.feedback_checked += 1;

@@ -147,6 +147,17 @@ impl From<io::Error> for ReceiveError {
     }
 }
 
+/// Why a zip's entries could not be unpacked.
+#[derive(Debug)]
+pub enum Unpacking {
+    /// An entry held more than the zip's directory said.
+    LargerThanDeclared,
+    /// The zip could not be read (a checksum failed, it is damaged).
+    Zip(io::Error),
+    /// The store could not take what was unpacked: the server's trouble.
+    Store(io::Error),
+}
+
 /// A reader that can also seek (for reading a zip's central directory).
 pub trait ReadSeek: Read + Seek + Send {}
 impl<T: Read + Seek + Send> ReadSeek for T {}
@@ -229,13 +240,13 @@ impl Uploads {
     /// Unpacks entries of a received zip, `(index, declared size)` each, in
     /// that order: every entry is streamed into `incoming/` and hashed as
     /// [`Uploads::receive`] does, so memory stays flat whatever their size.
-    /// An entry that unpacks to more than its directory declares is refused
-    /// (`TooLarge`), as is one whose checksum fails (`Io`).
+    /// An entry that unpacks to more than its directory declares is refused,
+    /// as is one whose checksum fails; see [`Unpacking`].
     pub async fn unpack(
         &self,
         zip: &Received,
         entries: &[(usize, u64)],
-    ) -> Result<Vec<Received>, ReceiveError> {
+    ) -> Result<Vec<Received>, Unpacking> {
         use rocket::tokio::io::{AsyncWriteExt, DuplexStream};
         // The zip is read on a blocking thread; each entry's bytes cross to
         // this task through a pipe of their own.
@@ -275,13 +286,17 @@ impl Uploads {
         let (unpacked, received) = rocket::tokio::join!(unpacking, receiving);
         match (unpacked.and_then(|done| done), received) {
             // Too large stops the receiving side, which breaks the pipe the
-            // unpacking writes to: the cause is the size.
-            (_, Err(too_large @ ReceiveError::TooLarge { .. })) => Err(too_large),
+            // unpacking writes to: the cause is the zip's lie about a size.
+            (_, Err(ReceiveError::TooLarge { .. })) => Err(Unpacking::LargerThanDeclared),
+            // The store failed (a full disk, say), which broke the pipe too.
+            (Err(e), Err(ReceiveError::Io(store))) if e.kind() == io::ErrorKind::BrokenPipe => {
+                Err(Unpacking::Store(store))
+            }
             // A failed read ends its pipe early: what was received of that
             // entry is incomplete, and the read's error is the cause.
-            (Err(e), _) => Err(ReceiveError::Io(e)),
-            (Ok(()), Err(e)) => Err(e),
-            (Ok(()), Ok(received)) if received.len() != entries.len() => Err(ReceiveError::Io(
+            (Err(e), _) => Err(Unpacking::Zip(e)),
+            (Ok(()), Err(ReceiveError::Io(store))) => Err(Unpacking::Store(store)),
+            (Ok(()), Ok(received)) if received.len() != entries.len() => Err(Unpacking::Zip(
                 io::Error::other("the zip ended before its last entry"),
             )),
             (Ok(()), Ok(received)) => Ok(received),

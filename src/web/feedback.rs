@@ -39,6 +39,13 @@ struct ZipForm;
 
 impl FormSpec for ZipForm {
     const FIELDS: &'static [(&'static str, Kind)] = &[("zip", Kind::Stored(ZIP_LIMIT))];
+
+    /// A large zip from a marker's home connection takes a while: the form
+    /// waits as long as the largest takes at 1 MiB/s. (Only a course's
+    /// markers reach it, and their token is checked first.)
+    fn seconds(configured: u64) -> u64 {
+        configured.max(ZIP_LIMIT / (1024 * 1024))
+    }
 }
 
 #[post(
@@ -119,7 +126,7 @@ async fn import(
     let left_out = match returned.left_out {
         0 => String::new(),
         n => format!(
-            " {n} file{} left out (the students' own bundles, the manifest, system files).",
+            " {n} file{} left out (the students' own bundles, the manifest, system files, empty files).",
             if n == 1 { " was" } else { "s were" }
         ),
     };

@@ -122,9 +122,15 @@ impl Kind {
 }
 
 /// A small form's fields (after `csrf`, which always comes first). The
-/// whole body must arrive within `small_form_seconds`.
+/// whole body must arrive within `small_form_seconds`, unless the form says
+/// otherwise.
 pub trait FormSpec: Send + Sync + 'static {
     const FIELDS: &'static [(&'static str, Kind)];
+
+    /// How long the whole body may take, given `small_form_seconds`.
+    fn seconds(configured: u64) -> u64 {
+        configured
+    }
 }
 
 /// A CSV file (or text), at most 2 MiB: roster and extension imports.
@@ -289,7 +295,7 @@ impl<'r, S: FormSpec> FromData<'r> for SmallForm<S> {
             .rocket()
             .state::<App>()
             .map_or(120, |app| app.config.small_form_seconds);
-        let within = Duration::from_secs(seconds);
+        let within = Duration::from_secs(S::seconds(seconds));
         let outcome = match rocket::tokio::time::timeout(within, read::<S>(request, data)).await {
             Ok(result) => result,
             Err(_) => Err(AppError::new(

@@ -4,9 +4,10 @@
 //! unauthenticated, unenrolled or too-late upload is refused without being
 //! stored. [`Bundle`] then reads the multipart body itself, with a limit
 //! on every field: the bundle streams to disk while it is hashed, capped at
-//! the assignment's limit, and the only other field, the CSRF token, may not
-//! exceed 1 KiB. (Rocket's own form parser would buffer any text field in
-//! memory up to the whole form's limit.) What happens to the bundle then is
+//! the assignment's limit, and the only other fields, the CSRF token and the
+//! student's "I understand" (`confirm_late`), may not exceed 1 KiB each.
+//! (Rocket's own form parser would buffer any text field in memory up to
+//! the whole form's limit.) What happens to the bundle then is
 //! `services::hand_in`'s work.
 
 use std::sync::Arc;
@@ -81,6 +82,9 @@ pub struct Bundle {
     /// The name the browser sent, cleaned for display (never used as a path).
     pub file_name: String,
     pub received: Received,
+    /// The student ticked "I understand" (`confirm_late=yes`): a late
+    /// attempt may count instead of an on-time one.
+    pub confirmed_late: bool,
 }
 
 /// The browser's file name, made safe to keep and show: control and
@@ -142,11 +146,12 @@ async fn read_upload(request: &Request<'_>, data: Data<'_>) -> Result<Bundle, Ap
         "Send the bundle as multipart/form-data, in a field named 'bundle'. Nothing was stored.",
     )?;
     let constraints = multer::Constraints::new()
-        .allowed_fields(vec!["csrf", "bundle"])
+        .allowed_fields(vec!["csrf", "confirm_late", "bundle"])
         .size_limit(
             multer::SizeLimit::new()
                 .whole_stream(limit + FRAMING)
-                .for_field("csrf", CSRF_LIMIT),
+                .for_field("csrf", CSRF_LIMIT)
+                .for_field("confirm_late", CSRF_LIMIT),
         );
     // multer keeps in memory whatever it has read and not yet handed on, and
     // reads while data is there: the body is given to it one piece at a
@@ -156,6 +161,7 @@ async fn read_upload(request: &Request<'_>, data: Data<'_>) -> Result<Bundle, Ap
     let body = Paced::new(pieces, allowance.clone());
     let mut multipart = multer::Multipart::with_constraints(body, boundary, constraints);
     let (mut csrf, mut bundle) = (None::<String>, None);
+    let mut confirmed_late = false;
     while let Some(field) = multipart
         .next_field()
         .await
@@ -168,6 +174,15 @@ async fn read_upload(request: &Request<'_>, data: Data<'_>) -> Result<Bundle, Ap
                     .await
                     .map_err(|e| multipart_error(&e, limit, title))?,
             );
+            continue;
+        }
+        if field.name() == Some("confirm_late") {
+            // Sent before the bundle, as the form orders its fields.
+            let said = field
+                .text()
+                .await
+                .map_err(|e| multipart_error(&e, limit, title))?;
+            confirmed_late = matches!(said.trim(), "yes" | "true" | "on" | "1");
             continue;
         }
         if bundle.is_some() {
@@ -187,6 +202,7 @@ async fn read_upload(request: &Request<'_>, data: Data<'_>) -> Result<Bundle, Ap
                 bundle = Some(Bundle {
                     file_name,
                     received,
+                    confirmed_late,
                 })
             }
             Err(ReceiveError::TooLarge { .. }) => return Err(too_large(limit, title)),
@@ -227,7 +243,12 @@ impl<'r> FromData<'r> for Bundle {
 pub async fn accept(app: &App, target: &UploadTarget, bundle: Bundle) -> Result<Receipt, AppError> {
     target
         .upload
-        .accept(app, bundle.received, bundle.file_name)
+        .accept(
+            app,
+            bundle.received,
+            bundle.file_name,
+            bundle.confirmed_late,
+        )
         .await
         .map_err(|e| AppError::from(e).with_back(target.page()))
 }

@@ -16,6 +16,7 @@
     if (d > 0) return d + " d " + h + " h";
     if (h > 0) return h + " h " + m + " min";
     if (m > 0) return m + " min " + s + " s";
+    if (s === 0 && ms !== 0) return "less than a second";
     return s + " s";
   }
 
@@ -119,7 +120,17 @@
         sending = false;
         button.disabled = false;
         progress.hidden = true;
-        say(messageOf(xhr.responseText, xhr.status), true);
+        var message = messageOf(xhr.responseText, xhr.status);
+        say(message, true);
+        // The deadline passed while the page was open: a late attempt would
+        // replace the on-time one, and the student must say they mean it.
+        var confirm = form.querySelector(".confirm-late");
+        if (xhr.status === 409 && confirm && /confirm_late/.test(message)) {
+          var box = confirm.querySelector("input[type=checkbox]");
+          confirm.hidden = false;
+          box.required = true;
+          box.focus();
+        }
       });
       xhr.addEventListener("error", function () {
         sending = false;

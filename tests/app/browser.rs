@@ -650,3 +650,90 @@ async fn a_marker_returns_marks_and_each_student_sees_only_their_own() {
     assert!(his.contains("annotated.pdf"), "{his}");
     b.client.clone().close().await.unwrap();
 }
+
+/// The deadline passes while the assignment page is open: a late upload
+/// over an on-time attempt is refused with the reason, the page shows the
+/// box to tick, and ticked it goes through, late.
+#[rocket::async_test]
+async fn a_late_upload_over_an_on_time_one_asks_first_in_a_real_browser() {
+    let dir = crate::database::TestDir::new();
+    // Due 20 s after the server is ready: time for one on-time upload.
+    let due = {
+        let app = fixture::open(dir.path()).await;
+        let due = Utc::now() + chrono::Duration::seconds(20);
+        let course = fixture::course_due(&app, ("WEB102", "lab1", "Lab one"), due, "").await;
+        let hash = user::hash_password(PASSWORD).unwrap();
+        fixture::user(&app, "alice", "Alice Liddell", "student", course.id, &hash).await;
+        app.db.close().await.unwrap();
+        due
+    };
+    let server = Server::start(Path::new(BINARY), dir.path());
+    let base = format!("http://{}", server.addr);
+    let page = format!("{base}/courses/WEB102/assignments/lab1");
+    let b = browser(dir.path()).await;
+    b.login(&base, "alice").await;
+    let bundle = dir.path().join("lab1.zip");
+    std::fs::write(&bundle, zip_of(&[("notebook.ipynb", b"{}")])).unwrap();
+    let upload = || async {
+        b.type_in("#bundle", bundle.to_str().unwrap()).await;
+        b.click("form[data-upload] button").await;
+    };
+    b.client.goto(&page).await.unwrap();
+    upload().await;
+    b.element("code.hash").await;
+    assert!(b.text_of("[role=status]").await.contains("on time"));
+
+    // The page is opened before the deadline: no box yet.
+    b.client.goto(&page).await.unwrap();
+    assert!(
+        !b.element(".confirm-late")
+            .await
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    let wait = (due - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(1);
+    rocket::tokio::time::sleep(wait).await;
+    upload().await;
+    let started = Instant::now();
+    while !b
+        .text_of(".upload-status")
+        .await
+        .contains("would replace your on-time attempt 1")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no question asked"
+        );
+        rocket::tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        b.element(".confirm-late")
+            .await
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    let focused = b
+        .client
+        .execute("return document.activeElement.id;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(focused, json!("confirm-late"));
+    b.assert_accessible("late upload question").await;
+    b.shot("confirm-late").await;
+    b.click("#confirm-late").await;
+    b.click("form[data-upload] button").await;
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("code.hash"))
+        .await
+        .unwrap();
+    let status = b.text_of("[role=status]").await;
+    assert!(
+        status.contains("Attempt 2") && status.contains("late by"),
+        "{status}"
+    );
+    b.client.clone().close().await.unwrap();
+}

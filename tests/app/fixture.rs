@@ -39,8 +39,18 @@ pub async fn course(
     minutes: i64,
     extra: &str,
 ) -> course::Model {
-    let due =
-        (Utc::now() + chrono::Duration::minutes(minutes)).with_timezone(&chrono_tz::Europe::London);
+    let due = Utc::now() + chrono::Duration::minutes(minutes);
+    course_due(app, (code, slug, title), due, extra).await
+}
+
+/// As [`course`], due at `due` (to the second).
+pub async fn course_due(
+    app: &handin::App,
+    (code, slug, title): (&str, &str, &str),
+    due: chrono::DateTime<Utc>,
+    extra: &str,
+) -> course::Model {
+    let due = due.with_timezone(&chrono_tz::Europe::London);
     let text = format!(
         "[[course]]\ncode = \"{code}\"\ntitle = \"{code} course\"\ntime_zone = \"Europe/London\"\n\
          [[course.assignment]]\nslug = \"{slug}\"\ntitle = \"{title}\"\ndue = \"{}\"\n{extra}\n",

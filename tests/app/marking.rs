@@ -264,6 +264,24 @@ async fn the_bulk_zip_holds_exactly_the_bundles_with_a_manifest_of_their_hashes(
     )
     .await;
     assert_eq!(status, Status::Ok);
+    // Each bundle is dated when it was received, as the course's clock read
+    // (bob's second attempt: 15:30 UTC, 16:30 in London in May), not 1980.
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&body[..])).unwrap();
+    let when = archive
+        .by_name("bob/COMP6248-coursework-bob-attempt2.zip")
+        .unwrap()
+        .last_modified()
+        .unwrap();
+    assert_eq!(
+        (
+            when.year(),
+            when.month(),
+            when.day(),
+            when.hour(),
+            when.minute()
+        ),
+        (2020, 5, 29, 16, 30)
+    );
     let files = read_zip(&body);
     let names: Vec<&str> = files.keys().map(String::as_str).collect();
     assert_eq!(

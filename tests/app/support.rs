@@ -398,15 +398,24 @@ impl TestApp {
             .await
     }
 
-    /// Hands in a coursework-shaped bundle through the API; returns the submission id.
+    /// Hands in a coursework-shaped bundle through the API; returns the
+    /// submission id. It says it means it (`confirm_late=yes`) should a late
+    /// attempt replace an on-time one: `upload.rs` tests that question.
     pub async fn hand_in(&self, username: &str, assignment: &str, note: &str) -> i64 {
         let token = self.token(username).await;
+        let (content_type, body) = multipart(&[
+            Part::text("confirm_late", "yes"),
+            Part::file("bundle", "bundle.zip", &coursework_zip(note)),
+        ]);
         let response = self
-            .upload_api(
-                &token,
-                &format!("COMP6248/assignments/{assignment}"),
-                &coursework_zip(note),
-            )
+            .client
+            .post(format!(
+                "/api/v1/courses/COMP6248/assignments/{assignment}/submissions"
+            ))
+            .header(content_type)
+            .header(bearer(&token))
+            .body(body)
+            .dispatch()
             .await;
         assert_eq!(
             response.status(),

@@ -136,9 +136,10 @@ async fn every_kind_of_refused_bundle_stores_nothing_and_says_why() {
             "drive letter",
         ),
         (
-            "backslash",
-            zip_of(&[("report.pdf", b"%PDF"), ("a\\b.txt", b"x")]),
-            "backslash",
+            // A backslash is a folder separator, and `..` is still `..`.
+            "backslash climbing out",
+            zip_of(&[("report.pdf", b"%PDF"), ("a\\..\\..\\b.txt", b"x")]),
+            "climbs out",
         ),
         ("symlink", symlink_zip(), "symbolic link"),
         ("encrypted", encrypted, "is encrypted"),
@@ -358,4 +359,72 @@ async fn racing_uploads_from_one_student_get_distinct_gapless_attempts() {
     hashes.sort();
     sent.sort();
     assert_eq!(hashes, sent);
+}
+
+#[rocket::async_test]
+async fn a_late_attempt_that_would_replace_an_on_time_one_needs_the_students_word() {
+    let t = TestApp::new().await;
+    t.hand_in("alice", "coursework", "on time").await;
+    // Two minutes after the 16:00 BST deadline.
+    t.set_time("2020-05-29T15:02:00Z");
+    let token = t.token("alice").await;
+    let before = t.snapshot().await;
+    let refused = t
+        .upload_api(
+            &token,
+            "COMP6248/assignments/coursework",
+            &coursework_zip("late"),
+        )
+        .await;
+    assert_eq!(refused.status(), Status::Conflict);
+    let said = refused.into_string().await.unwrap();
+    assert!(
+        said.contains(
+            "This attempt would be late by 2 min 0 s and would replace your on-time attempt 1 \
+             as the one that counts. Nothing was stored."
+        ),
+        "{said}"
+    );
+    assert_eq!(t.snapshot().await, before);
+
+    // The page asks first, with a box that must be ticked.
+    t.login("alice").await;
+    let page = t.page("/courses/COMP6248/assignments/coursework").await;
+    assert!(
+        page.contains("name=\"confirm_late\" value=\"yes\" required")
+            && page.contains("it will count instead of my on-time attempt 1"),
+        "{page}"
+    );
+    // Ticked, it goes through the form (the box comes before the bundle).
+    let csrf = t.csrf().await;
+    let bytes = coursework_zip("late, and meant");
+    let (content_type, body) = multipart(&[
+        Part::text("csrf", &csrf),
+        Part::text("confirm_late", "yes"),
+        Part::file("bundle", "late.zip", &bytes),
+    ]);
+    let accepted = t
+        .client
+        .post("/courses/COMP6248/assignments/coursework/submissions")
+        .header(content_type)
+        .body(body)
+        .dispatch()
+        .await;
+    assert_eq!(accepted.status(), Status::SeeOther);
+    // Late over late asks nothing, nor does a first attempt that is late.
+    for who in ["alice", "bob"] {
+        let token = t.token(who).await;
+        let bytes = coursework_zip(who);
+        let answer = t
+            .upload_api(&token, "COMP6248/assignments/coursework", &bytes)
+            .await;
+        assert_eq!(answer.status(), Status::Created, "{who}");
+    }
+    assert_eq!(t.submission_count().await, 4);
+    let page = t.page("/courses/COMP6248/assignments/coursework").await;
+    assert!(!page.contains("confirm_late"), "{page}");
+    assert!(
+        page.contains("You can hand in again until uploads close on"),
+        "{page}"
+    );
 }

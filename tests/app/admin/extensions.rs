@@ -251,7 +251,7 @@ async fn an_extension_csv_with_one_bad_line_changes_nothing_and_names_the_line()
             .body(body)
             .dispatch()
     };
-    let response = send("username,until,reason\nalice,2020-06-01 16:00,ill\ncarol,2020-06-01 16:00,ill\nbob,2021-03-28 01:30,ill\n").await;
+    let response = send("username,until,reason\nalice,2020-06-01 16:00,ill\ncarol,2020-06-01 16:00,ill\nbob,2021-03-28 01:30,ill\nalice,2020-05-29 15:00,early\n").await;
     assert_eq!(response.status(), Status::UnprocessableEntity);
     let page = response.into_string().await.unwrap();
     assert!(
@@ -260,6 +260,14 @@ async fn an_extension_csv_with_one_bad_line_changes_nothing_and_names_the_line()
     );
     assert!(
         page.contains("line 4: 2021-03-28 01:30 does not exist in Europe&#x2f;London"),
+        "{page}"
+    );
+    // Before the assignment's own deadline (16:00): it would change nothing.
+    assert!(
+        page.contains(
+            "line 5: alice is already on line 2; Fri 29 May 2020, 15:00 BST is not after the \
+             assignment&#x27;s deadline (Fri 29 May 2020, 16:00 BST): an extension must give more time"
+        ),
         "{page}"
     );
     assert_eq!(
