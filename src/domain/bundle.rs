@@ -142,12 +142,16 @@ impl std::fmt::Display for BundleError {
                         None => m.pattern.clone(),
                     })
                     .collect();
+                let examples: Vec<String> =
+                    missing.iter().map(|m| example_path(&m.pattern)).collect();
                 write!(
                     f,
-                    "Required file{} missing: {}. Nothing was stored; please add {} and upload again.",
+                    "Required file{} missing: {}. Nothing was stored; please add {} and upload again \
+                     (for example: {}).",
                     if missing.len() == 1 { " is" } else { "s are" },
                     named.join(", "),
-                    if missing.len() == 1 { "it" } else { "them" }
+                    if missing.len() == 1 { "it" } else { "them" },
+                    examples.join(", ")
                 )?;
                 if !top_level.is_empty() {
                     let shown: Vec<String> = top_level.iter().map(|n| names::shown(n)).collect();
@@ -186,6 +190,73 @@ pub fn is_clutter(path: &str) -> bool {
 pub struct Entry {
     pub path: String,
     pub size: u64,
+}
+
+/// A path that `pattern` matches, to show as an example of what is wanted:
+/// `lab*/**/*.ipynb` gives `lab1/work.ipynb`. `**` stands for no folder,
+/// `*` for `1` after a letter or digit and `work` elsewhere, `?` for `1`, a
+/// set (`[abc]`) for its first member, a choice (`{a,b}`) for its first.
+pub fn example_path(pattern: &str) -> String {
+    let parts: Vec<String> = pattern
+        .split('/')
+        .filter(|part| *part != "**" && !part.is_empty())
+        .map(example_part)
+        .collect();
+    parts.join("/")
+}
+
+/// Whether `c` is in a glob set's members (`a-z0-9_`, ranges included).
+fn in_set(c: char, members: &str) -> bool {
+    let members: Vec<char> = members.chars().collect();
+    let mut i = 0;
+    while i < members.len() {
+        if i + 2 < members.len() && members[i + 1] == '-' {
+            if (members[i]..=members[i + 2]).contains(&c) {
+                return true;
+            }
+            i += 3;
+        } else {
+            if members[i] == c {
+                return true;
+            }
+            i += 1;
+        }
+    }
+    false
+}
+
+fn example_part(part: &str) -> String {
+    let mut out = String::new();
+    let mut chars = part.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => {
+                while chars.peek() == Some(&'*') {
+                    chars.next();
+                }
+                let after_word = out.chars().last().is_some_and(char::is_alphanumeric);
+                out.push_str(if after_word { "1" } else { "work" });
+            }
+            '?' => out.push('1'),
+            '\\' => out.extend(chars.next()),
+            '[' => {
+                let set: String = chars.by_ref().take_while(|&c| c != ']').collect();
+                match set.strip_prefix(['!', '^']) {
+                    // A set that excludes: a letter or digit it does not name.
+                    Some(excluded) => {
+                        out.extend(('a'..='z').chain('0'..='9').find(|c| !in_set(*c, excluded)))
+                    }
+                    None => out.extend(set.chars().next()),
+                }
+            }
+            '{' => {
+                let choices: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                out.push_str(choices.split(',').next().unwrap_or_default());
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// A required-file pattern such as `report.pdf` or `lab*/**/*.ipynb`.
@@ -588,6 +659,26 @@ mod tests {
         );
         assert!(err.to_string().contains("report.pdf"));
         assert!(err.to_string().contains("The zip holds: lab1/."));
+    }
+
+    #[test]
+    fn an_example_path_matches_its_pattern() {
+        for (pattern, example) in [
+            ("report.pdf", "report.pdf"),
+            ("lab*/**/*.ipynb", "lab1/work.ipynb"),
+            ("src/*.py", "src/work.py"),
+            ("ex?.[ch]", "ex1.c"),
+            ("{report,essay}.pdf", "report.pdf"),
+            ("[!_]*.txt", "a1.txt"),
+            ("[!a-z]*", "01"),
+        ] {
+            assert_eq!(example_path(pattern), example, "{pattern}");
+            let matcher = compile_pattern(pattern).unwrap();
+            assert!(
+                matcher.is_match(example),
+                "{pattern} does not match {example}"
+            );
+        }
     }
 
     #[test]

@@ -286,6 +286,17 @@ pub const SORT_KEYS: [&str; 7] = [
     "student", "name", "attempt", "received", "status", "size", "attempts",
 ];
 
+/// Statuses in the order of what they mean, best first: on time, within an
+/// extension, late (the latest last), nothing handed in.
+fn status_rank(status: &str) -> u8 {
+    match status {
+        "on_time" => 0,
+        "extension" => 1,
+        "late" => 2,
+        _ => 3,
+    }
+}
+
 impl Table {
     pub fn apply(&mut self, view: &View) {
         if let Some(status) = view.status.as_deref().filter(|s| !s.is_empty()) {
@@ -303,9 +314,12 @@ impl Table {
             "received" => self
                 .rows
                 .sort_by_key(|r| latest(r).map(|a| a.received_instant)),
-            "status" => self
-                .rows
-                .sort_by_key(|r| (r.status, latest(r).map(|a| a.judged.late_by_seconds))),
+            "status" => self.rows.sort_by_key(|r| {
+                (
+                    status_rank(r.status),
+                    latest(r).map(|a| a.judged.late_by_seconds),
+                )
+            }),
             "size" => self.rows.sort_by_key(|r| latest(r).map(|a| a.judged.size)),
             "attempts" => self.rows.sort_by_key(|r| r.attempt_count),
             _ => self.rows.sort_by(|a, b| a.label.cmp(&b.label)),

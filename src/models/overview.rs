@@ -30,6 +30,8 @@ pub struct AssignmentView {
     pub max_bundle_bytes: u64,
     pub max_bundle_text: String,
     pub required_files: Vec<String>,
+    /// A path each required pattern matches, to show what is wanted.
+    pub required_examples: Vec<String>,
     /// `student`, `marker` or `admin`: how the caller sees this course.
     pub role: CourseRole,
     /// The caller's own deadline (students only).
@@ -100,6 +102,11 @@ pub fn build(
         max_bundle_bytes: assignment.max_bundle_bytes(),
         max_bundle_text: readable::bytes(assignment.max_bundle_bytes()),
         required_files: assignment.required_files().to_vec(),
+        required_examples: assignment
+            .required_files()
+            .iter()
+            .map(|p| crate::domain::bundle::example_path(p))
+            .collect(),
         role,
         effective_deadline: is_student.then(|| effective.with_timezone(&zone).to_rfc3339()),
         effective_deadline_local: is_student.then(|| format_local(effective, zone)),

@@ -29,6 +29,8 @@
       else if (el.hasAttribute("data-unsubmitted")) el.textContent = "late by " + human(left);
       else el.textContent = "deadline passed " + human(left) + " ago";
       el.classList.toggle("late", left < 0);
+      // The last ten minutes stand out.
+      el.classList.toggle("soon", left >= 0 && left < 10 * 60 * 1000);
     });
   }
 
@@ -52,12 +54,36 @@
     var zone = form.querySelector(".dropzone");
     var progress = form.querySelector("progress");
     var status = form.querySelector(".upload-status");
+    var cancel = form.querySelector("button.cancel");
     var max = parseInt(form.getAttribute("data-max-bytes"), 10) || Infinity;
+    var deadline = Date.parse(form.getAttribute("data-deadline-at") || "");
     var sending = false;
+    var xhr = null;
 
+    // What is said is tied to the file field, for screen readers too.
     function say(text, isError) {
       status.textContent = text;
       status.classList.toggle("error", !!isError);
+      input.setAttribute("aria-invalid", isError ? "true" : "false");
+    }
+
+    // Leaving the page mid-upload loses it: the browser asks first.
+    window.addEventListener("beforeunload", function (e) {
+      if (sending) { e.preventDefault(); e.returnValue = ""; }
+    });
+
+    function stopped() {
+      sending = false;
+      xhr = null;
+      button.disabled = false;
+      progress.hidden = true;
+      if (cancel) cancel.hidden = true;
+    }
+
+    if (cancel) {
+      cancel.addEventListener("click", function () {
+        if (xhr) xhr.abort();
+      });
     }
 
     function check(file) {
@@ -100,32 +126,45 @@
       button.disabled = true;
       progress.hidden = false;
       progress.value = 0;
+      if (cancel) cancel.hidden = false;
       var started = Date.now();
-      var xhr = new XMLHttpRequest();
+      xhr = new XMLHttpRequest();
       xhr.open("POST", form.action);
       xhr.upload.addEventListener("progress", function (p) {
         if (!p.lengthComputable) return;
         var percent = Math.floor((100 * p.loaded) / p.total);
         var seconds = Math.max((Date.now() - started) / 1000, 0.001);
+        var rate = p.loaded / seconds;
         progress.value = percent;
-        say("Uploading: " + percent + "% (" + (p.loaded / 1e6 / seconds).toFixed(1) + " MB/s)");
+        var text = "Uploading: " + percent + "% (" + (rate / 1e6).toFixed(1) + " MB/s)";
+        // Time left for the upload, beside the time left to the deadline.
+        if (rate > 0 && p.loaded < p.total) {
+          var toGo = ((p.total - p.loaded) / rate) * 1000;
+          text += ", about " + human(toGo) + " to go";
+          var untilDeadline = deadline - Date.now();
+          if (!isNaN(untilDeadline) && untilDeadline > 0) {
+            text += "; the deadline is in " + human(untilDeadline);
+            if (toGo > untilDeadline) text += ": at this speed it will arrive after the deadline";
+          }
+        }
+        say(text);
       });
       xhr.addEventListener("load", function () {
         if (xhr.status >= 200 && xhr.status < 300 && /\/submissions\/\d+$/.test(xhr.responseURL)) {
           progress.value = 100;
+          sending = false;
           say("Received. Opening your receipt…");
           window.location.assign(xhr.responseURL);
           return;
         }
-        sending = false;
-        button.disabled = false;
-        progress.hidden = true;
-        var message = messageOf(xhr.responseText, xhr.status);
+        var answer = xhr;
+        stopped();
+        var message = messageOf(answer.responseText, answer.status);
         say(message, true);
         // The deadline passed while the page was open: a late attempt would
         // replace the on-time one, and the student must say they mean it.
         var confirm = form.querySelector(".confirm-late");
-        if (xhr.status === 409 && confirm && /confirm_late/.test(message)) {
+        if (answer.status === 409 && confirm && /confirm_late/.test(message)) {
           var box = confirm.querySelector("input[type=checkbox]");
           confirm.hidden = false;
           box.required = true;
@@ -133,10 +172,12 @@
         }
       });
       xhr.addEventListener("error", function () {
-        sending = false;
-        button.disabled = false;
-        progress.hidden = true;
+        stopped();
         say("The connection failed before the upload finished. Nothing was stored; please try again.", true);
+      });
+      xhr.addEventListener("abort", function () {
+        stopped();
+        say("Upload cancelled. Nothing was stored.");
       });
       xhr.send(new FormData(form));
       say("Uploading: 0%");
@@ -147,6 +188,11 @@
     tick();
     setInterval(tick, 1000);
     document.querySelectorAll("form[data-upload]").forEach(enhanceUpload);
+    // The marking table's filter applies as soon as one is chosen (its
+    // button stays for pages without this script).
+    document.querySelectorAll("form.filters input[type=radio]").forEach(function (radio) {
+      radio.addEventListener("change", function () { radio.form.submit(); });
+    });
   });
 
   // The form asks for JSON: the saved mark (and its final mark after the

@@ -167,6 +167,17 @@ async fn filters_show_only_the_chosen_status_and_sorting_orders_rows() {
         positions.windows(2).all(|w| w[0] < w[1]),
         "descending by student"
     );
+    // By status, in the order of what it means (not of the internal names,
+    // which would put "extension" first and "on_time" after "late").
+    let page = t.page(format!("{base}?sort=status")).await;
+    let positions: Vec<usize> = ["alice", "dave", "bob", "erin"]
+        .iter()
+        .map(|s| page.find(&format!("/marking/{s}\"")).unwrap())
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "on time, extension, late, not submitted"
+    );
 }
 
 #[rocket::async_test]
