@@ -70,11 +70,20 @@ pub fn build(
     let (extension, latest) = student_state.clone().unwrap_or((None, None));
     let rule = assignment.rule(course, extension);
     let effective = rule.effective_deadline();
-    let passed = now > effective;
+    let grace_ends = effective + rule.grace;
+    // Within the grace period an upload still counts as on time: the page
+    // says so rather than "late", as the receipt will.
+    let in_grace = now > effective && now <= grace_ends;
+    let passed = now > grace_ends;
     let is_student = student_state.is_some();
     // A student with nothing handed in is late; everyone else only sees
     // that the deadline has passed.
     let time_left = match (passed, is_student && latest.is_none()) {
+        _ if in_grace => format!(
+            "deadline passed {} ago; uploads count as on time for {} more (grace period)",
+            readable::duration(now - effective),
+            readable::duration(grace_ends - now)
+        ),
         (false, _) => format!("{} left", readable::duration(effective - now)),
         (true, true) => format!("late by {}", readable::duration(now - effective)),
         (true, false) => format!(
@@ -124,6 +133,7 @@ pub fn build(
                 s.describe(zone)
             ),
             None if passed => "not submitted, and the deadline has passed".to_string(),
+            None if in_grace => "not submitted yet: the grace period is running".to_string(),
             None => "not submitted yet".to_string(),
         }),
         late_by_seconds: standing.as_ref().map(|s| s.late_by_seconds()),

@@ -190,10 +190,17 @@ fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String
         if a.title.trim().is_empty() {
             errors.push(format!("{name}: the title is empty"));
         }
-        if let (Some(due), Some(close)) = (due, hard_close)
-            && close < due
-        {
-            errors.push(format!("{name}: hard_close is before the deadline"));
+        let grace = chrono::Duration::minutes(i64::from(a.grace_minutes));
+        if let (Some(due), Some(close)) = (due, hard_close) {
+            if close < due {
+                errors.push(format!("{name}: hard_close is before the deadline"));
+            } else if close < due + grace {
+                // Uploads would close while still counted as on time.
+                errors.push(format!(
+                    "{name}: hard_close is before the end of the {}-minute grace period",
+                    a.grace_minutes
+                ));
+            }
         }
         if let (Some(due), Some(opens)) = (due, opens)
             && opens > due

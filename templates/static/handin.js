@@ -25,10 +25,17 @@
     document.querySelectorAll("[data-deadline]").forEach(function (el) {
       var left = Date.parse(el.getAttribute("data-deadline")) - now;
       if (isNaN(left)) return;
+      // Within the grace period uploads still count as on time, as the
+      // server judges them: not "late" yet.
+      var grace = (parseInt(el.getAttribute("data-grace"), 10) || 0) * 1000;
       if (left >= 0) el.textContent = human(left) + " left";
+      else if (-left <= grace) {
+        el.textContent = "deadline passed " + human(left) + " ago; uploads count as on time for " +
+          human(grace + left) + " more (grace period)";
+      }
       else if (el.hasAttribute("data-unsubmitted")) el.textContent = "late by " + human(left);
       else el.textContent = "deadline passed " + human(left) + " ago";
-      el.classList.toggle("late", left < 0);
+      el.classList.toggle("late", left < -grace);
       // The last ten minutes stand out.
       el.classList.toggle("soon", left >= 0 && left < 10 * 60 * 1000);
     });
@@ -184,7 +191,35 @@
     });
   }
 
+  // A time shown in the course's zone is also shown in the reader's own
+  // zone when the two differ (a student abroad): "(17:00 CET where you are)".
+  function ownZone() {
+    var mine;
+    try { mine = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+    if (!mine) return;
+    document.querySelectorAll("[data-instant][data-zone]").forEach(function (el) {
+      var at = new Date(el.getAttribute("data-instant"));
+      if (isNaN(at) || el.getAttribute("data-zone") === mine) return;
+      var options = { weekday: "short", day: "numeric", month: "short", hour: "2-digit",
+        minute: "2-digit", timeZoneName: "short", timeZone: mine };
+      // Seconds where the server shows them: receipts, and times set to the second.
+      if (el.hasAttribute("data-seconds") || at.getSeconds() !== 0 || at.getMilliseconds() !== 0) {
+        options.second = "2-digit";
+      }
+      // The same wall-clock reading in both zones needs no second line.
+      var plain = Object.assign({}, options, { timeZoneName: undefined });
+      var there = new Intl.DateTimeFormat("en-GB", Object.assign({}, plain, { timeZone: el.getAttribute("data-zone") }));
+      if (there.format(at) === new Intl.DateTimeFormat("en-GB", plain).format(at)) return;
+      var shown = new Intl.DateTimeFormat("en-GB", options);
+      var span = document.createElement("span");
+      span.className = "muted your-zone";
+      span.textContent = " (" + shown.format(at) + " where you are, " + mine + ")";
+      el.appendChild(span);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    ownZone();
     tick();
     setInterval(tick, 1000);
     document.querySelectorAll("form[data-upload]").forEach(enhanceUpload);

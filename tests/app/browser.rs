@@ -32,9 +32,18 @@ impl Drop for Browser {
 }
 
 async fn browser(work: &Path) -> Browser {
+    browser_in(work, None).await
+}
+
+/// A browser whose clock reads in `zone` (a student abroad), or the machine's.
+async fn browser_in(work: &Path, zone: Option<&str>) -> Browser {
     let driver_path = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
     let port = free_port();
-    let driver = Command::new(&driver_path).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap_or_else(|e| panic!("{driver_path} did not start ({e}): install chromium and chromium-driver (.ci/run does)"));
+    let mut command = Command::new(&driver_path);
+    if let Some(zone) = zone {
+        command.env("TZ", zone);
+    }
+    let driver = command.arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap_or_else(|e| panic!("{driver_path} did not start ({e}): install chromium and chromium-driver (.ci/run does)"));
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -670,7 +679,8 @@ async fn a_late_upload_over_an_on_time_one_asks_first_in_a_real_browser() {
     let server = Server::start(Path::new(BINARY), dir.path());
     let base = format!("http://{}", server.addr);
     let page = format!("{base}/courses/WEB102/assignments/lab1");
-    let b = browser(dir.path()).await;
+    // Alice is in New York for the term: times also show in her own zone.
+    let b = browser_in(dir.path(), Some("America/New_York")).await;
     b.login(&base, "alice").await;
     let bundle = dir.path().join("lab1.zip");
     std::fs::write(&bundle, zip_of(&[("notebook.ipynb", b"{}")])).unwrap();
@@ -685,6 +695,11 @@ async fn a_late_upload_over_an_on_time_one_asks_first_in_a_real_browser() {
 
     // The page is opened before the deadline: no box yet.
     b.client.goto(&page).await.unwrap();
+    let deadline = b.text_of("dd[data-instant]").await;
+    assert!(
+        deadline.contains("where you are, America/New_York"),
+        "{deadline}"
+    );
     assert!(
         !b.element(".confirm-late")
             .await

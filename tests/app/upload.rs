@@ -428,3 +428,62 @@ async fn a_late_attempt_that_would_replace_an_on_time_one_needs_the_students_wor
         "{page}"
     );
 }
+
+#[rocket::async_test]
+async fn within_the_grace_period_the_page_the_upload_and_the_receipt_all_say_on_time() {
+    let t = TestApp::new().await;
+    let (db, config) = (&t.app().db, &t.app().config);
+    let file = |close: &str| {
+        format!(
+            "[[course]]\ncode = \"GRACE1\"\ntitle = \"Grace\"\ntime_zone = \"Europe/London\"\n\
+             [[course.assignment]]\nslug = \"essay\"\ntitle = \"Essay\"\ndue = \"2020-06-01 16:00\"\n\
+             grace_minutes = 5\n{close}\n"
+        )
+    };
+    // Uploads cannot close while they would still count as on time.
+    let refused = handin::services::catalogue::import_file(
+        db,
+        config,
+        &file("hard_close = \"2020-06-01 16:03\""),
+        &t.change(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("hard_close is before the end of the 5-minute grace period"),
+        "{refused}"
+    );
+    handin::services::catalogue::import_file(db, config, &file(""), &t.change())
+        .await
+        .unwrap();
+    t.add_user("gina", user::Role::Student, Some("GRACE1"))
+        .await;
+    // Two minutes after the deadline (16:00 BST is 15:00 UTC).
+    t.set_time("2020-06-01T15:02:00Z");
+    t.login("gina").await;
+    let page = t.page("/courses/GRACE1/assignments/essay").await;
+    assert!(
+        page.contains("deadline passed 2 min 0 s ago; uploads count as on time for 3 min 0 s more (grace period)")
+            && page.contains("not submitted yet: the grace period is running")
+            && !page.contains("late by"),
+        "{page}"
+    );
+    let token = t.token("gina").await;
+    let answer = t
+        .upload_api(
+            &token,
+            "GRACE1/assignments/essay",
+            &coursework_zip("in grace"),
+        )
+        .await;
+    assert_eq!(answer.status(), Status::Created);
+    let receipt: serde_json::Value =
+        serde_json::from_str(&answer.into_string().await.unwrap()).unwrap();
+    assert_eq!(receipt["status"], "on_time");
+    // After the grace period it is late, and says so from the deadline.
+    t.set_time("2020-06-01T15:06:00Z");
+    let page = t.page("/courses/GRACE1/assignments/essay").await;
+    assert!(page.contains("deadline passed 6 min 0 s ago"), "{page}");
+}
