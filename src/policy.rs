@@ -242,6 +242,7 @@ mod tests {
             pass_mark: None,
             marks_released_at: None,
             feedback_files: false,
+            declaration: None,
         };
         let now = chrono::Utc::now();
         assert!(!hides_names(Marker, &a, now));

@@ -12,6 +12,7 @@ mod m20261127_000003_hot_indexes;
 mod m20261127_000004_sign_in;
 mod m20261127_000005_marks;
 mod m20261127_000006_feedback_files;
+mod m20261127_000007_declarations;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_sign_in::Migration),
             Box::new(m20261127_000005_marks::Migration),
             Box::new(m20261127_000006_feedback_files::Migration),
+            Box::new(m20261127_000007_declarations::Migration),
         ]
     }
 }

@@ -34,6 +34,8 @@ pub struct Model {
     pub marks_released_at: Option<DateTimeUtc>,
     /// Markers return files with the marks (a marked-up report, say).
     pub feedback_files: bool,
+    /// A statement students tick before uploading ("This is my own work…").
+    pub declaration: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

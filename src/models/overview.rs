@@ -55,6 +55,8 @@ pub struct AssignmentView {
     pub counting_on_time: Option<i32>,
     /// Whether an attempt now would be late and take that one's place.
     pub late_would_replace: bool,
+    /// The statement students tick before uploading, if the assignment has one.
+    pub declaration: Option<String>,
 }
 
 /// One assignment as seen by `role`; `student_state` is the student's
@@ -150,6 +152,7 @@ pub fn build(
         late_would_replace: latest
             .as_ref()
             .is_some_and(|l| rule.late_over_on_time(Some(l.received_at), now).is_some()),
+        declaration: assignment.declaration.clone(),
     }
 }
 

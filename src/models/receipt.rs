@@ -32,6 +32,8 @@ pub struct Judged {
     pub penalty: Option<String>,
     /// The mark is multiplied by this: "1", "0.9", "0".
     pub mark_multiplier: String,
+    /// The declaration the student ticked with this attempt, as it read then.
+    pub declaration: Option<String>,
 }
 
 /// Who reads a status: the student ("within your extension") or staff.
@@ -71,6 +73,7 @@ impl Judged {
             working_days_late: standing.working_days_late(),
             penalty: policy.describe(standing.working_days_late()),
             mark_multiplier: policy.multiplier(standing.working_days_late()),
+            declaration: submission.declaration.clone(),
         }
     }
 }

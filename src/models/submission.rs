@@ -29,6 +29,8 @@ pub struct Model {
     pub verified_at: Option<DateTimeUtc>,
     /// What that verification found wrong, if anything.
     pub verify_error: Option<String>,
+    /// The declaration the student ticked, as it read then.
+    pub declaration: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -51,6 +53,7 @@ pub struct Summary {
     pub size: i64,
     pub stored_path: String,
     pub verify_error: Option<String>,
+    pub declaration: Option<String>,
 }
 
 impl From<&Model> for Summary {
@@ -65,6 +68,7 @@ impl From<&Model> for Summary {
             size: row.size,
             stored_path: row.stored_path.clone(),
             verify_error: row.verify_error.clone(),
+            declaration: row.declaration.clone(),
         }
     }
 }
@@ -86,6 +90,7 @@ pub struct NewSubmission {
     pub original_name: String,
     pub stored_path: String,
     pub entries: Vec<Entry>,
+    pub declaration: Option<String>,
 }
 
 /// Records a submission with the next attempt number.
@@ -136,6 +141,7 @@ async fn insert_next_attempt(
         original_name: Set(new.original_name.clone()),
         stored_path: Set(new.stored_path.clone()),
         entries: Set(entries.to_string()),
+        declaration: Set(new.declaration.clone()),
         ..Default::default()
     }
     .insert(&txn)

@@ -70,6 +70,9 @@ pub struct AssignmentSpec {
     /// Markers return feedback files with the marks.
     #[serde(default)]
     pub feedback_files: Option<bool>,
+    /// A statement students tick before uploading (`""`: none).
+    #[serde(default)]
+    pub declaration: Option<String>,
 }
 
 /// Which of the marking settings an import says. One it leaves out keeps
@@ -80,6 +83,7 @@ struct Says {
     max_mark: bool,
     pass_mark: bool,
     feedback_files: bool,
+    declaration: bool,
 }
 
 /// A mark in a file (`max_mark = 100`, `pass_mark = 39.5`) or typed in a form.
@@ -258,7 +262,23 @@ fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String
             max_mark: a.max_mark.is_some(),
             pass_mark: a.pass_mark.is_some(),
             feedback_files: a.feedback_files.is_some(),
+            declaration: a.declaration.is_some(),
         };
+        let declaration = a
+            .declaration
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(str::to_string);
+        if declaration
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > crate::services::TEXT_LIMIT)
+        {
+            errors.push(format!(
+                "{name}: the declaration is longer than {} characters",
+                crate::services::TEXT_LIMIT
+            ));
+        }
         if let Some(due) = due {
             let assignment = assignment::Model {
                 id: 0,
@@ -278,6 +298,7 @@ fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String
                 // Set by releasing marks, never by an import.
                 marks_released_at: None,
                 feedback_files: a.feedback_files.unwrap_or(false),
+                declaration,
             };
             assignments.push((assignment, says));
         }
@@ -432,6 +453,11 @@ async fn upsert_assignment(
                 wanted.feedback_files
             } else {
                 e.feedback_files
+            },
+            declaration: if says.declaration {
+                wanted.declaration
+            } else {
+                e.declaration.clone()
             },
             ..wanted
         },

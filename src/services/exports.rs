@@ -10,7 +10,7 @@ use crate::models::audit;
 use crate::models::marking::{self, AttemptRow, StudentRow, Table};
 use crate::policy::Act;
 
-const HEADER: [&str; 12] = [
+const HEADER: [&str; 13] = [
     "student",
     "name",
     "attempt",
@@ -23,6 +23,7 @@ const HEADER: [&str; 12] = [
     "working_days_late",
     "mark_multiplier",
     "extension_until",
+    "declaration",
 ];
 
 /// Where a bundle sits inside the all-submissions zip: one folder per student.
@@ -60,7 +61,8 @@ pub fn csv(rows: &[StudentRow], all_attempts: bool, with_paths: bool) -> Vec<u8>
         let until = row.extension_until.clone().unwrap_or_default();
         if attempts.is_empty() {
             let mut record: Vec<String> = who.to_vec();
-            record.extend(["", "", "", "", "", row.status, "", "", "", &until].map(String::from));
+            record
+                .extend(["", "", "", "", "", row.status, "", "", "", &until, ""].map(String::from));
             if with_paths {
                 record.push(String::new());
             }
@@ -79,6 +81,7 @@ pub fn csv(rows: &[StudentRow], all_attempts: bool, with_paths: bool) -> Vec<u8>
                 attempt.judged.working_days_late.to_string(),
                 attempt.judged.mark_multiplier.clone(),
                 until.clone(),
+                cell(attempt.judged.declaration.as_deref().unwrap_or("")),
             ]);
             if with_paths {
                 record.push(path_in_zip(row, attempt));

@@ -19,6 +19,16 @@ use crate::models::submission::{self, NewSubmission};
 use crate::policy::Act;
 use crate::storage::{Received, Shelf};
 
+/// What the student ticked on the form (or sent as fields through the API).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ticked {
+    /// The assignment's declaration (`declare=yes`).
+    pub declared: bool,
+    /// "I understand": a late attempt may count instead of an on-time one
+    /// (`confirm_late=yes`).
+    pub confirmed_late: bool,
+}
+
 /// An upload under way: who, where, under which rule, since when.
 pub struct Upload {
     pub scope: Scope,
@@ -82,18 +92,25 @@ impl Upload {
 
     /// Checks a received bundle and records it as the student's next attempt.
     /// `file_name` is the name the browser sent, already cleaned for display;
-    /// `confirmed_late` says the student knows a late attempt will count
-    /// instead of their on-time one.
+    /// `ticked` is what the student said: the declaration, and that they know
+    /// a late attempt will count instead of their on-time one.
     pub async fn accept(
         &self,
         app: &App,
         received: Received,
         file_name: String,
-        confirmed_late: bool,
+        ticked: Ticked,
     ) -> Result<Receipt> {
         // The server's clock decides, once the last byte has arrived.
         let received_at = app.clock.now();
         self.check_open(received_at)?;
+        let declaration = self.scope.assignment.declaration.clone();
+        if let Some(statement) = declaration.as_deref().filter(|_| !ticked.declared) {
+            return Err(Error::invalid(format!(
+                "Please tick the declaration before uploading: \"{statement}\". Nothing was \
+                 stored (scripts: send the field declare=yes)."
+            )));
+        }
         if received.size == 0 {
             return Err(Error::invalid(format!(
                 "\"{file_name}\" is empty (0 bytes). Nothing was stored; please choose your .zip bundle."
@@ -108,7 +125,7 @@ impl Upload {
             })
             .await?;
         let entries = inspected.map_err(|why| Error::invalid(why.to_string()))?;
-        if !confirmed_late {
+        if !ticked.confirmed_late {
             self.check_replacing(app, received_at).await?;
         }
         let (sha256, size) = (received.sha256.clone(), received.size);
@@ -124,6 +141,7 @@ impl Upload {
                 original_name: file_name,
                 stored_path,
                 entries,
+                declaration,
             };
             Ok(submission::record(&app.db, new).await?)
         })

@@ -196,6 +196,7 @@ struct AssignmentForm<'r> {
     max_mark: Option<&'r str>,
     pass_mark: Option<&'r str>,
     feedback_files: bool,
+    declaration: Option<&'r str>,
 }
 
 fn optional(text: &str) -> Option<String> {
@@ -232,6 +233,7 @@ async fn save_assignment(
         max_mark: form.max_mark.map(|m| MarkSetting::Text(m.to_string())),
         pass_mark: form.pass_mark.map(|m| MarkSetting::Text(m.to_string())),
         feedback_files: Some(form.feedback_files),
+        declaration: form.declaration.map(str::to_string),
     };
     catalogue::save_assignment(app, admin.caller.user.id, &course, spec, form.reason)
         .await
@@ -272,6 +274,7 @@ pub async fn assignment_page(
         "max_mark": a.max_mark().shown(),
         "pass_mark": a.pass_mark.map(|p| crate::domain::marks::Points(p).shown()).unwrap_or_default(),
         "feedback_files": a.feedback_files,
+        "declaration": a.declaration.clone().unwrap_or_default(),
     });
     Ok(Template::render(
         "admin/assignment",

@@ -4,8 +4,8 @@
 //! unauthenticated, unenrolled or too-late upload is refused without being
 //! stored. [`Bundle`] then reads the multipart body itself, with a limit
 //! on every field: the bundle streams to disk while it is hashed, capped at
-//! the assignment's limit, and the only other fields, the CSRF token and the
-//! student's "I understand" (`confirm_late`), may not exceed 1 KiB each.
+//! the assignment's limit, and the only other fields, the CSRF token and what
+//! the student ticked (`declare`, `confirm_late`), may not exceed 1 KiB each.
 //! (Rocket's own form parser would buffer any text field in memory up to
 //! the whole form's limit.) What happens to the bundle then is
 //! `services::hand_in`'s work.
@@ -26,7 +26,7 @@ use crate::App;
 use crate::domain::names;
 use crate::domain::readable;
 use crate::models::receipt::Receipt;
-use crate::services::hand_in::{self, Upload};
+use crate::services::hand_in::{self, Ticked, Upload};
 use crate::storage::{ReceiveError, Received};
 
 /// The assignment an upload is for, checked before the body is read: the
@@ -82,9 +82,8 @@ pub struct Bundle {
     /// The name the browser sent, cleaned for display (never used as a path).
     pub file_name: String,
     pub received: Received,
-    /// The student ticked "I understand" (`confirm_late=yes`): a late
-    /// attempt may count instead of an on-time one.
-    pub confirmed_late: bool,
+    /// What the student ticked: the declaration, "I understand".
+    pub ticked: Ticked,
 }
 
 /// The browser's file name, made safe to keep and show: control and
@@ -146,11 +145,12 @@ async fn read_upload(request: &Request<'_>, data: Data<'_>) -> Result<Bundle, Ap
         "Send the bundle as multipart/form-data, in a field named 'bundle'. Nothing was stored.",
     )?;
     let constraints = multer::Constraints::new()
-        .allowed_fields(vec!["csrf", "confirm_late", "bundle"])
+        .allowed_fields(vec!["csrf", "declare", "confirm_late", "bundle"])
         .size_limit(
             multer::SizeLimit::new()
                 .whole_stream(limit + FRAMING)
                 .for_field("csrf", CSRF_LIMIT)
+                .for_field("declare", CSRF_LIMIT)
                 .for_field("confirm_late", CSRF_LIMIT),
         );
     // multer keeps in memory whatever it has read and not yet handed on, and
@@ -161,7 +161,7 @@ async fn read_upload(request: &Request<'_>, data: Data<'_>) -> Result<Bundle, Ap
     let body = Paced::new(pieces, allowance.clone());
     let mut multipart = multer::Multipart::with_constraints(body, boundary, constraints);
     let (mut csrf, mut bundle) = (None::<String>, None);
-    let mut confirmed_late = false;
+    let mut ticked = Ticked::default();
     while let Some(field) = multipart
         .next_field()
         .await
@@ -176,13 +176,19 @@ async fn read_upload(request: &Request<'_>, data: Data<'_>) -> Result<Bundle, Ap
             );
             continue;
         }
-        if field.name() == Some("confirm_late") {
+        if let Some(name @ ("declare" | "confirm_late")) = field.name() {
             // Sent before the bundle, as the form orders its fields.
+            let name = name.to_string();
             let said = field
                 .text()
                 .await
                 .map_err(|e| multipart_error(&e, limit, title))?;
-            confirmed_late = matches!(said.trim(), "yes" | "true" | "on" | "1");
+            let yes = matches!(said.trim(), "yes" | "true" | "on" | "1");
+            if name == "declare" {
+                ticked.declared = yes;
+            } else {
+                ticked.confirmed_late = yes;
+            }
             continue;
         }
         if bundle.is_some() {
@@ -202,7 +208,7 @@ async fn read_upload(request: &Request<'_>, data: Data<'_>) -> Result<Bundle, Ap
                 bundle = Some(Bundle {
                     file_name,
                     received,
-                    confirmed_late,
+                    ticked,
                 })
             }
             Err(ReceiveError::TooLarge { .. }) => return Err(too_large(limit, title)),
@@ -243,12 +249,7 @@ impl<'r> FromData<'r> for Bundle {
 pub async fn accept(app: &App, target: &UploadTarget, bundle: Bundle) -> Result<Receipt, AppError> {
     target
         .upload
-        .accept(
-            app,
-            bundle.received,
-            bundle.file_name,
-            bundle.confirmed_late,
-        )
+        .accept(app, bundle.received, bundle.file_name, bundle.ticked)
         .await
         .map_err(|e| AppError::from(e).with_back(target.page()))
 }

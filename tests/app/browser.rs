@@ -180,8 +180,8 @@ fn url(text: &str) -> url::Url {
 /// bob, marker mark, administrator admin, all with real passwords.
 async fn prepare(dir: &Path) {
     let app = fixture::open(dir).await;
-    let extra =
-        "max_bundle_mib = 5\nrequired_files = [\"report.pdf\"]\nlate_policy = \"uk_standard\"";
+    let extra = "max_bundle_mib = 5\nrequired_files = [\"report.pdf\"]\nlate_policy = \"uk_standard\"\n\
+                 declaration = \"This is my own work.\"";
     let course = fixture::course(&app, "WEB101", "lab1", "Lab one", 40, extra).await;
     let hash = user::hash_password(PASSWORD).unwrap();
     for (name, display, role) in [
@@ -229,6 +229,7 @@ async fn a_person_uses_handin_in_a_real_browser() {
     let wrong = dir.path().join("wrong.zip");
     std::fs::write(&wrong, zip_of(&[("notes.txt", b"no report here")])).unwrap();
     b.type_in("#bundle", wrong.to_str().unwrap()).await;
+    b.click("#declare").await;
     b.click("form[data-upload] button").await;
     let started = Instant::now();
     while !b
@@ -278,6 +279,17 @@ async fn a_person_uses_handin_in_a_real_browser() {
                  .observe(s, {childList: true, characterData: true, subtree: true});";
     b.client.execute(watch, vec![]).await.unwrap();
     b.type_in("#bundle", good.to_str().unwrap()).await;
+    // Without the declaration ticked, the browser itself stops the form.
+    b.click("form[data-upload] button").await;
+    assert!(
+        b.client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with("/lab1")
+    );
+    b.click("#declare").await;
     let button = b.element("form[data-upload] button").await;
     button.click().await.unwrap();
     // A second click while sending does nothing: the button is disabled.

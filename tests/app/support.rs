@@ -399,11 +399,13 @@ impl TestApp {
     }
 
     /// Hands in a coursework-shaped bundle through the API; returns the
-    /// submission id. It says it means it (`confirm_late=yes`) should a late
-    /// attempt replace an on-time one: `upload.rs` tests that question.
+    /// submission id. It ticks any declaration and says it means it
+    /// (`confirm_late=yes`) should a late attempt replace an on-time one:
+    /// `upload.rs` tests both questions.
     pub async fn hand_in(&self, username: &str, assignment: &str, note: &str) -> i64 {
         let token = self.token(username).await;
         let (content_type, body) = multipart(&[
+            Part::text("declare", "yes"),
             Part::text("confirm_late", "yes"),
             Part::file("bundle", "bundle.zip", &coursework_zip(note)),
         ]);

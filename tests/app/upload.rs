@@ -487,3 +487,79 @@ async fn within_the_grace_period_the_page_the_upload_and_the_receipt_all_say_on_
     let page = t.page("/courses/GRACE1/assignments/essay").await;
     assert!(page.contains("deadline passed 6 min 0 s ago"), "{page}");
 }
+
+#[rocket::async_test]
+async fn a_declaration_must_be_ticked_and_is_kept_with_the_attempt() {
+    let t = TestApp::new().await;
+    let statement = "This is my own work, and I have acknowledged every source.";
+    let (_, coursework) =
+        handin::models::assignment::find_by_codes(&t.app().db, "COMP6248", "coursework")
+            .await
+            .unwrap()
+            .unwrap();
+    let mut active: handin::models::assignment::ActiveModel = coursework.into();
+    active.declaration = Set(Some(statement.to_string()));
+    active.update(&t.app().db).await.unwrap();
+
+    // Not ticked: refused with the statement, nothing stored.
+    let token = t.token("alice").await;
+    let before = t.snapshot().await;
+    let refused = t
+        .upload_api(
+            &token,
+            "COMP6248/assignments/coursework",
+            &coursework_zip("x"),
+        )
+        .await;
+    assert_eq!(refused.status(), Status::UnprocessableEntity);
+    let said = refused.into_string().await.unwrap();
+    assert!(
+        said.contains("Please tick the declaration before uploading") && said.contains(statement),
+        "{said}"
+    );
+    assert_eq!(t.snapshot().await, before);
+
+    // The form shows it as a box that must be ticked, before the file.
+    t.login("alice").await;
+    let page = t.page("/courses/COMP6248/assignments/coursework").await;
+    let declare = page
+        .find("name=\"declare\" value=\"yes\" required")
+        .expect(&page);
+    assert!(declare < page.find("name=\"bundle\"").unwrap());
+
+    // Ticked: accepted, and the receipt, its page and the manifest say so,
+    // as the statement read when it was ticked.
+    let id = t.hand_in("alice", "coursework", "declared").await;
+    let (_, receipt) = t
+        .api_json(
+            &token,
+            rocket::http::Method::Get,
+            &format!("/api/v1/submissions/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(receipt["declaration"], statement);
+    let page = t.page(format!("/submissions/{id}")).await;
+    assert!(page.contains("Ticked: “This is my own work"), "{page}");
+    let mut active: handin::models::assignment::ActiveModel =
+        handin::models::assignment::find_by_codes(&t.app().db, "COMP6248", "coursework")
+            .await
+            .unwrap()
+            .unwrap()
+            .1
+            .into();
+    active.declaration = Set(Some("A newer statement.".to_string()));
+    active.update(&t.app().db).await.unwrap();
+    t.login("mark").await;
+    let csv = t
+        .page("/courses/COMP6248/assignments/coursework/submissions.csv")
+        .await;
+    assert!(
+        csv.lines().next().unwrap().ends_with(",declaration"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(statement) && !csv.contains("A newer statement"),
+        "{csv}"
+    );
+}
