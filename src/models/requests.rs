@@ -52,6 +52,9 @@ pub enum State {
     Rejected,
     #[sea_orm(string_value = "revoked")]
     Revoked,
+    /// Taken back by the student before anyone decided.
+    #[sea_orm(string_value = "withdrawn")]
+    Withdrawn,
 }
 
 impl State {
@@ -67,6 +70,7 @@ impl State {
             State::Approved => "approved",
             State::Rejected => "rejected",
             State::Revoked => "revoked",
+            State::Withdrawn => "withdrawn",
         }
     }
 }
@@ -117,6 +121,7 @@ fn view(row: Model, student: Option<&user::Model>, course: &course::Model) -> Re
         ),
         State::Rejected => "rejected".to_string(),
         State::Revoked => "approved, then revoked".to_string(),
+        State::Withdrawn => "withdrawn".to_string(),
     };
     RequestView {
         id: row.id,
@@ -277,6 +282,40 @@ pub async fn ask(
     Ok(Asked::Saved {
         superseded_evidence,
     })
+}
+
+/// The student takes back their open request, on the record; `false` if
+/// they have no open request of that id.
+pub async fn withdraw(
+    db: &DatabaseConnection,
+    (course_id, assignment_id, student_id): (i32, i32, i32),
+    request_id: i32,
+    at: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let txn = crate::db::begin_write(db).await?;
+    let Some(row) = open_one(&txn, assignment_id, request_id)
+        .await?
+        .filter(|row| row.student_id == student_id)
+    else {
+        return Ok(false);
+    };
+    let before = row.state;
+    let mut active: ActiveModel = row.into();
+    active.state = Set(State::Withdrawn);
+    active.update(&txn).await?;
+    let entry = audit::Entry {
+        actor_id: Some(student_id),
+        action: "request_withdrawn",
+        course_id: Some(course_id),
+        assignment_id: Some(assignment_id),
+        student_id: Some(student_id),
+        before: Some(before.as_str().to_string()),
+        after: Some(State::Withdrawn.as_str().to_string()),
+        details: format!("request {request_id}"),
+    };
+    audit::record(&txn, at, entry).await?;
+    txn.commit().await?;
+    Ok(true)
 }
 
 /// What staff decided.

@@ -85,6 +85,19 @@ async fn file_request(app: &App, scope: &Scope, ask: Ask) -> Result<Option<Strin
     }
 }
 
+/// The student takes back their own open request.
+pub async fn withdraw(app: &App, scope: &Scope, request_id: i32) -> Result<()> {
+    scope.require(Act::AskForExtension)?;
+    let who = (scope.course.id, scope.assignment.id, scope.user.id);
+    if requests::withdraw(&app.db, who, request_id, app.clock.now()).await? {
+        Ok(())
+    } else {
+        Err(Error::Conflict(
+            "That request is not open any more: it was decided or withdrawn already.".into(),
+        ))
+    }
+}
+
 /// What staff decided, as a form or the API says it.
 fn outcome(decision: &str, until: &str, comment: &str, scope: &Scope) -> Result<Outcome> {
     match decision {
@@ -125,10 +138,11 @@ pub async fn decide(
         return Err(Error::Conflict("That request is not open any more.".into()));
     };
     if let Outcome::Approve { until } = outcome {
+        // The extension keeps why the student asked, and what the decider said.
         let reason = if comment.is_empty() {
-            "extension request approved".to_string()
+            format!("requested: {}", row.reason)
         } else {
-            comment.to_string()
+            format!("requested: {}; approved: {comment}", row.reason)
         };
         let grant = extension::Grant {
             student_id: row.student_id,

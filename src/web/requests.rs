@@ -16,7 +16,7 @@ use crate::services::requests::{self, EVIDENCE_LIMIT, Evidence};
 use crate::services::work;
 
 pub fn routes() -> Vec<rocket::Route> {
-    routes![ask, decide, evidence]
+    routes![ask, withdraw, decide, evidence]
 }
 
 /// An extension request: the date wanted, the reason, and evidence.
@@ -74,6 +74,35 @@ fn display_name(raw: &str) -> String {
         .filter(|c| !c.is_control())
         .take(200)
         .collect()
+}
+
+#[derive(rocket::FromForm)]
+struct WithdrawForm<'r> {
+    csrf: &'r str,
+}
+
+#[post(
+    "/courses/<_code>/assignments/<_slug>/extension-request/<id>/withdraw",
+    format = "form",
+    data = "<form>"
+)]
+async fn withdraw(
+    app: &State<App>,
+    asking: Allowed<AskForExtension>,
+    _code: &str,
+    _slug: &str,
+    id: i32,
+    form: Form<WithdrawForm<'_>>,
+) -> Result<Flash<Redirect>, AppError> {
+    asking.caller.check_csrf(form.csrf)?;
+    let back = asking.page();
+    requests::withdraw(app, &asking, id)
+        .await
+        .map_err(|e| AppError::from(e).with_back(back.clone()))?;
+    Ok(Flash::success(
+        Redirect::to(back),
+        "Your extension request was withdrawn.",
+    ))
 }
 
 #[derive(rocket::FromForm)]

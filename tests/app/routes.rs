@@ -93,6 +93,11 @@ fn allowed(method: Method, path: &str) -> Option<&'static [&'static str]> {
         (Method::Post, format!("{a}/extension-requests/<id>"), ADMIN),
         (Method::Post, format!("{a}/extension-request"), STUDENTS),
         (
+            Method::Post,
+            format!("{a}/extension-request/<id>/withdraw"),
+            STUDENTS,
+        ),
+        (
             Method::Get,
             "/extension-requests/<id>/evidence".into(),
             OWNER_AND_ADMIN,

@@ -99,6 +99,56 @@ async fn a_student_asks_staff_ask_for_more_then_approve_and_the_student_sees_eac
         "{page}"
     );
     assert!(page.contains("Your extended deadline"));
+    // She sees what she asked and sent, and cannot withdraw a decided request.
+    assert!(page.contains("Your reason: 25 to 28 May"), "{page}");
+    assert!(!page.contains("Withdraw this request"), "{page}");
     assert_eq!(audit_count(&t, "request_decided").await, 2);
     assert_eq!(audit_count(&t, "extension_granted").await, 1);
+    // The extension keeps the student's own reason beside the decision.
+    let granted = handin::models::extension::Entity::find()
+        .one(&t.app().db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(granted.reason, "requested: 25 to 28 May");
+}
+
+#[rocket::async_test]
+async fn a_student_withdraws_an_open_request_and_nobody_can_decide_it_then() {
+    let t = TestApp::new().await;
+    t.login("alice").await;
+    let csrf = t.csrf().await;
+    ask_extension(&t, &csrf, "I was ill", b"").await;
+    let id = handin::models::requests::Entity::find()
+        .one(&t.app().db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let withdraw =
+        format!("/courses/COMP6248/assignments/coursework/extension-request/{id}/withdraw");
+    // Not bob's to withdraw.
+    t.login("bob").await;
+    assert_eq!(t.submit(&withdraw, "").await.status(), Status::Conflict);
+    t.login("alice").await;
+    let page = t.page("/courses/COMP6248/assignments/coursework").await;
+    assert!(page.contains("Withdraw this request"), "{page}");
+    assert_eq!(t.submit(&withdraw, "").await.status(), Status::SeeOther);
+    let page = t.page("/courses/COMP6248/assignments/coursework").await;
+    assert!(
+        page.contains("Your extension request was withdrawn."),
+        "{page}"
+    );
+    assert!(page.contains("<strong>withdrawn</strong>"), "{page}");
+    // She may ask again; staff cannot decide the withdrawn one.
+    assert!(page.contains("Ask for an extension"), "{page}");
+    t.login("admin").await;
+    let decided = t
+        .submit(
+            &format!("/courses/COMP6248/assignments/coursework/extension-requests/{id}"),
+            "decision=approve&until=2020-06-03T16%3A00&comment=",
+        )
+        .await;
+    assert_eq!(decided.status(), Status::Conflict);
+    assert_eq!(audit_count(&t, "request_withdrawn").await, 1);
 }
