@@ -590,7 +590,19 @@ async fn a_marker_returns_marks_and_each_student_sees_only_their_own() {
         .await
         .unwrap();
     b.assert_accessible("marking with marks").await;
+    // On a common laptop screen every column is there without scrolling.
+    b.client.set_window_size(1366, 768).await.unwrap();
+    let fits = b
+        .client
+        .execute(
+            "const s = document.querySelector('table.marking').parentElement; return s.scrollWidth <= s.clientWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(fits, json!(true), "the marking table scrolls sideways at 1366 px");
     b.shot("marking-marks").await;
+    b.client.set_window_size(1280, 900).await.unwrap();
 
     // Feedback for alice on her history page, then release.
     b.client
