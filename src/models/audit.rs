@@ -153,7 +153,7 @@ pub async fn search(
 }
 
 /// Every action the log records, for the filter.
-pub const ACTIONS: [&str; 14] = [
+pub const ACTIONS: [&str; 25] = [
     "course_created",
     "course_updated",
     "assignment_created",
@@ -164,11 +164,68 @@ pub const ACTIONS: [&str; 14] = [
     "extension_revoked",
     "extension_requested",
     "request_decided",
+    "request_withdrawn",
+    "mark_entered",
+    "mark_changed",
+    "mark_removed",
+    "marks_released",
+    "feedback_files_added",
+    "feedback_file_removed",
     "role_changed",
     "roster_imported",
+    "user_created",
+    "identity_unlinked",
+    "token_created",
+    "token_revoked",
     "bulk_download",
     "sessions_ended",
 ];
+
+/// A deadline that moved: when, and from what to what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    pub at: DateTime<Utc>,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+/// The latest move of each of these assignments' deadlines since `since`,
+/// read from the record (the assignment as it was before and after).
+pub async fn deadline_moves(
+    db: &impl ConnectionTrait,
+    assignment_ids: &[i32],
+    since: DateTime<Utc>,
+) -> Result<std::collections::HashMap<i32, Moved>, DbErr> {
+    use sea_orm::{QueryFilter, QueryOrder};
+    let due = |json: &Option<String>| -> Option<DateTime<Utc>> {
+        let value: serde_json::Value = serde_json::from_str(json.as_deref()?).ok()?;
+        let text = value.get("due_at")?.as_str()?;
+        Some(DateTime::parse_from_rfc3339(text).ok()?.with_timezone(&Utc))
+    };
+    let rows = Entity::find()
+        .filter(Column::AssignmentId.is_in(assignment_ids.iter().copied()))
+        .filter(Column::Action.eq("deadline_moved"))
+        .filter(Column::At.gte(since))
+        .order_by_asc(Column::At)
+        .all(db)
+        .await?;
+    let mut moves = std::collections::HashMap::new();
+    for row in rows {
+        if let (Some(id), Some(from), Some(to)) =
+            (row.assignment_id, due(&row.before), due(&row.after))
+        {
+            moves.insert(
+                id,
+                Moved {
+                    at: row.at,
+                    from,
+                    to,
+                },
+            );
+        }
+    }
+    Ok(moves)
+}
 
 /// Every row of a table as an id → name map.
 async fn names<E: EntityTrait>(
@@ -184,4 +241,43 @@ async fn names<E: EntityTrait>(
     }
     let rows = E::find().filter(id.is_in(wanted)).all(db).await?;
     Ok(rows.into_iter().map(name).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every action the code records can be chosen in the audit log's
+    /// filter: a new one cannot be forgotten there.
+    #[test]
+    fn every_recorded_action_is_listed() {
+        fn sources(dir: &std::path::Path, found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    sources(&path, found);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    found.push(std::fs::read_to_string(path).unwrap());
+                }
+            }
+        }
+        let mut texts = Vec::new();
+        sources(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut texts,
+        );
+        let mut recorded = std::collections::BTreeSet::new();
+        for text in &texts {
+            for piece in text.split("action: \"").skip(1) {
+                if let Some(name) = piece.split('"').next() {
+                    recorded.insert(name.to_string());
+                }
+            }
+        }
+        assert!(recorded.len() > 10, "{recorded:?}");
+        for action in &recorded {
+            assert!(
+                super::ACTIONS.contains(&action.as_str()),
+                "{action} is not in ACTIONS"
+            );
+        }
+    }
 }

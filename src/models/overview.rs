@@ -9,7 +9,7 @@ use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
 use super::access::{self, CourseRole};
-use super::{assignment, course, extension, submission, user};
+use super::{assignment, audit, course, extension, submission, user};
 use crate::domain::readable;
 use crate::domain::zone::format_local;
 
@@ -57,6 +57,32 @@ pub struct AssignmentView {
     pub late_would_replace: bool,
     /// The statement students tick before uploading, if the assignment has one.
     pub declaration: Option<String>,
+    /// "The deadline moved on … from … to …", for a move in the last
+    /// [`MOVES_SHOWN_FOR`] days.
+    pub moved: Option<String>,
+}
+
+/// How long a moved deadline is pointed out on the dashboard and page.
+pub const MOVES_SHOWN_FOR: i64 = 14;
+
+/// How a moved deadline reads.
+pub fn describe_move(moved: &audit::Moved, zone: chrono_tz::Tz) -> String {
+    format!(
+        "The deadline was moved on {} from {} to {}.",
+        format_local(moved.at, zone),
+        format_local(moved.from, zone),
+        format_local(moved.to, zone)
+    )
+}
+
+/// The latest recent move of each assignment's deadline.
+pub async fn recent_moves(
+    db: &impl ConnectionTrait,
+    assignment_ids: &[i32],
+    now: DateTime<Utc>,
+) -> Result<HashMap<i32, audit::Moved>, DbErr> {
+    let since = now - chrono::Duration::days(MOVES_SHOWN_FOR);
+    audit::deadline_moves(db, assignment_ids, since).await
 }
 
 /// One assignment as seen by `role`; `student_state` is the student's
@@ -153,6 +179,7 @@ pub fn build(
             .as_ref()
             .is_some_and(|l| rule.late_over_on_time(Some(l.received_at), now).is_some()),
         declaration: assignment.declaration.clone(),
+        moved: None,
     }
 }
 
@@ -183,6 +210,7 @@ pub async fn for_user(
     let assignments = assignment::of_courses(db, &ids).await?;
     let assignment_ids: Vec<i32> = assignments.iter().map(|a| a.id).collect();
     let mut states = student_states(db, &assignment_ids, who.id).await?;
+    let moves = recent_moves(db, &assignment_ids, now).await?;
     let mut views = Vec::new();
     for assignment in assignments {
         let Some(course) = courses.iter().find(|c| c.id == assignment.course_id) else {
@@ -195,7 +223,11 @@ pub async fn for_user(
             CourseRole::Student => Some(states.remove(&assignment.id).unwrap_or_default()),
             _ => None,
         };
-        views.push(build(course, &assignment, *role, state, now));
+        let mut view = build(course, &assignment, *role, state, now);
+        view.moved = moves
+            .get(&assignment.id)
+            .map(|m| describe_move(m, course.zone()));
+        views.push(view);
     }
     Ok(views)
 }

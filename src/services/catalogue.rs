@@ -598,15 +598,48 @@ pub async fn save_course(app: &App, actor_id: i32, form: CourseForm<'_>) -> Resu
     Ok(code)
 }
 
+/// Why an assignment is changed from the admin page, and whether a move
+/// into the past or the next 24 hours was confirmed.
+pub struct AssignmentChange<'a> {
+    pub reason: &'a str,
+    pub confirmed_soon: bool,
+}
+
+/// A deadline moved this close (or into the past) may catch students out:
+/// the form asks first.
+const SOON: chrono::Duration = chrono::Duration::hours(24);
+
 /// Creates or updates one assignment of an existing course; moving its
-/// deadline needs `reason`.
+/// deadline needs a reason, and moving it into the past or the next 24
+/// hours a confirmation.
 pub async fn save_assignment(
     app: &App,
     actor_id: i32,
     course: &course::Model,
     assignment: AssignmentSpec,
-    reason: &str,
+    change: AssignmentChange<'_>,
 ) -> Result<()> {
+    let now = app.clock.now();
+    let existing = assignment::find_by_codes(&app.db, &course.code, assignment.slug.trim()).await?;
+    let due = parse_local(&assignment.due, course.zone()).ok();
+    if let (Some((_, existing)), Some(due)) = (existing, due)
+        && due != existing.due_at
+        && due < now + SOON
+        && !change.confirmed_soon
+    {
+        let when = if due <= now {
+            "into the past"
+        } else {
+            "to less than 24 hours from now"
+        };
+        return Err(Error::Conflict(format!(
+            "This moves the deadline of {} {when} ({}): students may not see it in time. \
+             Tick \"Yes, move it\" and save again. Nothing was changed.",
+            existing.title,
+            crate::domain::zone::format_local(due, course.zone())
+        )));
+    }
+    let reason = change.reason;
     let spec = CourseSpec {
         code: course.code.clone(),
         title: course.title.clone(),

@@ -37,10 +37,15 @@ pub async fn assignment_page(app: &App, scope: &Scope) -> Result<AssignmentPage>
     }
     let (course, assignment, me) = (&scope.course, &scope.assignment, &scope.user);
     let state = overview::student_state(&app.db, assignment.id, me.id).await?;
+    let mut view = overview::build(course, assignment, scope.role, Some(state.clone()), now);
+    view.moved = overview::recent_moves(&app.db, &[assignment.id], now)
+        .await?
+        .get(&assignment.id)
+        .map(|m| overview::describe_move(m, course.zone()));
     Ok(AssignmentPage {
         attempts: receipts(scope, state.0, &attempt_rows(app, scope).await?),
         requests: requests::for_student(&app.db, course, assignment, me).await?,
-        view: overview::build(course, assignment, scope.role, Some(state), now),
+        view,
     })
 }
 

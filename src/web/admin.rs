@@ -197,6 +197,8 @@ struct AssignmentForm<'r> {
     pass_mark: Option<&'r str>,
     feedback_files: bool,
     declaration: Option<&'r str>,
+    /// "Yes, move it": a deadline moved into the past or the next 24 hours.
+    confirm_move: bool,
 }
 
 fn optional(text: &str) -> Option<String> {
@@ -235,7 +237,11 @@ async fn save_assignment(
         feedback_files: Some(form.feedback_files),
         declaration: form.declaration.map(str::to_string),
     };
-    catalogue::save_assignment(app, admin.caller.user.id, &course, spec, form.reason)
+    let change = catalogue::AssignmentChange {
+        reason: form.reason,
+        confirmed_soon: form.confirm_move,
+    };
+    catalogue::save_assignment(app, admin.caller.user.id, &course, spec, change)
         .await
         .map_err(|e| {
             refused(e, "Nothing was changed.").with_back(uri!(course_page(code)).to_string())

@@ -81,12 +81,13 @@ async fn grant_form(
 ) -> Result<Flash<Redirect>, AppError> {
     granting.caller.check_csrf(form.csrf)?;
     let back = granting.extensions_page();
-    extensions::grant(app, &granting, &form.students, form.until, form.reason)
+    let until = extensions::grant(app, &granting, &form.students, form.until, form.reason)
         .await
         .map_err(|e| AppError::from(e).with_back(back.clone()))?;
+    // Said as people read times, in the course's zone.
     let message = format!(
         "Extension until {} saved for {}.",
-        form.until,
+        crate::domain::zone::format_local(until, granting.course.zone()),
         form.students.join(", ")
     );
     Ok(Flash::success(Redirect::to(back), message))

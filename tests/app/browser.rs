@@ -600,7 +600,11 @@ async fn a_marker_returns_marks_and_each_student_sees_only_their_own() {
         )
         .await
         .unwrap();
-    assert_eq!(fits, json!(true), "the marking table scrolls sideways at 1366 px");
+    assert_eq!(
+        fits,
+        json!(true),
+        "the marking table scrolls sideways at 1366 px"
+    );
     b.shot("marking-marks").await;
     b.client.set_window_size(1280, 900).await.unwrap();
 

@@ -89,6 +89,80 @@ async fn moving_the_deadline_turns_late_work_on_time_everywhere_with_one_audit_e
         .unwrap()
         .unwrap();
     assert!(entry.before.unwrap().contains("2020-05-29T15:00:00"));
+    // Students are told, on the dashboard and on the page, from what to what.
+    t.login("bob").await;
+    let told = "The deadline was moved on Fri 29 May 2020, 16:30 BST from Fri 29 May 2020, \
+                16:00 BST to Fri 5 Jun 2020, 16:00 BST.";
+    assert!(t.page("/").await.contains(told));
+    assert!(
+        t.page("/courses/COMP6248/assignments/coursework")
+            .await
+            .contains(told)
+    );
+    // A fortnight later the notice has gone.
+    t.set_time("2020-06-13T15:30:00Z");
+    t.login("bob").await;
+    assert!(!t.page("/").await.contains("The deadline was moved"));
+}
+
+#[rocket::async_test]
+async fn moving_a_deadline_into_the_past_or_the_next_day_asks_first() {
+    let t = TestApp::new().await;
+    t.set_time("2020-05-29T12:00:00Z");
+    t.login("admin").await;
+    let t = &t;
+    let save = |due: &'static str, confirm: bool| async move {
+        let csrf = t.csrf().await;
+        let mut fields = vec![
+            ("csrf", csrf.as_str()),
+            ("slug", "coursework"),
+            ("title", "Coursework"),
+            ("opens", ""),
+            ("due", due),
+            ("hard_close", "2020-06-12T16:00"),
+            ("grace_minutes", "0"),
+            ("max_bundle_mib", "1"),
+            ("required_files", "report.pdf"),
+            ("late_policy", "uk_standard"),
+            ("reason", "strike"),
+        ];
+        if confirm {
+            fields.push(("confirm_move", "true"));
+        }
+        let body = form(&fields);
+        t.client
+            .post("/admin/courses/COMP6248/assignments")
+            .header(ContentType::Form)
+            .body(body)
+            .dispatch()
+            .await
+    };
+    for (due, when) in [
+        (
+            "2020-05-29T15:00",
+            "to less than 24 hours from now (Fri 29 May 2020, 15:00 BST)",
+        ),
+        (
+            "2020-05-28T16:00",
+            "into the past (Thu 28 May 2020, 16:00 BST)",
+        ),
+    ] {
+        let refused = save(due, false).await;
+        assert_eq!(refused.status(), Status::Conflict, "{due}");
+        let page = refused.into_string().await.unwrap();
+        assert!(page.contains(when), "{page}");
+    }
+    assert_eq!(audit_count(t, "deadline_moved").await, 0);
+    assert_eq!(
+        save("2020-05-29T15:00", true).await.status(),
+        Status::SeeOther
+    );
+    assert_eq!(audit_count(t, "deadline_moved").await, 1);
+    // More than a day away needs no question.
+    assert_eq!(
+        save("2020-06-03T16:00", false).await.status(),
+        Status::SeeOther
+    );
 }
 
 #[rocket::async_test]

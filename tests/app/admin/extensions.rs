@@ -231,7 +231,9 @@ async fn several_students_get_one_new_deadline_from_the_page() {
     let page = t
         .page("/courses/COMP6248/assignments/coursework/extensions")
         .await;
-    assert_eq!(page.matches("Wed 3 Jun 2020, 16:00 BST").count(), 2);
+    // The confirmation says the time as people read it, then one row each.
+    assert!(page.contains("Extension until Wed 3 Jun 2020, 16:00 BST saved for alice, bob."));
+    assert_eq!(page.matches("Wed 3 Jun 2020, 16:00 BST").count(), 3);
     assert_eq!(audit_count(&t, "extension_granted").await, 2);
 }
 
