@@ -74,7 +74,10 @@ pub struct Filter {
 /// An entry with its ids turned into names.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Shown {
+    /// RFC 3339, UTC (the CSV's).
     pub at: String,
+    /// As people read it, in the entry's course's zone (else UTC).
+    pub at_local: String,
     pub actor: String,
     pub action: String,
     pub course: String,
@@ -82,7 +85,58 @@ pub struct Shown {
     pub student: String,
     pub before: String,
     pub after: String,
+    /// What changed, field by field, for the page.
+    pub changes: Vec<Changed>,
     pub details: String,
+}
+
+/// One field of a change: what it was and what it became ("" when absent).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Changed {
+    pub field: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// A JSON value as a person reads it: text without quotes, nothing as "".
+fn plain(value: Option<&serde_json::Value>) -> String {
+    match value {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::String(text)) => text.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// What an entry changed, field by field: for records kept as JSON objects
+/// (a course, an assignment), the fields that differ (a creation lists
+/// them all); for plain text, the text before and after.
+pub fn changes(before: Option<&str>, after: Option<&str>) -> Vec<Changed> {
+    use serde_json::{Map, Value};
+    let object = |text: Option<&str>| -> Option<Map<String, Value>> {
+        match serde_json::from_str(text?) {
+            Ok(Value::Object(map)) => Some(map),
+            _ => None,
+        }
+    };
+    let (old, new) = (object(before), object(after));
+    if (old.is_some() || before.is_none()) && (new.is_some() || after.is_none()) {
+        let (old, new) = (old.unwrap_or_default(), new.unwrap_or_default());
+        let fields: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+        return fields
+            .into_iter()
+            .filter(|field| *field != "id" && old.get(*field) != new.get(*field))
+            .map(|field| Changed {
+                field: field.clone(),
+                before: plain(old.get(field)),
+                after: plain(new.get(field)),
+            })
+            .collect();
+    }
+    vec![Changed {
+        field: String::new(),
+        before: before.unwrap_or_default().to_string(),
+        after: after.unwrap_or_default().to_string(),
+    }]
 }
 
 /// Entries matching the filter, newest first, at most `limit`.
@@ -130,6 +184,18 @@ pub async fn search(
         |a: super::assignment::Model| (a.id, a.slug),
     )
     .await?;
+    let zones = names::<super::course::Entity>(
+        db,
+        super::course::Column::Id,
+        rows.iter().map(|r| r.course_id),
+        |c: super::course::Model| (c.id, c.zone_name().to_string()),
+    )
+    .await?;
+    let zone_of = |id: Option<i32>| -> chrono_tz::Tz {
+        id.and_then(|id| zones.get(&id))
+            .and_then(|z| z.parse().ok())
+            .unwrap_or(chrono_tz::UTC)
+    };
     let name = |map: &std::collections::HashMap<i32, String>, id: Option<i32>| {
         id.and_then(|id| map.get(&id).cloned()).unwrap_or_default()
     };
@@ -137,6 +203,8 @@ pub async fn search(
         .into_iter()
         .map(|r| Shown {
             at: r.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            at_local: crate::domain::zone::format_local_precise(r.at, zone_of(r.course_id)),
+            changes: changes(r.before.as_deref(), r.after.as_deref()),
             actor: r
                 .actor_id
                 .map(|id| name(&users, Some(id)))
@@ -245,6 +313,40 @@ async fn names<E: EntityTrait>(
 
 #[cfg(test)]
 mod tests {
+    use super::{Changed, changes};
+
+    #[test]
+    fn a_change_reads_field_by_field() {
+        let before = r#"{"id":3,"title":"Labs","due_at":"2020-05-29T15:00:00Z","anonymous":false}"#;
+        let after = r#"{"id":3,"title":"Labs","due_at":"2020-06-05T15:00:00Z","anonymous":true}"#;
+        assert_eq!(
+            changes(Some(before), Some(after)),
+            vec![
+                Changed {
+                    field: "anonymous".into(),
+                    before: "false".into(),
+                    after: "true".into()
+                },
+                Changed {
+                    field: "due_at".into(),
+                    before: "2020-05-29T15:00:00Z".into(),
+                    after: "2020-06-05T15:00:00Z".into()
+                },
+            ]
+        );
+        // Created: every field but the id; plain text stays as it is.
+        assert_eq!(changes(None, Some(r#"{"id":1,"code":"X"}"#)).len(), 1);
+        assert_eq!(
+            changes(Some("requested"), Some("approved")),
+            vec![Changed {
+                field: String::new(),
+                before: "requested".into(),
+                after: "approved".into()
+            }]
+        );
+        assert_eq!(changes(None, None), vec![]);
+    }
+
     /// Every action the code records can be chosen in the audit log's
     /// filter: a new one cannot be forgotten there.
     #[test]

@@ -24,6 +24,15 @@ async fn the_audit_log_filters_and_exports() {
     let page = t.page("/admin/audit?course=COMP6248&student=alice").await;
     assert!(page.contains("extension_granted"));
     assert_eq!(page.matches("<td>bob</td>").count(), 0);
+    // Read as people read it: the course's local time, and what changed
+    // field by field rather than raw JSON.
+    let deadlines = t.page("/admin/audit?action=assignment_created").await;
+    assert!(
+        deadlines.contains(" GMT</time>") || deadlines.contains(" BST</time>"),
+        "{deadlines}"
+    );
+    assert!(deadlines.contains("<strong>due_at</strong>"), "{deadlines}");
+    assert!(!deadlines.contains("{&quot;"), "{deadlines}");
     let csv = t.page("/admin/audit.csv?action=extension_granted").await;
     assert_eq!(csv.lines().count(), 3, "header and two grants: {csv}");
     assert!(csv.starts_with("at,actor,action,course,assignment,student,before,after,details"));
