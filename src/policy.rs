@@ -243,6 +243,7 @@ mod tests {
             marks_released_at: None,
             feedback_files: false,
             declaration: None,
+            counted_attempt: "latest".into(),
         };
         let now = chrono::Utc::now();
         assert!(!hides_names(Marker, &a, now));

@@ -13,6 +13,7 @@ mod m20261127_000004_sign_in;
 mod m20261127_000005_marks;
 mod m20261127_000006_feedback_files;
 mod m20261127_000007_declarations;
+mod m20261127_000008_counted_attempt;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_marks::Migration),
             Box::new(m20261127_000006_feedback_files::Migration),
             Box::new(m20261127_000007_declarations::Migration),
+            Box::new(m20261127_000008_counted_attempt::Migration),
         ]
     }
 }

@@ -102,6 +102,66 @@ impl Standing {
     }
 }
 
+/// Which of a student's attempts counts (is marked, downloaded as theirs,
+/// shown as their status): set per assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Counts {
+    /// The latest, on time or not.
+    #[default]
+    Latest,
+    /// The latest that is not late, when there is one; else the latest. A
+    /// late attempt then never takes an on-time one's place.
+    LatestOnTime,
+}
+
+impl Counts {
+    pub fn parse(text: &str) -> Result<Counts, String> {
+        match text.trim() {
+            "" | "latest" => Ok(Counts::Latest),
+            "latest_on_time" => Ok(Counts::LatestOnTime),
+            other => Err(format!(
+                "'{other}' is not a choice of attempt: use latest or latest_on_time"
+            )),
+        }
+    }
+
+    pub fn spelling(self) -> &'static str {
+        match self {
+            Counts::Latest => "latest",
+            Counts::LatestOnTime => "latest_on_time",
+        }
+    }
+
+    /// How a student reads it.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Counts::Latest => "the latest attempt counts",
+            Counts::LatestOnTime => {
+                "the latest on-time attempt counts (the latest of all, if none is on time)"
+            }
+        }
+    }
+
+    /// Which attempt counts, by its place in a list newest first, given
+    /// whether each is late (asked newest first, and no further than
+    /// needed: judging costs).
+    pub fn pick(self, mut late: impl Iterator<Item = bool>) -> Option<usize> {
+        match self {
+            Counts::Latest => late.next().map(|_| 0),
+            Counts::LatestOnTime => {
+                let mut any = false;
+                for (index, is_late) in late.enumerate() {
+                    any = true;
+                    if !is_late {
+                        return Some(index);
+                    }
+                }
+                any.then_some(0)
+            }
+        }
+    }
+}
+
 impl DeadlineRule {
     /// The later of the assignment's deadline and the student's extension.
     pub fn effective_deadline(&self) -> DateTime<Utc> {
@@ -213,6 +273,18 @@ mod tests {
             }
         );
         assert_eq!(r.judge(utc("2020-05-29T15:00:00.999Z")).code(), "late");
+    }
+
+    #[test]
+    fn the_attempt_that_counts_is_chosen_as_the_assignment_says() {
+        // Newest first: late, late, on time, late.
+        let late = [true, true, false, true];
+        assert_eq!(Counts::Latest.pick(late.into_iter()), Some(0));
+        assert_eq!(Counts::LatestOnTime.pick(late.into_iter()), Some(2));
+        assert_eq!(Counts::LatestOnTime.pick([true, true].into_iter()), Some(0));
+        assert_eq!(Counts::LatestOnTime.pick(std::iter::empty()), None);
+        assert_eq!(Counts::parse("latest_on_time"), Ok(Counts::LatestOnTime));
+        assert!(Counts::parse("best").is_err());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use sea_orm::{QueryFilter, QueryOrder};
 
 use super::column::{Policy, RequiredFiles};
 use super::course;
-use crate::domain::deadline::DeadlineRule;
+use crate::domain::deadline::{Counts, DeadlineRule};
 use crate::domain::penalty::LatePolicy;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
@@ -36,6 +36,8 @@ pub struct Model {
     pub feedback_files: bool,
     /// A statement students tick before uploading ("This is my own work…").
     pub declaration: Option<String>,
+    /// Which attempt counts: `latest` or `latest_on_time` (see [`Counts`]).
+    pub counted_attempt: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -46,6 +48,11 @@ impl ActiveModelBehavior for ActiveModel {}
 impl Model {
     pub fn required_files(&self) -> &[String] {
         &self.required_files.0
+    }
+
+    /// Which attempt counts (an unknown spelling reads as the latest).
+    pub fn counts(&self) -> Counts {
+        Counts::parse(&self.counted_attempt).unwrap_or_default()
     }
 
     pub fn late_policy(&self) -> LatePolicy {

@@ -78,7 +78,7 @@ impl MarkShown {
         if row.submission_id != latest_id {
             self.outdated = Some(match latest {
                 Some(j) => format!(
-                    "given for an earlier attempt; the latest is attempt {}",
+                    "given for another attempt; the one that counts is attempt {}",
                     j.attempt
                 ),
                 None => "given for an attempt that is no longer there".to_string(),
@@ -115,6 +115,8 @@ pub struct StudentRow {
     pub extension_until: Option<String>,
     pub extension_until_local: Option<String>,
     pub attempt_count: usize,
+    /// The attempt that counts (the latest, or the latest on time, as the
+    /// assignment says): the table, marks and download-all use it.
     pub latest: Option<AttemptRow>,
     /// Every attempt, newest first.
     pub attempts: Vec<AttemptRow>,
@@ -218,26 +220,30 @@ pub async fn load(
             };
             let until = extensions.get(&id).copied();
             let rule = assignment.rule(course, until);
-            // Newest first: without every attempt, the latest alone is judged.
+            // Newest first: without every attempt, only as many are judged
+            // as it takes to find the one that counts (usually the latest).
             let summaries = by_student.remove(&id).unwrap_or_default();
             let attempt_count = summaries.len();
-            let judged = if every_attempt { attempt_count } else { 1 };
-            let mut attempts: Vec<AttemptRow> = summaries
-                .into_iter()
-                .take(judged)
-                .map(|s| AttemptRow {
-                    judged: Judged::new(&s, assignment, &rule, Reader::Staff),
-                    download_name: download_name(course, assignment, &label, s.attempt),
-                    verify_error: s.verify_error,
-                    stored_path: s.stored_path,
-                    received_instant: s.received_at,
-                })
-                .collect();
-            let latest = if every_attempt {
-                attempts.first().cloned()
+            let mut judged_rows = summaries.into_iter().map(|s| AttemptRow {
+                judged: Judged::new(&s, assignment, &rule, Reader::Staff),
+                download_name: download_name(course, assignment, &label, s.attempt),
+                verify_error: s.verify_error,
+                stored_path: s.stored_path,
+                received_instant: s.received_at,
+            });
+            let mut attempts: Vec<AttemptRow> = Vec::new();
+            let counted = assignment.counts().pick(std::iter::from_fn(|| {
+                let row = judged_rows.next()?;
+                let late = row.judged.status == "late";
+                attempts.push(row);
+                Some(late)
+            }));
+            let latest = counted.map(|index| attempts[index].clone());
+            if every_attempt {
+                attempts.extend(judged_rows);
             } else {
-                attempts.pop()
-            };
+                attempts.clear();
+            }
             let effective_extension = until.filter(|_| rule.has_extension());
             let policy = assignment.late_policy();
             let mark = marks.remove(&id).map(|m| {

@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::QueryFilter;
 use sea_orm::entity::prelude::*;
+use sea_orm::{QueryFilter, QueryOrder};
 use serde::Serialize;
 
 use super::access::{self, CourseRole};
 use super::{assignment, audit, course, extension, submission, user};
+use crate::domain::deadline::Counts;
 use crate::domain::readable;
 use crate::domain::zone::format_local;
 
@@ -55,6 +56,8 @@ pub struct AssignmentView {
     pub counting_on_time: Option<i32>,
     /// Whether an attempt now would be late and take that one's place.
     pub late_would_replace: bool,
+    /// Which attempt counts, as a student reads it.
+    pub counts: &'static str,
     /// The statement students tick before uploading, if the assignment has one.
     pub declaration: Option<String>,
     /// "The deadline moved on … from … to …", for a move in the last
@@ -85,25 +88,40 @@ pub async fn recent_moves(
     audit::deadline_moves(db, assignment_ids, since).await
 }
 
+/// A student at one assignment: their extension, and their attempts
+/// (received times and numbers), newest first.
+pub type StudentState = (Option<DateTimeUtc>, Vec<submission::Summary>);
+
 /// One assignment as seen by `role`; `student_state` is the student's
-/// extension and latest attempt, when the caller is that student.
+/// extension and attempts, when the caller is that student.
 pub fn build(
     course: &course::Model,
     assignment: &assignment::Model,
     role: CourseRole,
-    student_state: Option<(Option<DateTimeUtc>, Option<submission::Model>)>,
+    student_state: Option<StudentState>,
     now: DateTime<Utc>,
 ) -> AssignmentView {
     let zone = course.zone();
-    let (extension, latest) = student_state.clone().unwrap_or((None, None));
+    let is_student = student_state.is_some();
+    let (extension, attempts) = student_state.unwrap_or_default();
     let rule = assignment.rule(course, extension);
+    // The attempt that counts (the latest, or the latest on time).
+    let counts = assignment.counts();
+    let counted = counts.pick(
+        attempts
+            .iter()
+            .map(|a| rule.judge(a.received_at).code() == "late"),
+    );
+    let latest = counted.map(|index| &attempts[index]);
+    // A late attempt would take an on-time one's place only where the
+    // latest counts, and only over the latest.
+    let newest = attempts.first().filter(|_| counts == Counts::Latest);
     let effective = rule.effective_deadline();
     let grace_ends = effective + rule.grace;
     // Within the grace period an upload still counts as on time: the page
     // says so rather than "late", as the receipt will.
     let in_grace = now > effective && now <= grace_ends;
     let passed = now > grace_ends;
-    let is_student = student_state.is_some();
     // A student with nothing handed in is late; everyone else only sees
     // that the deadline has passed.
     let time_left = match (passed, is_student && latest.is_none()) {
@@ -171,27 +189,26 @@ pub fn build(
         deadline_passed: passed,
         accepting_uploads: is_student && rule.accepts_upload_at(now),
         counting_on_time: latest
-            .as_ref()
             .zip(standing.as_ref())
-            .filter(|(_, s)| s.code() != "late")
+            .filter(|(_, s)| s.code() != "late" && counts == Counts::Latest)
             .map(|(l, _)| l.attempt),
-        late_would_replace: latest
-            .as_ref()
+        late_would_replace: newest
             .is_some_and(|l| rule.late_over_on_time(Some(l.received_at), now).is_some()),
+        counts: counts.explain(),
         declaration: assignment.declaration.clone(),
         moved: None,
     }
 }
 
-/// The state of one student at one assignment: their extension and latest attempt.
+/// The state of one student at one assignment.
 pub async fn student_state(
     db: &impl ConnectionTrait,
     assignment_id: i32,
     student_id: i32,
-) -> Result<(Option<DateTimeUtc>, Option<submission::Model>), DbErr> {
+) -> Result<StudentState, DbErr> {
     Ok((
         extension::until_for(db, assignment_id, student_id).await?,
-        submission::latest(db, assignment_id, student_id).await?,
+        submission::summaries_of(db, assignment_id, student_id).await?,
     ))
 }
 
@@ -238,8 +255,8 @@ async fn student_states(
     db: &impl ConnectionTrait,
     assignment_ids: &[i32],
     student_id: i32,
-) -> Result<HashMap<i32, (Option<DateTimeUtc>, Option<submission::Model>)>, DbErr> {
-    let mut states: HashMap<i32, (Option<DateTimeUtc>, Option<submission::Model>)> = HashMap::new();
+) -> Result<HashMap<i32, StudentState>, DbErr> {
+    let mut states: HashMap<i32, StudentState> = HashMap::new();
     let extensions = extension::Entity::find()
         .filter(extension::Column::AssignmentId.is_in(assignment_ids.iter().copied()))
         .filter(extension::Column::StudentId.eq(student_id))
@@ -248,16 +265,20 @@ async fn student_states(
     for granted in extensions {
         states.entry(granted.assignment_id).or_default().0 = Some(granted.until);
     }
+    // Never the file lists: the dashboard shows none.
     let attempts = submission::Entity::find()
         .filter(submission::Column::AssignmentId.is_in(assignment_ids.iter().copied()))
         .filter(submission::Column::StudentId.eq(student_id))
+        .order_by_desc(submission::Column::Attempt)
+        .into_partial_model::<submission::Summary>()
         .all(db)
         .await?;
     for attempt in attempts {
-        let latest = &mut states.entry(attempt.assignment_id).or_default().1;
-        if latest.as_ref().is_none_or(|l| l.attempt < attempt.attempt) {
-            *latest = Some(attempt);
-        }
+        states
+            .entry(attempt.assignment_id)
+            .or_default()
+            .1
+            .push(attempt);
     }
     Ok(states)
 }

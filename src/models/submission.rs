@@ -170,6 +170,21 @@ pub async fn latest_of(
         .await
 }
 
+/// A student's attempts without their file lists, newest first.
+pub async fn summaries_of(
+    db: &impl ConnectionTrait,
+    assignment_id: i32,
+    student_id: i32,
+) -> Result<Vec<Summary>, DbErr> {
+    Entity::find()
+        .filter(Column::AssignmentId.eq(assignment_id))
+        .filter(Column::StudentId.eq(student_id))
+        .order_by_desc(Column::Attempt)
+        .into_partial_model::<Summary>()
+        .all(db)
+        .await
+}
+
 pub async fn attempts(
     db: &impl ConnectionTrait,
     assignment_id: i32,

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::App;
 use crate::config::AppConfig;
 use crate::domain::bundle::compile_pattern;
+use crate::domain::deadline::Counts;
 use crate::domain::marks::Points;
 use crate::domain::penalty::LatePolicy;
 use crate::domain::zone::parse_local;
@@ -73,6 +74,9 @@ pub struct AssignmentSpec {
     /// A statement students tick before uploading (`""`: none).
     #[serde(default)]
     pub declaration: Option<String>,
+    /// Which attempt counts: `latest` (the default) or `latest_on_time`.
+    #[serde(default)]
+    pub counts: Option<String>,
 }
 
 /// Which of the marking settings an import says. One it leaves out keeps
@@ -84,6 +88,7 @@ struct Says {
     pass_mark: bool,
     feedback_files: bool,
     declaration: bool,
+    counts: bool,
 }
 
 /// A mark in a file (`max_mark = 100`, `pass_mark = 39.5`) or typed in a form.
@@ -263,7 +268,12 @@ fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String
             pass_mark: a.pass_mark.is_some(),
             feedback_files: a.feedback_files.is_some(),
             declaration: a.declaration.is_some(),
+            counts: a.counts.is_some(),
         };
+        let counts = Counts::parse(a.counts.as_deref().unwrap_or("")).unwrap_or_else(|e| {
+            errors.push(format!("{name}: counts: {e}"));
+            Counts::Latest
+        });
         let declaration = a
             .declaration
             .as_deref()
@@ -299,6 +309,7 @@ fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String
                 marks_released_at: None,
                 feedback_files: a.feedback_files.unwrap_or(false),
                 declaration,
+                counted_attempt: counts.spelling().to_string(),
             };
             assignments.push((assignment, says));
         }
@@ -458,6 +469,11 @@ async fn upsert_assignment(
                 wanted.declaration
             } else {
                 e.declaration.clone()
+            },
+            counted_attempt: if says.counts {
+                wanted.counted_attempt
+            } else {
+                e.counted_attempt.clone()
             },
             ..wanted
         },

@@ -184,7 +184,7 @@ pub async fn all_bundles(
     let (which, suffix) = if all {
         ("every attempt", "-all-attempts")
     } else {
-        ("latest attempts", "")
+        ("the attempts that count", "")
     };
     record_download(app, scope, format!("submissions.zip ({which})")).await?;
     Ok(Export {

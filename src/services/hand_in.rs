@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Scope, keep_recorded};
 use crate::App;
-use crate::domain::deadline::{DeadlineRule, UploadWindow};
+use crate::domain::deadline::{Counts, DeadlineRule, UploadWindow};
 use crate::domain::zone::format_local;
 use crate::domain::{bundle, readable};
 use crate::error::{Error, Result};
@@ -74,6 +74,10 @@ impl Upload {
     /// unless the student has said that is what they want.
     async fn check_replacing(&self, app: &App, at: DateTime<Utc>) -> Result<()> {
         let (assignment, student) = (&self.scope.assignment, &self.scope.user);
+        if assignment.counts() != Counts::Latest {
+            // A late attempt never takes an on-time one's place here.
+            return Ok(());
+        }
         let Some((attempt, received)) =
             submission::latest_of(&app.db, assignment.id, student.id).await?
         else {

@@ -199,6 +199,7 @@ struct AssignmentForm<'r> {
     declaration: Option<&'r str>,
     /// "Yes, move it": a deadline moved into the past or the next 24 hours.
     confirm_move: bool,
+    counts: Option<&'r str>,
 }
 
 fn optional(text: &str) -> Option<String> {
@@ -236,6 +237,7 @@ async fn save_assignment(
         pass_mark: form.pass_mark.map(|m| MarkSetting::Text(m.to_string())),
         feedback_files: Some(form.feedback_files),
         declaration: form.declaration.map(str::to_string),
+        counts: form.counts.map(str::to_string),
     };
     let change = catalogue::AssignmentChange {
         reason: form.reason,
@@ -281,6 +283,7 @@ pub async fn assignment_page(
         "pass_mark": a.pass_mark.map(|p| crate::domain::marks::Points(p).shown()).unwrap_or_default(),
         "feedback_files": a.feedback_files,
         "declaration": a.declaration.clone().unwrap_or_default(),
+        "counts": a.counts().spelling(),
     });
     Ok(Template::render(
         "admin/assignment",

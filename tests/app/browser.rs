@@ -366,7 +366,7 @@ async fn a_person_uses_handin_in_a_real_browser() {
     let table = b.text_of("table.marking tbody").await;
     assert!(table.contains("bob") && !table.contains("alice"), "{table}");
     b.client
-        .find(Locator::LinkText("Download all (latest attempts)"))
+        .find(Locator::LinkText("Download all (the attempts that count)"))
         .await
         .unwrap()
         .click()

@@ -149,7 +149,7 @@ async fn a_marker_marks_inline_the_late_policy_applies_and_students_see_only_the
     t.login("mark").await;
     let table = t.page(format!("{COURSEWORK}/marking")).await;
     assert!(
-        table.contains("given for an earlier attempt; the latest is attempt 2"),
+        table.contains("given for another attempt; the one that counts is attempt 2"),
         "{table}"
     );
 }

@@ -563,3 +563,73 @@ async fn a_declaration_must_be_ticked_and_is_kept_with_the_attempt() {
         "{csv}"
     );
 }
+
+#[rocket::async_test]
+async fn where_the_latest_on_time_attempt_counts_a_late_one_never_replaces_it() {
+    let t = TestApp::new().await;
+    let (_, coursework) =
+        handin::models::assignment::find_by_codes(&t.app().db, "COMP6248", "coursework")
+            .await
+            .unwrap()
+            .unwrap();
+    let mut active: handin::models::assignment::ActiveModel = coursework.into();
+    active.counted_attempt = Set("latest_on_time".into());
+    active.late_policy = Set(handin::models::column::Policy(
+        handin::domain::penalty::LatePolicy::UkStandard,
+    ));
+    active.update(&t.app().db).await.unwrap();
+    t.hand_in("alice", "coursework", "on time").await;
+    t.set_time("2020-05-29T15:02:00Z");
+    // No question asked: the late attempt will not count.
+    let token = t.token("alice").await;
+    let late = t
+        .upload_api(
+            &token,
+            "COMP6248/assignments/coursework",
+            &coursework_zip("late"),
+        )
+        .await;
+    assert_eq!(late.status(), Status::Created);
+    t.login("alice").await;
+    let page = t.page("/courses/COMP6248/assignments/coursework").await;
+    assert!(page.contains("attempt 1 received on time"), "{page}");
+    assert!(page.contains("the latest on-time attempt counts"), "{page}");
+    assert!(!page.contains("confirm_late"), "{page}");
+    // Markers see and mark attempt 1: no late penalty.
+    t.login("mark").await;
+    let token = t.token("mark").await;
+    let (_, rows) = t
+        .api_json(
+            &token,
+            rocket::http::Method::Get,
+            "/api/v1/courses/COMP6248/assignments/coursework/submissions",
+            None,
+        )
+        .await;
+    let alice = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["label"] == "alice")
+        .unwrap();
+    assert_eq!(
+        (
+            alice["latest"]["attempt"].as_i64(),
+            alice["status"].as_str()
+        ),
+        (Some(1), Some("on_time"))
+    );
+    assert_eq!(alice["attempt_count"], 2);
+    let (_, given) = t
+        .api_json(
+            &token,
+            rocket::http::Method::Put,
+            "/api/v1/courses/COMP6248/assignments/coursework/marks/alice",
+            Some(serde_json::json!({"mark": 70})),
+        )
+        .await;
+    assert_eq!(
+        (given["final_mark"].as_str(), given["late_rule"].as_str()),
+        (Some("70"), Some("none"))
+    );
+}
