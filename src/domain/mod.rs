@@ -11,6 +11,7 @@ pub mod feedback;
 pub mod marks;
 pub mod names;
 pub mod penalty;
+pub mod preview;
 pub mod readable;
 pub mod throttle;
 pub mod zone;

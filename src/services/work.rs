@@ -6,6 +6,7 @@
 use sea_orm::EntityTrait;
 
 use crate::App;
+use crate::domain::{bundle, preview, readable};
 use crate::error::{Error, Result};
 use crate::models::access;
 use crate::models::receipt::Receipt;
@@ -139,6 +140,166 @@ pub async fn evidence(app: &App, who: &user::Model, id: i32) -> Result<StoredFil
         name: format!("evidence-{id}"),
         sha256: None,
     })
+}
+
+/// One file inside a bundle, as the contents page lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Listed {
+    /// Its place in the bundle's file list (the preview's address).
+    pub index: usize,
+    pub path: String,
+    pub size: String,
+    pub kind: preview::Kind,
+}
+
+/// What is inside a bundle, without downloading it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Contents {
+    pub submission_id: i32,
+    pub attempt: i32,
+    pub course: String,
+    pub assignment: String,
+    pub assignment_title: String,
+    /// The student as the reader may see them (candidate number under
+    /// anonymous marking).
+    pub student: String,
+    pub files: Vec<Listed>,
+}
+
+/// A bundle's file list: for its author and whoever marks its course.
+pub async fn contents(app: &App, who: &user::Model, id: i32) -> Result<Contents> {
+    let (row, found) = submission(app, who, id).await?;
+    let student = if found.hides_author {
+        enrolment::candidate_of(&app.db, found.course.id, row.student_id).await?
+    } else {
+        user::Entity::find_by_id(row.student_id)
+            .one(&app.db)
+            .await?
+            .map(|u| u.username)
+            .unwrap_or_else(|| enrolment::unenrolled_label(row.student_id))
+    };
+    let files = row
+        .entries()
+        .into_iter()
+        .enumerate()
+        .map(|(index, entry)| Listed {
+            index,
+            kind: preview::kind_of(&entry.path),
+            size: readable::bytes(entry.size),
+            path: entry.path,
+        })
+        .collect();
+    Ok(Contents {
+        submission_id: row.id,
+        attempt: row.attempt,
+        course: found.course.code,
+        assignment: found.assignment.slug,
+        assignment_title: found.assignment.title,
+        student,
+        files,
+    })
+}
+
+/// A file of a bundle, shown.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "as", rename_all = "snake_case")]
+pub enum Shown {
+    Text {
+        text: String,
+        cut: bool,
+    },
+    Notebook {
+        cells: Vec<preview::Cell>,
+    },
+    /// Why it is not shown (a binary file, too large, unreadable).
+    Not {
+        why: String,
+    },
+}
+
+/// One file of a bundle (`index` in its file list), shown as text or as a
+/// notebook, read out of the stored bundle (never more than a preview's
+/// worth); for the bundle's author and whoever marks its course.
+pub async fn preview(
+    app: &App,
+    who: &user::Model,
+    id: i32,
+    index: usize,
+) -> Result<(Contents, Listed, Shown)> {
+    let contents = contents(app, who, id).await?;
+    let file = contents
+        .files
+        .get(index)
+        .cloned()
+        .ok_or_else(|| Error::not_found("file"))?;
+    let row = submission::Entity::find_by_id(id)
+        .one(&app.db)
+        .await?
+        .ok_or_else(|| Error::not_found("submission"))?;
+    let size = row.entries().get(index).map(|e| e.size).unwrap_or_default();
+    let limit = match file.kind {
+        preview::Kind::Other => {
+            let why = "This kind of file is not shown here: download the bundle to open it.";
+            return Ok((contents, file, Shown::Not { why: why.into() }));
+        }
+        preview::Kind::Notebook if size > preview::NOTEBOOK_BYTES => {
+            let why = format!(
+                "This notebook is larger than {}: download the bundle to open it.",
+                readable::bytes(preview::NOTEBOOK_BYTES)
+            );
+            return Ok((contents, file, Shown::Not { why }));
+        }
+        preview::Kind::Notebook => preview::NOTEBOOK_BYTES,
+        preview::Kind::Text => preview::PREVIEW_BYTES,
+    };
+    let path = file.path.clone();
+    let bytes = app
+        .uploads
+        .read_kept(&row.stored_path, row.size.max(0) as u64, move |reader| {
+            read_entry(reader, &path, limit)
+        })
+        .await?;
+    let shown = match (bytes, file.kind) {
+        (Err(why), _) => Shown::Not { why },
+        (Ok(bytes), preview::Kind::Notebook) => {
+            match preview::notebook(&String::from_utf8_lossy(&bytes)) {
+                Ok(cells) => Shown::Notebook { cells },
+                Err(why) => Shown::Not {
+                    why: format!("The notebook cannot be shown: {why}."),
+                },
+            }
+        }
+        (Ok(bytes), _) => {
+            let (text, cut) = preview::text(&bytes, size);
+            Shown::Text { text, cut }
+        }
+    };
+    Ok((contents, file, shown))
+}
+
+/// At most `limit` bytes of the entry named `path` (as handin reads names).
+fn read_entry(
+    reader: Box<dyn crate::storage::ReadSeek>,
+    path: &str,
+    limit: u64,
+) -> std::result::Result<Vec<u8>, String> {
+    use std::io::Read;
+    let unreadable = |e: &dyn std::fmt::Display| format!("The file cannot be read ({e}).");
+    let mut archive = zip::ZipArchive::new(reader).map_err(|e| unreadable(&e))?;
+    let index = (0..archive.len())
+        .find(|&i| {
+            archive
+                .by_index_raw(i)
+                .is_ok_and(|e| !e.is_dir() && bundle::entry_name(e.name_raw()) == path)
+        })
+        .ok_or_else(|| "The file is not in the stored bundle.".to_string())?;
+    let entry = archive.by_index(index).map_err(|e| unreadable(&e))?;
+    let mut bytes = Vec::new();
+    entry
+        .take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(|e| unreadable(&e))?;
+    Ok(bytes)
 }
 
 /// A feedback file: for the student it was returned to, once the marks are

@@ -339,6 +339,20 @@ impl Bucket {
     }
 }
 
+impl Bucket {
+    /// A reader over a kept object by ranged reads (for a blocking thread).
+    pub fn ranged(&self, stored: &str, size: u64) -> Ranged {
+        Ranged {
+            store: self.store.clone(),
+            key: self.key(stored),
+            runtime: self.runtime.clone(),
+            size,
+            position: 0,
+            block: (0, Bytes::new()),
+        }
+    }
+}
+
 impl Incoming {
     /// A reader over the object by ranged reads (for a blocking thread).
     pub fn ranged(&self, size: u64) -> Ranged {

@@ -303,6 +303,32 @@ impl Uploads {
         }
     }
 
+    /// Runs `look` over a kept file on a blocking thread, reading it where
+    /// it lies (a bucket's object by ranged reads): for reading one entry
+    /// of a stored bundle without fetching it whole. `size` is its size as
+    /// recorded.
+    pub async fn read_kept<T: Send + 'static>(
+        &self,
+        stored: &str,
+        size: u64,
+        look: impl FnOnce(Box<dyn ReadSeek>) -> T + Send + 'static,
+    ) -> io::Result<T> {
+        let reader: Box<dyn FnOnce() -> io::Result<Box<dyn ReadSeek>> + Send> = match self {
+            Uploads::Folder(folder) => {
+                let path = folder.path_of(stored);
+                Box::new(move || {
+                    let file = std::fs::File::open(path)?;
+                    Ok(Box::new(io::BufReader::new(file)) as Box<dyn ReadSeek>)
+                })
+            }
+            Uploads::Bucket(bucket) => {
+                let reader = bucket.ranged(stored, size);
+                Box::new(move || Ok(Box::new(reader) as Box<dyn ReadSeek>))
+            }
+        };
+        rocket::tokio::task::spawn_blocking(move || reader().map(look)).await?
+    }
+
     /// Keeps a received file on its shelf under a fresh name, durably.
     /// Returns the stored name, as the database keeps it.
     pub async fn keep(&self, received: Received, shelf: Shelf) -> io::Result<String> {

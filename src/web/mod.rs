@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod contents;
 pub mod error;
 pub mod extensions;
 pub mod feedback;
@@ -44,6 +45,7 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
         .mount("/", pages::routes())
         .mount("/", marking::page_routes())
         .mount("/", marking::download_routes())
+        .mount("/", contents::routes())
         .mount("/", marks::page_routes())
         .mount("/", marks::download_routes())
         .mount("/", feedback::page_routes())

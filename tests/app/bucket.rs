@@ -108,6 +108,10 @@ async fn a_bundle_goes_through_a_bucket_from_upload_to_every_download() {
     assert_eq!(too_big.status(), Status::PayloadTooLarge);
     assert_eq!(settled(&storage).await, vec![row.stored_path.clone()]);
 
+    // One file read out of the stored object by ranged reads, for a preview.
+    let code = t.page(format!("/submissions/{}/files/1", row.id)).await;
+    assert!(code.contains("print(&#x27;hi&#x27;)"), "{code}");
+
     // The student's own download, with its digest.
     let download = t
         .client

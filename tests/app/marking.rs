@@ -618,3 +618,76 @@ async fn a_malformed_attempts_choice_is_a_bad_request() {
         assert!(page.contains("attempts must be"), "{path}: {page}");
     }
 }
+
+#[rocket::async_test]
+async fn a_marker_sees_inside_a_bundle_without_downloading_it_and_nothing_in_it_runs() {
+    let t = TestApp::new().await;
+    let notebook = br##"{"nbformat": 4, "cells": [
+        {"cell_type": "markdown", "source": ["# Exercise 1"]},
+        {"cell_type": "code", "source": ["print(6 * 7)"], "outputs": [
+            {"output_type": "stream", "text": ["42\n"]},
+            {"output_type": "display_data", "data": {"image/png": "iVBOR"}}]}]}"##;
+    let bundle = zip_of(&[
+        ("report.pdf", b"%PDF-1.4"),
+        ("lab1/ex1.ipynb", notebook),
+        ("code/model.py", b"print('<script>alert(1)</script>')\n"),
+    ]);
+    let token = t.token("alice").await;
+    let answer = t
+        .upload_api(&token, "COMP6248/assignments/coursework", &bundle)
+        .await;
+    assert_eq!(answer.status(), Status::Created);
+    t.login("mark").await;
+    let list = t.page("/submissions/1/files").await;
+    assert!(
+        list.contains("href=\"/submissions/1/files/1\"")
+            && list.contains("href=\"/submissions/1/files/2\""),
+        "{list}"
+    );
+    assert!(
+        !list.contains("href=\"/submissions/1/files/0\""),
+        "a PDF is not previewed: {list}"
+    );
+    let code = t.page("/submissions/1/files/2").await;
+    assert!(
+        code.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"),
+        "{code}"
+    );
+    assert!(!code.contains("<script>alert"), "{code}");
+    let cells = t.page("/submissions/1/files/1").await;
+    assert!(
+        cells.contains("# Exercise 1")
+            && cells.contains("print(6 * 7)")
+            && cells.contains("42\n")
+            && cells.contains(&html("(image/png)")),
+        "{cells}"
+    );
+    let pdf = t.page("/submissions/1/files/0").await;
+    assert!(pdf.contains("not shown here"), "{pdf}");
+    assert_eq!(
+        t.client
+            .get("/submissions/1/files/3")
+            .dispatch()
+            .await
+            .status(),
+        Status::NotFound
+    );
+    // The student sees her own; another student sees nothing.
+    t.login("alice").await;
+    assert_eq!(
+        t.client
+            .get("/submissions/1/files/2")
+            .dispatch()
+            .await
+            .status(),
+        Status::Ok
+    );
+    t.login("bob").await;
+    for path in ["/submissions/1/files", "/submissions/1/files/2"] {
+        assert_eq!(
+            t.client.get(path).dispatch().await.status(),
+            Status::NotFound,
+            "{path}"
+        );
+    }
+}

@@ -49,6 +49,16 @@ fn allowed(method: Method, path: &str) -> Option<&'static [&'static str]> {
             "/submissions/<id>/bundle".into(),
             OWNER_AND_STAFF,
         ),
+        (
+            Method::Get,
+            "/submissions/<id>/files".into(),
+            OWNER_AND_STAFF,
+        ),
+        (
+            Method::Get,
+            "/submissions/<id>/files/<index>".into(),
+            OWNER_AND_STAFF,
+        ),
         (Method::Get, format!("{a}/marking"), STAFF),
         (Method::Get, format!("{a}/marking/<label>"), STAFF),
         (Method::Get, format!("{a}/submissions.zip"), STAFF),
@@ -164,6 +174,7 @@ fn concrete(path: &str) -> String {
         .replace("<id>", "1")
         .replace("<username>", "bob")
         .replace("<label>", "alice")
+        .replace("<index>", "0")
 }
 
 /// Every field any form reads, so a form is refused for its token alone.
