@@ -249,6 +249,20 @@ pub const ACTIONS: [&str; 25] = [
     "sessions_ended",
 ];
 
+/// When a roster was imported from the page form `form_id`, if it was.
+pub async fn imported_with_form(
+    db: &impl ConnectionTrait,
+    form_id: &str,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    use sea_orm::QueryFilter;
+    Ok(Entity::find()
+        .filter(Column::Action.eq("roster_imported"))
+        .filter(Column::Details.ends_with(format!(" (form {form_id})")))
+        .one(db)
+        .await?
+        .map(|row| row.at))
+}
+
 /// A deadline that moved: when, and from what to what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Moved {

@@ -117,6 +117,18 @@ struct RosterLine {
 /// new ones created with a generated first password, enrolments added.
 /// Every line is checked first; a file with any bad line changes nothing.
 pub async fn import(app: &App, text: &str, actor_id: Option<i32>) -> Result<RosterReport> {
+    import_once(app, text, actor_id, None).await
+}
+
+/// As [`import`], from the administrators' page: `form_id` names the page's
+/// form, so that sending it again (a refresh) imports nothing and says
+/// the first passwords were shown once already.
+pub async fn import_once(
+    app: &App,
+    text: &str,
+    actor_id: Option<i32>,
+    form_id: Option<&str>,
+) -> Result<RosterReport> {
     let rows = records(text, &["username", "name", "email", "role", "course"])?;
     let courses: HashMap<String, i32> = course::Entity::find()
         .all(&app.db)
@@ -176,6 +188,18 @@ pub async fn import(app: &App, text: &str, actor_id: Option<i32>) -> Result<Rost
     }
     let at = app.clock.now();
     let txn = begin_write(&app.db).await?;
+    // Under the write lock: of two sends of one form, one imports.
+    let form_id = form_id.filter(|id| !id.is_empty());
+    if let Some(id) = form_id
+        && let Some(earlier) = audit::imported_with_form(&txn, id).await?
+    {
+        return Err(Error::Conflict(format!(
+            "This roster was imported already, on {}: its first passwords were shown then, \
+             once, and are not kept. Nothing was imported again. To import another roster, \
+             open the administration page afresh.",
+            crate::domain::zone::format_local_precise(earlier, chrono_tz::UTC)
+        )));
+    }
     let mut report = RosterReport::default();
     for (line, hash) in hashed {
         let (row, before) = user::save(&txn, &line.account, Password::Initial(&hash), at).await?;
@@ -194,10 +218,13 @@ pub async fn import(app: &App, text: &str, actor_id: Option<i32>) -> Result<Rost
         actor_id,
         action: "roster_imported",
         details: format!(
-            "{} created, {} updated, {} enrolments",
+            "{} created, {} updated, {} enrolments{}",
             report.created.len(),
             report.updated,
-            report.enrolments
+            report.enrolments,
+            form_id
+                .map(|id| format!(" (form {id})"))
+                .unwrap_or_default()
         ),
         ..Default::default()
     };

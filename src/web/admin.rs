@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::error::{AppError, refused, refused_import};
 use super::guards::{Administer, Global, ReadAudit};
 use super::marking::Download;
-use super::multipart::{CsvForm, SmallForm};
+use super::multipart::{FormSpec, Kind, SmallForm};
 use crate::App;
 use crate::domain::penalty::LatePolicy;
 use crate::domain::zone::{form_value, format_local};
@@ -50,7 +50,14 @@ async fn home(
         .collect();
     Ok(Template::render(
         "admin/home",
-        context! { title: "Administration", me: admin.caller.view(), courses, flash: flash.map(|f| f.message().to_string()) },
+        context! {
+            title: "Administration",
+            me: admin.caller.view(),
+            courses,
+            flash: flash.map(|f| f.message().to_string()),
+            // Names this page's roster form: sent twice, it imports once.
+            roster_form: hex::encode(rand::random::<[u8; 16]>()),
+        },
     ))
 }
 
@@ -300,15 +307,26 @@ pub async fn assignment_page(
     ))
 }
 
+/// A roster CSV, with the id of the page's form (sent twice, it imports once).
+struct RosterForm;
+
+impl FormSpec for RosterForm {
+    const FIELDS: &'static [(&'static str, Kind)] = &[
+        ("form_id", Kind::Text(64)),
+        ("csv", Kind::Buffered(2 * 1024 * 1024)),
+    ];
+}
+
 #[post("/admin/roster", data = "<form>")]
 async fn roster(
     app: &State<App>,
     admin: Admin,
-    form: Result<SmallForm<CsvForm>, AppError>,
+    form: Result<SmallForm<RosterForm>, AppError>,
 ) -> Result<Template, AppError> {
     // The body reader has checked the CSRF token before reading further.
     let form = form.map_err(|e| e.with_back("/admin"))?;
-    let report = rosters::import(app, form.text("csv"), Some(admin.caller.user.id))
+    let actor = Some(admin.caller.user.id);
+    let report = rosters::import_once(app, form.text("csv"), actor, Some(form.text("form_id")))
         .await
         .map_err(|e| refused_import(e).with_back("/admin"))?;
     Ok(Template::render(

@@ -26,18 +26,21 @@ async fn a_roster_with_one_bad_line_changes_nothing_and_a_good_one_creates_and_u
     // Through the page: bob becomes a marker (his password kept), two new students arrive.
     t.login("admin").await;
     let csrf = t.csrf().await;
+    let form_id = hidden_value(&t.page("/admin").await, "form_id");
     let good = "username,name,email,role,course\nnew1,New One,new1@example.ac.uk,student,COMP6248\nnew2,New Two,,student,COMP6248\nbob,Robert Example,bob@example.ac.uk,marker,COMP6248\n";
-    let (content_type, body) = multipart(&[
-        Part::text("csrf", &csrf),
-        Part::file("csv", "roster.csv", good.as_bytes()),
-    ]);
-    let response = t
-        .client
-        .post("/admin/roster")
-        .header(content_type)
-        .body(body)
-        .dispatch()
-        .await;
+    let send = || {
+        let (content_type, body) = multipart(&[
+            Part::text("csrf", &csrf),
+            Part::text("form_id", &form_id),
+            Part::file("csv", "roster.csv", good.as_bytes()),
+        ]);
+        t.client
+            .post("/admin/roster")
+            .header(content_type)
+            .body(body)
+            .dispatch()
+    };
+    let response = send().await;
     assert_eq!(response.status(), Status::Ok);
     let page = response.into_string().await.unwrap();
     assert!(
@@ -65,6 +68,15 @@ async fn a_roster_with_one_bad_line_changes_nothing_and_a_good_one_creates_and_u
         .split("</code>")
         .next()
         .unwrap();
+    assert!(user::verify_password(shown, &new1.password_hash));
+    // A refresh sends the same form again: nothing is imported twice, and
+    // the first passwords stay as they were.
+    let again = send().await;
+    assert_eq!(again.status(), Status::Conflict);
+    let said = again.into_string().await.unwrap();
+    assert!(said.contains("This roster was imported already"), "{said}");
+    assert_eq!(audit_count(&t, "roster_imported").await, 1);
+    let new1 = user::find_by_username(db, "new1").await.unwrap().unwrap();
     assert!(user::verify_password(shown, &new1.password_hash));
 }
 
