@@ -1,9 +1,11 @@
 //! Administrators: courses and assignments (the same things `handin import`
 //! manages, through the same use cases), rosters, and the audit log.
 
+use rocket::Either;
 use rocket::form::Form;
-use rocket::http::ContentType;
+use rocket::http::{ContentType, Status};
 use rocket::request::FlashMessage;
+use rocket::response::status::Custom;
 use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post, routes, uri};
 use rocket_dyn_templates::{Template, context};
@@ -16,6 +18,7 @@ use super::multipart::{FormSpec, Kind, SmallForm};
 use crate::App;
 use crate::domain::penalty::LatePolicy;
 use crate::domain::zone::{form_value, format_local};
+use crate::error::Error;
 use crate::services::accounts;
 use crate::services::audit_log::{self, Query};
 use crate::services::catalogue::{self, AssignmentSpec, MarkSetting};
@@ -131,6 +134,20 @@ pub async fn course_page(
     code: &str,
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Template, AppError> {
+    let form = empty_assignment_form(&app.config);
+    let flash = flash.map(|f| f.message().to_string());
+    course_view(app, &admin, code, (form, Vec::new()), flash).await
+}
+
+/// The course's page, with its new-assignment form as given (empty, or as
+/// typed with what was wrong with it).
+async fn course_view(
+    app: &App,
+    admin: &Admin,
+    code: &str,
+    (form, form_errors): (serde_json::Value, Vec<String>),
+    flash: Option<String>,
+) -> Result<Template, AppError> {
     let (course, assignments) = catalogue::course(app, code).await?;
     let zone = course.zone();
     let assignments: Vec<AssignmentRow> = assignments
@@ -157,9 +174,10 @@ pub async fn course_page(
                 closure_days: closure, markers_grant_extensions: course.markers_grant_extensions,
             },
             assignments,
-            a: empty_assignment_form(&app.config),
+            a: form,
+            form_errors,
             policies: policies(),
-            flash: flash.map(|f| f.message().to_string()),
+            flash,
         },
     ))
 }
@@ -219,7 +237,7 @@ async fn save_assignment(
     admin: Admin,
     code: &str,
     form: Form<AssignmentForm<'_>>,
-) -> Result<Flash<Redirect>, AppError> {
+) -> Result<Either<Flash<Redirect>, Custom<Template>>, AppError> {
     admin.caller.check_csrf(form.csrf)?;
     let course = catalogue::find_course(app, code).await?;
     let slug = form.slug.trim();
@@ -250,15 +268,44 @@ async fn save_assignment(
         reason: form.reason,
         confirmed_soon: form.confirm_move,
     };
-    catalogue::save_assignment(app, admin.caller.user.id, &course, spec, change)
-        .await
-        .map_err(|e| {
-            refused(e, "Nothing was changed.").with_back(uri!(course_page(code)).to_string())
-        })?;
-    Ok(Flash::success(
-        Redirect::to(uri!(assignment_page(code, slug))),
-        format!("{slug} saved."),
-    ))
+    let problems =
+        match catalogue::save_assignment(app, admin.caller.user.id, &course, spec, change).await {
+            Ok(()) => {
+                return Ok(Either::Left(Flash::success(
+                    Redirect::to(uri!(assignment_page(code, slug))),
+                    format!("{slug} saved."),
+                )));
+            }
+            Err(Error::Invalid(problems)) => (Status::UnprocessableEntity, problems),
+            Err(Error::Conflict(problem)) => (Status::Conflict, vec![problem]),
+            Err(other) => {
+                return Err(AppError::from(other).with_back(uri!(course_page(code)).to_string()));
+            }
+        };
+    // Refused: the same page again, with what was typed and what is wrong.
+    let (status, problems) = problems;
+    let exists = catalogue::assignment(app, code, slug).await.is_ok();
+    let typed = (typed_form(&form, !exists), problems);
+    let page = if exists {
+        assignment_view(app, &admin, (code, slug), Some(typed), None).await?
+    } else {
+        course_view(app, &admin, code, typed, None).await?
+    };
+    Ok(Either::Right(Custom(status, page)))
+}
+
+/// The assignment form's fields as they were typed, to show them again.
+fn typed_form(form: &AssignmentForm<'_>, is_new: bool) -> serde_json::Value {
+    serde_json::json!({
+        "slug": form.slug, "title": form.title, "opens": form.opens, "due": form.due,
+        "hard_close": form.hard_close, "grace_minutes": form.grace_minutes,
+        "max_bundle_mib": form.max_bundle_mib, "required_files": form.required_files,
+        "late_policy": form.late_policy, "anonymous": form.anonymous, "is_new": is_new,
+        "max_mark": form.max_mark.unwrap_or_default(), "pass_mark": form.pass_mark.unwrap_or_default(),
+        "feedback_files": form.feedback_files, "declaration": form.declaration.unwrap_or_default(),
+        "counts": form.counts.unwrap_or("latest"), "reason": form.reason,
+        "confirm_move": form.confirm_move,
+    })
 }
 
 #[get("/admin/courses/<code>/assignments/<slug>")]
@@ -269,6 +316,19 @@ pub async fn assignment_page(
     slug: &str,
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Template, AppError> {
+    let flash = flash.map(|f| f.message().to_string());
+    assignment_view(app, &admin, (code, slug), None, flash).await
+}
+
+/// The assignment's page, its form as saved, or as typed with what was
+/// wrong with it.
+async fn assignment_view(
+    app: &App,
+    admin: &Admin,
+    (code, slug): (&str, &str),
+    typed: Option<(serde_json::Value, Vec<String>)>,
+    flash: Option<String>,
+) -> Result<Template, AppError> {
     let (course, a) = catalogue::assignment(app, code, slug).await?;
     let zone = course.zone();
     let query = Query {
@@ -278,19 +338,22 @@ pub async fn assignment_page(
     };
     let history = audit_log::search(app, &query, 200).await?;
     let max_mib = a.max_bundle_bytes() / (1024 * 1024);
-    let form = serde_json::json!({
-        "slug": a.slug, "title": a.title,
-        "opens": a.opens_at.map(|t| form_value(t, zone)).unwrap_or_default(),
-        "due": form_value(a.due_at, zone),
-        "hard_close": a.hard_close_at.map(|t| form_value(t, zone)).unwrap_or_default(),
-        "grace_minutes": a.grace_seconds / 60, "max_bundle_mib": max_mib,
-        "required_files": a.required_files().join("\n"), "late_policy": a.late_policy().spelling(),
-        "anonymous": a.anonymous, "is_new": false,
-        "max_mark": a.max_mark().shown(),
-        "pass_mark": a.pass_mark.map(|p| crate::domain::marks::Points(p).shown()).unwrap_or_default(),
-        "feedback_files": a.feedback_files,
-        "declaration": a.declaration.clone().unwrap_or_default(),
-        "counts": a.counts().spelling(),
+    let (form, form_errors) = typed.unwrap_or_else(|| {
+        let saved = serde_json::json!({
+            "slug": a.slug, "title": a.title,
+            "opens": a.opens_at.map(|t| form_value(t, zone)).unwrap_or_default(),
+            "due": form_value(a.due_at, zone),
+            "hard_close": a.hard_close_at.map(|t| form_value(t, zone)).unwrap_or_default(),
+            "grace_minutes": a.grace_seconds / 60, "max_bundle_mib": max_mib,
+            "required_files": a.required_files().join("\n"), "late_policy": a.late_policy().spelling(),
+            "anonymous": a.anonymous, "is_new": false,
+            "max_mark": a.max_mark().shown(),
+            "pass_mark": a.pass_mark.map(|p| crate::domain::marks::Points(p).shown()).unwrap_or_default(),
+            "feedback_files": a.feedback_files,
+            "declaration": a.declaration.clone().unwrap_or_default(),
+            "counts": a.counts().spelling(),
+        });
+        (saved, Vec::new())
     });
     Ok(Template::render(
         "admin/assignment",
@@ -300,9 +363,10 @@ pub async fn assignment_page(
             course: context! { code: &course.code, title: &course.title, time_zone: course.zone_name() },
             due_local: format_local(a.due_at, zone),
             a: form,
+            form_errors,
             policies: policies(),
             history,
-            flash: flash.map(|f| f.message().to_string()),
+            flash,
         },
     ))
 }

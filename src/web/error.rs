@@ -19,6 +19,9 @@ pub struct AppError {
     pub message: String,
     /// Where a person should go next (e.g. back to the upload form).
     pub back: Option<String>,
+    /// Every problem, one per line on the page (the message joins them,
+    /// for the API and the log).
+    pub problems: Vec<String>,
 }
 
 impl AppError {
@@ -27,6 +30,7 @@ impl AppError {
             status,
             message: message.into(),
             back: None,
+            problems: Vec::new(),
         }
     }
 
@@ -82,7 +86,11 @@ impl std::fmt::Display for AppError {
 impl From<Error> for AppError {
     fn from(error: Error) -> Self {
         match error {
-            Error::Invalid(problems) => AppError::unprocessable(problems.join(" · ")),
+            // One problem says it all (and what it left unchanged).
+            Error::Invalid(problems) if problems.len() == 1 => {
+                AppError::unprocessable(problems.concat())
+            }
+            Error::Invalid(problems) => refused(Error::Invalid(problems), "Nothing was changed."),
             Error::NotFound(message) => AppError::new(Status::NotFound, message),
             Error::Forbidden(message) => AppError::forbidden(message),
             Error::Conflict(message) => AppError::conflict(message),
@@ -100,8 +108,12 @@ pub fn refused_import(error: Error) -> AppError {
 /// A refused change: `what` says that nothing happened, then every problem.
 pub fn refused(error: Error, what: &str) -> AppError {
     match error {
+        Error::Invalid(problems) if problems.len() > 1 => AppError {
+            problems: problems.clone(),
+            ..AppError::unprocessable(format!("{what} {}", problems.join(" · ")))
+        },
         Error::Invalid(problems) => {
-            AppError::unprocessable(format!("{what} {}", problems.join(" · ")))
+            AppError::unprocessable(format!("{what} {}", problems.join("")))
         }
         other => other.into(),
     }
@@ -131,6 +143,13 @@ pub fn is_api(request: &Request<'_>) -> bool {
 impl<'r> Responder<'r, 'static> for AppError {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
         let status = self.status;
+        // With several problems the page says what happened, then one
+        // problem per line.
+        let lead: Option<String> = self
+            .message
+            .strip_suffix(self.problems.join(" · ").as_str())
+            .filter(|_| !self.problems.is_empty())
+            .map(|what| what.trim().to_string());
         let mut response = if is_api(request) {
             Json(serde_json::json!({ "message": self.message })).respond_to(request)?
         } else {
@@ -139,6 +158,8 @@ impl<'r> Responder<'r, 'static> for AppError {
                 context! {
                     title: status.reason().unwrap_or("Error"),
                     code: status.code,
+                    lead,
+                    problems: self.problems,
                     message: self.message,
                     back: self.back,
                 },

@@ -151,6 +151,11 @@ async fn moving_a_deadline_into_the_past_or_the_next_day_asks_first() {
         assert_eq!(refused.status(), Status::Conflict, "{due}");
         let page = refused.into_string().await.unwrap();
         assert!(page.contains(when), "{page}");
+        // On the form itself, with what was typed kept, and the menu there.
+        assert!(page.contains("id=\"form-errors\""), "{page}");
+        assert!(page.contains(&format!("value=\"{due}\"")), "{page}");
+        assert!(page.contains("value=\"strike\""), "{page}");
+        assert!(page.contains("Log out"), "{page}");
     }
     assert_eq!(audit_count(t, "deadline_moved").await, 0);
     assert_eq!(
