@@ -244,6 +244,7 @@ mod tests {
             feedback_files: false,
             declaration: None,
             counted_attempt: "latest".into(),
+            penalty_floor_at_pass: false,
         };
         let now = chrono::Utc::now();
         assert!(!hides_names(Marker, &a, now));

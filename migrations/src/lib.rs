@@ -14,6 +14,7 @@ mod m20261127_000005_marks;
 mod m20261127_000006_feedback_files;
 mod m20261127_000007_declarations;
 mod m20261127_000008_counted_attempt;
+mod m20261127_000009_pass_floor;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000006_feedback_files::Migration),
             Box::new(m20261127_000007_declarations::Migration),
             Box::new(m20261127_000008_counted_attempt::Migration),
+            Box::new(m20261127_000009_pass_floor::Migration),
         ]
     }
 }

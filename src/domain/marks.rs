@@ -99,16 +99,29 @@ pub struct Penalised {
 
 /// Applies `policy` to `raw` for work `working_days` late (0: on time,
 /// within an extension, or nothing handed in).
-pub fn penalise(raw: Points, policy: &LatePolicy, working_days: u32) -> Penalised {
-    let kept = policy.kept_percent(working_days);
-    let rule = match policy.describe(working_days) {
+/// `max` is the assignment's maximum mark (points-per-day policies take
+/// their points off it); with `floor` (the pass mark, where the assignment
+/// says so), a mark that passed before the penalty never ends below it.
+pub fn penalise(
+    raw: Points,
+    (max, floor): (Points, Option<Points>),
+    policy: &LatePolicy,
+    working_days: u32,
+) -> Penalised {
+    let off = max.keep_percent(policy.points_off(working_days));
+    let after = Points((raw.keep_percent(policy.kept_percent(working_days)).0 - off.0).max(0));
+    let mut rule = match policy.describe(working_days) {
         Some(description) => format!("{}: {description}", policy.spelling()),
         None => "none".to_string(),
     };
-    Penalised {
-        final_mark: raw.keep_percent(kept),
-        rule,
-    }
+    let final_mark = match floor {
+        Some(pass) if raw >= pass && after < pass => {
+            rule.push_str(&format!("; raised to the pass mark, {pass}"));
+            pass
+        }
+        _ => after,
+    };
+    Penalised { final_mark, rule }
 }
 
 #[cfg(test)]
@@ -166,28 +179,67 @@ mod tests {
     fn the_late_policy_is_applied_and_its_rule_recorded() {
         let uk = LatePolicy::UkStandard;
         assert_eq!(
-            penalise(Points(6500), &uk, 0),
+            penalise(Points(6500), (Points(10000), None), &uk, 0),
             Penalised {
                 final_mark: Points(6500),
                 rule: "none".into()
             }
         );
-        let two_days = penalise(Points(6500), &uk, 2);
+        let two_days = penalise(Points(6500), (Points(10000), None), &uk, 2);
         assert_eq!(two_days.final_mark, Points(5200));
         assert_eq!(
             two_days.rule,
             "uk_standard: 2 working days late: mark × 0.8"
         );
-        assert_eq!(penalise(Points(6500), &uk, 6).final_mark, Points(0));
+        assert_eq!(
+            penalise(Points(6500), (Points(10000), None), &uk, 6).final_mark,
+            Points(0)
+        );
         // 10% off of 72.25 is 65.025: to the nearest hundredth, halves up.
         let per_day = LatePolicy::PerDay {
             percent: 10,
             cap: 50,
         };
-        assert_eq!(penalise(Points(7225), &per_day, 1).final_mark, Points(6503));
         assert_eq!(
-            penalise(Points(7225), &LatePolicy::None, 3).final_mark,
+            penalise(Points(7225), (Points(10000), None), &per_day, 1).final_mark,
+            Points(6503)
+        );
+        assert_eq!(
+            penalise(Points(7225), (Points(10000), None), &LatePolicy::None, 3).final_mark,
             Points(7225)
+        );
+    }
+
+    #[test]
+    fn points_come_off_the_maximum_and_the_pass_mark_can_hold() {
+        let points = LatePolicy::PointsPerDay { points: 5, cap: 30 };
+        let out_of_50 = (Points(5000), None);
+        // 5 points of 50 is 2.5 marks a day.
+        assert_eq!(
+            penalise(Points(4000), out_of_50, &points, 2).final_mark,
+            Points(3500)
+        );
+        assert_eq!(
+            penalise(Points(500), out_of_50, &points, 10).final_mark,
+            Points(0)
+        );
+        // A pass (40 of 100) before the penalty stays a pass; a fail stays as it is.
+        let uk = LatePolicy::UkStandard;
+        let floored = (Points(10000), Some(Points(4000)));
+        let held = penalise(Points(4500), floored, &uk, 2);
+        assert_eq!(held.final_mark, Points(4000));
+        assert!(
+            held.rule.ends_with("raised to the pass mark, 40"),
+            "{}",
+            held.rule
+        );
+        assert_eq!(
+            penalise(Points(7000), floored, &uk, 1).final_mark,
+            Points(6300)
+        );
+        assert_eq!(
+            penalise(Points(3500), floored, &uk, 1).final_mark,
+            Points(3150)
         );
     }
 }

@@ -14,6 +14,9 @@ pub enum LatePolicy {
     UkStandard,
     /// `percent` of the mark off per working day late, at most `cap` percent.
     PerDay { percent: u32, cap: u32 },
+    /// `points` percentage points of the maximum mark off per working day
+    /// late, at most `cap` points (a mark never goes below 0).
+    PointsPerDay { points: u32, cap: u32 },
 }
 
 impl LatePolicy {
@@ -27,18 +30,31 @@ impl LatePolicy {
             _ => {}
         }
         let bad = || {
-            format!("'{text}' is not a late policy: use none, uk_standard or per_day:PERCENT:CAP")
+            format!(
+                "'{text}' is not a late policy: use none, uk_standard, per_day:PERCENT:CAP \
+                 or points_per_day:POINTS:CAP"
+            )
         };
-        let rest = text.strip_prefix("per_day:").ok_or_else(bad)?;
-        let (percent, cap) = rest.split_once(':').ok_or_else(bad)?;
-        let percent: u32 = percent.parse().map_err(|_| bad())?;
-        let cap: u32 = cap.parse().map_err(|_| bad())?;
-        if percent == 0 || percent > 100 || cap == 0 || cap > 100 {
+        let (kind, rest) = text.split_once(':').ok_or_else(bad)?;
+        let (amount, cap) = rest.split_once(':').ok_or_else(bad)?;
+        let amount: u32 = amount.trim().parse().map_err(|_| bad())?;
+        let cap: u32 = cap.trim().parse().map_err(|_| bad())?;
+        if amount == 0 || amount > 100 || cap == 0 || cap > 100 {
             return Err(format!(
-                "'{text}': the percentage and the cap must be between 1 and 100"
+                "'{text}': the amount per day and the cap must be between 1 and 100"
             ));
         }
-        Ok(LatePolicy::PerDay { percent, cap })
+        match kind {
+            "per_day" => Ok(LatePolicy::PerDay {
+                percent: amount,
+                cap,
+            }),
+            "points_per_day" => Ok(LatePolicy::PointsPerDay {
+                points: amount,
+                cap,
+            }),
+            _ => Err(bad()),
+        }
     }
 
     /// The spelling [`parse`](Self::parse) reads.
@@ -47,6 +63,17 @@ impl LatePolicy {
             LatePolicy::None => "none".into(),
             LatePolicy::UkStandard => "uk_standard".into(),
             LatePolicy::PerDay { percent, cap } => format!("per_day:{percent}:{cap}"),
+            LatePolicy::PointsPerDay { points, cap } => format!("points_per_day:{points}:{cap}"),
+        }
+    }
+
+    /// The kind, the amount per day and the cap, for the form's fields.
+    pub fn parts(&self) -> (&'static str, u32, u32) {
+        match self {
+            LatePolicy::None => ("none", 10, 100),
+            LatePolicy::UkStandard => ("uk_standard", 10, 100),
+            LatePolicy::PerDay { percent, cap } => ("per_day", *percent, *cap),
+            LatePolicy::PointsPerDay { points, cap } => ("points_per_day", *points, *cap),
         }
     }
 
@@ -60,6 +87,21 @@ impl LatePolicy {
             LatePolicy::PerDay { percent, cap } => {
                 format!("{percent}% off per working day late, at most {cap}% off")
             }
+            LatePolicy::PointsPerDay { points, cap } => format!(
+                "{points} percentage points of the maximum mark off per working day late, at most {cap}"
+            ),
+        }
+    }
+
+    /// Percentage points of the maximum mark taken off after
+    /// `working_days` late (for [`LatePolicy::PointsPerDay`]; 0 for the
+    /// others, which scale the mark instead).
+    pub fn points_off(&self, working_days: u32) -> u32 {
+        match self {
+            LatePolicy::PointsPerDay { points, cap } => {
+                points.saturating_mul(working_days).min(*cap).min(100)
+            }
+            _ => 0,
         }
     }
 
@@ -75,11 +117,17 @@ impl LatePolicy {
             LatePolicy::PerDay { percent, cap } => {
                 100 - percent.saturating_mul(working_days).min(*cap).min(100)
             }
+            // Points come off the maximum, not a share of the mark.
+            LatePolicy::PointsPerDay { .. } => 100,
         }
     }
 
-    /// The multiplier as people write it: "1", "0.9", "0.75", "0".
+    /// The multiplier as people write it: "1", "0.9", "0.75", "0"; empty
+    /// for a policy that takes points off instead.
     pub fn multiplier(&self, working_days: u32) -> String {
+        if matches!(self, LatePolicy::PointsPerDay { .. }) {
+            return String::new();
+        }
         let kept = self.kept_percent(working_days);
         match kept {
             100 => "1".into(),
@@ -95,6 +143,12 @@ impl LatePolicy {
             return None;
         }
         let days = super::readable::working_days(working_days);
+        if let LatePolicy::PointsPerDay { .. } = self {
+            return Some(format!(
+                "{days} late: {} percentage points of the maximum off",
+                self.points_off(working_days)
+            ));
+        }
         Some(format!(
             "{days} late: mark × {}",
             self.multiplier(working_days)
@@ -165,6 +219,21 @@ mod tests {
     }
 
     #[test]
+    fn points_per_day_come_off_the_maximum_up_to_the_cap() {
+        let p = LatePolicy::PointsPerDay { points: 5, cap: 30 };
+        assert_eq!(
+            [0, 1, 2, 6, 10].map(|d| p.points_off(d)),
+            [0, 5, 10, 30, 30]
+        );
+        assert_eq!(p.kept_percent(3), 100);
+        assert_eq!(p.multiplier(3), "");
+        assert_eq!(
+            p.describe(2).unwrap(),
+            "2 working days late: 10 percentage points of the maximum off"
+        );
+    }
+
+    #[test]
     fn no_policy_never_changes_the_mark() {
         assert_eq!(LatePolicy::None.kept_percent(9), 100);
         assert_eq!(LatePolicy::None.describe(9), None);
@@ -172,7 +241,12 @@ mod tests {
 
     #[test]
     fn policies_parse_and_spell_back() {
-        for text in ["none", "uk_standard", "per_day:10:50"] {
+        for text in [
+            "none",
+            "uk_standard",
+            "per_day:10:50",
+            "points_per_day:5:30",
+        ] {
             assert_eq!(LatePolicy::parse(text).unwrap().spelling(), text);
         }
         assert!(LatePolicy::parse("per_day:0:50").is_err());

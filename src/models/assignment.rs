@@ -38,6 +38,8 @@ pub struct Model {
     pub declaration: Option<String>,
     /// Which attempt counts: `latest` or `latest_on_time` (see [`Counts`]).
     pub counted_attempt: String,
+    /// A late penalty never takes a passing mark below the pass mark.
+    pub penalty_floor_at_pass: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -48,6 +50,21 @@ impl ActiveModelBehavior for ActiveModel {}
 impl Model {
     pub fn required_files(&self) -> &[String] {
         &self.required_files.0
+    }
+
+    /// What the late policy works with: the maximum mark, and the pass
+    /// mark as a floor where the assignment says so.
+    pub fn mark_scale(
+        &self,
+    ) -> (
+        crate::domain::marks::Points,
+        Option<crate::domain::marks::Points>,
+    ) {
+        let floor = self
+            .pass_mark
+            .filter(|_| self.penalty_floor_at_pass)
+            .map(crate::domain::marks::Points);
+        (self.max_mark(), floor)
     }
 
     /// Which attempt counts (an unknown spelling reads as the latest).

@@ -14,7 +14,6 @@ use super::enrolment::{self, EnrolledAs};
 use super::receipt::{Judged, Reader};
 use super::{assignment, course, extension, mark, submission, user};
 use crate::domain::marks::{self, Points};
-use crate::domain::penalty::LatePolicy;
 use crate::domain::zone::format_local;
 
 /// One attempt as markers see it.
@@ -72,7 +71,7 @@ impl MarkShown {
         mut self,
         row: &mark::Model,
         latest: Option<&Judged>,
-        policy: &LatePolicy,
+        assignment: &assignment::Model,
     ) -> Self {
         let latest_id = latest.map(|j| j.submission_id);
         if row.submission_id != latest_id {
@@ -86,7 +85,8 @@ impl MarkShown {
             return self;
         }
         let days = latest.map(|j| j.working_days_late).unwrap_or(0);
-        let today = marks::penalise(row.raw(), policy, days).rule;
+        let policy = assignment.late_policy();
+        let today = marks::penalise(row.raw(), assignment.mark_scale(), &policy, days).rule;
         if today != row.late_rule {
             self.outdated = Some(format!(
                 "the late penalty would now be {today}: save the mark again to apply it"
@@ -245,9 +245,8 @@ pub async fn load(
                 attempts.clear();
             }
             let effective_extension = until.filter(|_| rule.has_extension());
-            let policy = assignment.late_policy();
             let mark = marks.remove(&id).map(|m| {
-                MarkShown::new(&m, zone).checked(&m, latest.as_ref().map(|a| &a.judged), &policy)
+                MarkShown::new(&m, zone).checked(&m, latest.as_ref().map(|a| &a.judged), assignment)
             });
             Some(StudentRow {
                 student_id: id,

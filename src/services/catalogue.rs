@@ -77,6 +77,9 @@ pub struct AssignmentSpec {
     /// Which attempt counts: `latest` (the default) or `latest_on_time`.
     #[serde(default)]
     pub counts: Option<String>,
+    /// A late penalty never takes a passing mark below the pass mark.
+    #[serde(default)]
+    pub penalty_floor_at_pass: Option<bool>,
 }
 
 /// Which of the marking settings an import says. One it leaves out keeps
@@ -89,6 +92,7 @@ struct Says {
     feedback_files: bool,
     declaration: bool,
     counts: bool,
+    penalty_floor_at_pass: bool,
 }
 
 /// A mark in a file (`max_mark = 100`, `pass_mark = 39.5`) or typed in a form.
@@ -269,6 +273,7 @@ fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String
             feedback_files: a.feedback_files.is_some(),
             declaration: a.declaration.is_some(),
             counts: a.counts.is_some(),
+            penalty_floor_at_pass: a.penalty_floor_at_pass.is_some(),
         };
         let counts = Counts::parse(a.counts.as_deref().unwrap_or("")).unwrap_or_else(|e| {
             errors.push(format!("{name}: counts: {e}"));
@@ -310,6 +315,7 @@ fn resolve(spec: &CourseSpec, config: &AppConfig) -> Result<Resolved, Vec<String
                 feedback_files: a.feedback_files.unwrap_or(false),
                 declaration,
                 counted_attempt: counts.spelling().to_string(),
+                penalty_floor_at_pass: a.penalty_floor_at_pass.unwrap_or(false),
             };
             assignments.push((assignment, says));
         }
@@ -474,6 +480,11 @@ async fn upsert_assignment(
                 wanted.counted_attempt
             } else {
                 e.counted_attempt.clone()
+            },
+            penalty_floor_at_pass: if says.penalty_floor_at_pass {
+                wanted.penalty_floor_at_pass
+            } else {
+                e.penalty_floor_at_pass
             },
             ..wanted
         },

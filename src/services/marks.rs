@@ -75,7 +75,13 @@ fn check(
         .as_ref()
         .map(|a| (Some(a.judged.submission_id), a.judged.working_days_late))
         .unwrap_or((None, 0));
-    let penalised = marks::penalise(raw, &scope.assignment.late_policy(), working_days);
+    let assignment = &scope.assignment;
+    let penalised = marks::penalise(
+        raw,
+        assignment.mark_scale(),
+        &assignment.late_policy(),
+        working_days,
+    );
     Ok(mark::Given {
         assignment_id: scope.assignment.id,
         student_id: row.student_id,

@@ -182,7 +182,8 @@ async fn course_view(
     ))
 }
 
-fn policies() -> Vec<(String, String)> {
+/// The late policies to choose from: their kind, and what they do.
+fn policies() -> Vec<(&'static str, String)> {
     [
         LatePolicy::None,
         LatePolicy::UkStandard,
@@ -190,9 +191,25 @@ fn policies() -> Vec<(String, String)> {
             percent: 10,
             cap: 100,
         },
+        LatePolicy::PointsPerDay {
+            points: 5,
+            cap: 100,
+        },
     ]
     .iter()
-    .map(|p| (p.spelling(), p.explain()))
+    .map(|p| {
+        let (kind, _, _) = p.parts();
+        let what = match p {
+            LatePolicy::PerDay { .. } => {
+                "a percentage of the mark off per working day late (the amount below), at most the cap".into()
+            }
+            LatePolicy::PointsPerDay { .. } => {
+                "percentage points of the maximum mark off per working day late (the amount below), at most the cap".into()
+            }
+            other => other.explain(),
+        };
+        (kind, what)
+    })
     .collect()
 }
 
@@ -200,6 +217,7 @@ fn empty_assignment_form(config: &crate::config::AppConfig) -> serde_json::Value
     serde_json::json!({
         "slug": "", "title": "", "opens": "", "due": "", "hard_close": "", "grace_minutes": 0,
         "max_bundle_mib": config.default_bundle_mib, "required_files": "", "late_policy": "none",
+        "late_amount": 10, "late_cap": 100,
         "anonymous": false, "is_new": true,
     })
 }
@@ -225,6 +243,26 @@ struct AssignmentForm<'r> {
     /// "Yes, move it": a deadline moved into the past or the next 24 hours.
     confirm_move: bool,
     counts: Option<&'r str>,
+    /// With `late_policy` per_day or points_per_day: the amount a day, and the cap.
+    late_amount: Option<u32>,
+    late_cap: Option<u32>,
+    penalty_floor_at_pass: bool,
+}
+
+impl AssignmentForm<'_> {
+    /// The late policy as the file spells it: chosen from the list, with
+    /// its amount and cap where it has them (a spelling typed whole, as
+    /// scripts send it, is taken as it is).
+    fn late_policy(&self) -> String {
+        let kind = self.late_policy.trim();
+        match (kind, self.late_amount, self.late_cap) {
+            ("per_day" | "points_per_day", Some(amount), Some(cap)) => {
+                format!("{kind}:{amount}:{cap}")
+            }
+            ("per_day" | "points_per_day", _, _) => format!("{kind}:"),
+            _ => kind.to_string(),
+        }
+    }
 }
 
 fn optional(text: &str) -> Option<String> {
@@ -257,12 +295,13 @@ async fn save_assignment(
             .map(str::to_string)
             .collect(),
         anonymous: form.anonymous,
-        late_policy: form.late_policy.to_string(),
+        late_policy: form.late_policy(),
         max_mark: form.max_mark.map(|m| MarkSetting::Text(m.to_string())),
         pass_mark: form.pass_mark.map(|m| MarkSetting::Text(m.to_string())),
         feedback_files: Some(form.feedback_files),
         declaration: form.declaration.map(str::to_string),
         counts: form.counts.map(str::to_string),
+        penalty_floor_at_pass: Some(form.penalty_floor_at_pass),
     };
     let change = catalogue::AssignmentChange {
         reason: form.reason,
@@ -300,7 +339,10 @@ fn typed_form(form: &AssignmentForm<'_>, is_new: bool) -> serde_json::Value {
         "slug": form.slug, "title": form.title, "opens": form.opens, "due": form.due,
         "hard_close": form.hard_close, "grace_minutes": form.grace_minutes,
         "max_bundle_mib": form.max_bundle_mib, "required_files": form.required_files,
-        "late_policy": form.late_policy, "anonymous": form.anonymous, "is_new": is_new,
+        "late_policy": form.late_policy.split(':').next().unwrap_or("none"),
+        "late_amount": form.late_amount.unwrap_or(10), "late_cap": form.late_cap.unwrap_or(100),
+        "penalty_floor_at_pass": form.penalty_floor_at_pass,
+        "anonymous": form.anonymous, "is_new": is_new,
         "max_mark": form.max_mark.unwrap_or_default(), "pass_mark": form.pass_mark.unwrap_or_default(),
         "feedback_files": form.feedback_files, "declaration": form.declaration.unwrap_or_default(),
         "counts": form.counts.unwrap_or("latest"), "reason": form.reason,
@@ -345,7 +387,10 @@ async fn assignment_view(
             "due": form_value(a.due_at, zone),
             "hard_close": a.hard_close_at.map(|t| form_value(t, zone)).unwrap_or_default(),
             "grace_minutes": a.grace_seconds / 60, "max_bundle_mib": max_mib,
-            "required_files": a.required_files().join("\n"), "late_policy": a.late_policy().spelling(),
+            "required_files": a.required_files().join("\n"),
+            "late_policy": a.late_policy().parts().0,
+            "late_amount": a.late_policy().parts().1, "late_cap": a.late_policy().parts().2,
+            "penalty_floor_at_pass": a.penalty_floor_at_pass,
             "anonymous": a.anonymous, "is_new": false,
             "max_mark": a.max_mark().shown(),
             "pass_mark": a.pass_mark.map(|p| crate::domain::marks::Points(p).shown()).unwrap_or_default(),

@@ -63,8 +63,28 @@ pub async fn extensions_page(
 struct GrantForm<'r> {
     csrf: &'r str,
     students: Vec<&'r str>,
+    /// Usernames (or candidate numbers) pasted from a spreadsheet or email.
+    pasted: Option<&'r str>,
     until: &'r str,
     reason: &'r str,
+}
+
+impl GrantForm<'_> {
+    /// Everyone chosen or pasted, each once, in the order given.
+    fn students(&self) -> Vec<&str> {
+        let pasted = self
+            .pasted
+            .unwrap_or_default()
+            .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+            .filter(|s| !s.is_empty());
+        let mut all: Vec<&str> = Vec::new();
+        for student in self.students.iter().copied().chain(pasted) {
+            if !all.contains(&student) {
+                all.push(student);
+            }
+        }
+        all
+    }
 }
 
 #[post(
@@ -81,14 +101,15 @@ async fn grant_form(
 ) -> Result<Flash<Redirect>, AppError> {
     granting.caller.check_csrf(form.csrf)?;
     let back = granting.extensions_page();
-    let until = extensions::grant(app, &granting, &form.students, form.until, form.reason)
+    let students = form.students();
+    let until = extensions::grant(app, &granting, &students, form.until, form.reason)
         .await
         .map_err(|e| AppError::from(e).with_back(back.clone()))?;
     // Said as people read times, in the course's zone.
     let message = format!(
         "Extension until {} saved for {}.",
         crate::domain::zone::format_local(until, granting.course.zone()),
-        form.students.join(", ")
+        students.join(", ")
     );
     Ok(Flash::success(Redirect::to(back), message))
 }

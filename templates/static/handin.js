@@ -223,6 +223,17 @@
     tick();
     setInterval(tick, 1000);
     document.querySelectorAll("form[data-upload]").forEach(enhanceUpload);
+    // Finding a student in a long list: options that do not match hide.
+    var filter = document.getElementById("student-filter");
+    var list = document.getElementById("students");
+    if (filter && list) {
+      filter.addEventListener("input", function () {
+        var wanted = filter.value.trim().toLowerCase();
+        Array.prototype.forEach.call(list.options, function (option) {
+          option.hidden = wanted !== "" && option.textContent.toLowerCase().indexOf(wanted) < 0 && !option.selected;
+        });
+      });
+    }
     // The marking table's filter applies as soon as one is chosen (its
     // button stays for pages without this script).
     document.querySelectorAll("form.filters input[type=radio]").forEach(function (radio) {

@@ -199,3 +199,66 @@ async fn the_late_policy_shows_on_the_receipt_and_in_the_table() {
         "{csv}"
     );
 }
+
+#[rocket::async_test]
+async fn points_off_per_day_chosen_from_the_list_and_a_pass_that_stays_a_pass() {
+    let t = TestApp::new().await;
+    t.login("admin").await;
+    let csrf = t.csrf().await;
+    let body = form(&[
+        ("csrf", &csrf),
+        ("slug", "coursework"),
+        ("title", "Coursework"),
+        ("opens", ""),
+        ("due", "2020-05-29T16:00"),
+        ("hard_close", "2020-06-12T16:00"),
+        ("grace_minutes", "0"),
+        ("max_bundle_mib", "1"),
+        ("required_files", "report.pdf"),
+        ("late_policy", "points_per_day"),
+        ("late_amount", "5"),
+        ("late_cap", "30"),
+        ("pass_mark", "40"),
+        ("penalty_floor_at_pass", "true"),
+        ("reason", ""),
+    ]);
+    let saved = t
+        .client
+        .post("/admin/courses/COMP6248/assignments")
+        .header(ContentType::Form)
+        .body(body)
+        .dispatch()
+        .await;
+    assert_eq!(saved.status(), Status::SeeOther);
+    let (_, coursework) =
+        handin::models::assignment::find_by_codes(&t.app().db, "COMP6248", "coursework")
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(coursework.late_policy().spelling(), "points_per_day:5:30");
+    assert!(coursework.penalty_floor_at_pass);
+    // Two working days late (Friday 16:00 to Tuesday morning).
+    t.set_time("2020-06-02T09:00:00Z");
+    t.hand_in("alice", "coursework", "late").await;
+    t.hand_in("bob", "coursework", "late").await;
+    let token = t.token("mark").await;
+    let (t, token) = (&t, &token);
+    let put = |student: &'static str, mark: u32| async move {
+        let path = format!("/api/v1/courses/COMP6248/assignments/coursework/marks/{student}");
+        let body = serde_json::json!({ "mark": mark });
+        t.api_json(token, rocket::http::Method::Put, &path, Some(body))
+            .await
+    };
+    // 70 − 10 points = 60; 45 − 10 = 35, a pass before the penalty: held at 40.
+    let (_, alice) = put("alice", 70).await;
+    assert_eq!(alice["final_mark"], "60");
+    let (_, bob) = put("bob", 45).await;
+    assert_eq!(bob["final_mark"], "40");
+    assert!(
+        bob["late_rule"]
+            .as_str()
+            .unwrap()
+            .contains("10 percentage points of the maximum off; raised to the pass mark, 40"),
+        "{bob}"
+    );
+}

@@ -213,10 +213,11 @@ async fn several_students_get_one_new_deadline_from_the_page() {
     let t = TestApp::new().await;
     t.login("admin").await;
     let csrf = t.csrf().await;
+    // One chosen from the list, one pasted (with alice again, and spaces).
     let body = form(&[
         ("csrf", &csrf),
         ("students", "alice"),
-        ("students", "bob"),
+        ("pasted", " bob,\nalice "),
         ("until", "2020-06-03T16:00"),
         ("reason", "strike"),
     ]);
