@@ -15,6 +15,7 @@ mod m20261127_000006_feedback_files;
 mod m20261127_000007_declarations;
 mod m20261127_000008_counted_attempt;
 mod m20261127_000009_pass_floor;
+mod m20261127_000010_closure_days;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_declarations::Migration),
             Box::new(m20261127_000008_counted_attempt::Migration),
             Box::new(m20261127_000009_pass_floor::Migration),
+            Box::new(m20261127_000010_closure_days::Migration),
         ]
     }
 }

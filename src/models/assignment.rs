@@ -90,7 +90,18 @@ impl Model {
     }
 
     /// The deadline rule for one student, given their extension (if any).
-    pub fn rule(&self, course: &course::Model, extension: Option<DateTimeUtc>) -> DeadlineRule {
+    /// The rule a student's work is judged by: this assignment's times, their
+    /// extension, and the closure days of the course and of the university.
+    pub fn rule(
+        &self,
+        course: &course::Model,
+        extension: Option<DateTimeUtc>,
+        university_closed: &[chrono::NaiveDate],
+    ) -> DeadlineRule {
+        let mut closure_days = course.closure_days().to_vec();
+        closure_days.extend_from_slice(university_closed);
+        closure_days.sort();
+        closure_days.dedup();
         DeadlineRule {
             opens: self.opens_at,
             due: self.due_at,
@@ -98,7 +109,7 @@ impl Model {
             hard_close: self.hard_close_at,
             extension,
             zone: course.zone(),
-            closure_days: course.closure_days().to_vec(),
+            closure_days,
         }
     }
 }

@@ -221,12 +221,13 @@ pub async fn search(
 }
 
 /// Every action the log records, for the filter.
-pub const ACTIONS: [&str; 25] = [
+pub const ACTIONS: [&str; 26] = [
     "course_created",
     "course_updated",
     "assignment_created",
     "assignment_updated",
     "deadline_moved",
+    "closure_days_set",
     "extension_granted",
     "extension_edited",
     "extension_revoked",

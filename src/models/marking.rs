@@ -180,6 +180,7 @@ pub async fn load(
         .into_iter()
         .map(|e| (e.student_id, e.until))
         .collect();
+    let university_closed = super::closure_day::university(db).await?;
     let mut marks = mark::of_assignment(db, assignment.id).await?;
     // Every enrolled student, and anyone who handed in and has since left:
     // their work must not vanish from the table.
@@ -219,7 +220,7 @@ pub async fn load(
                 student.username.clone()
             };
             let until = extensions.get(&id).copied();
-            let rule = assignment.rule(course, until);
+            let rule = assignment.rule(course, until, &university_closed);
             // Newest first: without every attempt, only as many are judged
             // as it takes to find the one that counts (usually the latest).
             let summaries = by_student.remove(&id).unwrap_or_default();

@@ -4,6 +4,7 @@ pub mod access;
 pub mod api_token;
 pub mod assignment;
 pub mod audit;
+pub mod closure_day;
 pub mod column;
 pub mod course;
 pub mod enrolment;

@@ -98,13 +98,13 @@ pub fn build(
     course: &course::Model,
     assignment: &assignment::Model,
     role: CourseRole,
-    student_state: Option<StudentState>,
+    (student_state, university_closed): (Option<StudentState>, &[chrono::NaiveDate]),
     now: DateTime<Utc>,
 ) -> AssignmentView {
     let zone = course.zone();
     let is_student = student_state.is_some();
     let (extension, attempts) = student_state.unwrap_or_default();
-    let rule = assignment.rule(course, extension);
+    let rule = assignment.rule(course, extension, university_closed);
     // The attempt that counts (the latest, or the latest on time).
     let counts = assignment.counts();
     let counted = counts.pick(
@@ -228,6 +228,7 @@ pub async fn for_user(
     let assignment_ids: Vec<i32> = assignments.iter().map(|a| a.id).collect();
     let mut states = student_states(db, &assignment_ids, who.id).await?;
     let moves = recent_moves(db, &assignment_ids, now).await?;
+    let closed = super::closure_day::university(db).await?;
     let mut views = Vec::new();
     for assignment in assignments {
         let Some(course) = courses.iter().find(|c| c.id == assignment.course_id) else {
@@ -240,7 +241,7 @@ pub async fn for_user(
             CourseRole::Student => Some(states.remove(&assignment.id).unwrap_or_default()),
             _ => None,
         };
-        let mut view = build(course, &assignment, *role, state, now);
+        let mut view = build(course, &assignment, *role, (state, &closed), now);
         view.moved = moves
             .get(&assignment.id)
             .map(|m| describe_move(m, course.zone()));

@@ -2,7 +2,6 @@
 //! when, judged against their deadline as it stands now.
 
 use chrono::SecondsFormat;
-use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
 use super::{assignment, course, submission, user};
@@ -110,10 +109,9 @@ impl Receipt {
         assignment: &assignment::Model,
         course: &course::Model,
         student: &user::Model,
-        extension: Option<DateTimeUtc>,
+        rule: &DeadlineRule,
     ) -> Receipt {
         let zone = course.zone();
-        let rule = assignment.rule(course, extension);
         let effective = rule.effective_deadline();
         let entries = submission.entries();
         Receipt {
@@ -124,7 +122,7 @@ impl Receipt {
             assignment_title: assignment.title.clone(),
             student: student.username.clone(),
             student_name: student.display_name.clone(),
-            judged: Judged::new(&submission.into(), assignment, &rule, Reader::Student),
+            judged: Judged::new(&submission.into(), assignment, rule, Reader::Student),
             upload_started_at: submission
                 .upload_started_at
                 .to_rfc3339_opts(SecondsFormat::Millis, true),

@@ -19,13 +19,39 @@ use crate::domain::penalty::LatePolicy;
 use crate::domain::zone::parse_local;
 use crate::error::{Error, Result};
 use crate::models::column::{ClosureDays, Policy, RequiredFiles, Zone};
-use crate::models::{assignment, audit, course, mark};
+use crate::models::{assignment, audit, closure_day, course, mark};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImportFile {
+    /// The university's closure days, shared by every course (left out:
+    /// kept as they are).
+    #[serde(default)]
+    pub closure_days: Option<Vec<String>>,
     #[serde(default, rename = "course")]
     pub courses: Vec<CourseSpec>,
+}
+
+/// Dates as `YYYY-MM-DD`, or every one that is not, named with `whose`.
+fn dates(texts: &[String], whose: &str) -> std::result::Result<Vec<NaiveDate>, Vec<String>> {
+    let mut errors = Vec::new();
+    let days = texts
+        .iter()
+        .filter_map(|d| {
+            NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+                .map_err(|_| {
+                    errors.push(format!(
+                        "{whose}: closure day '{d}' is not a date (YYYY-MM-DD)"
+                    ))
+                })
+                .ok()
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(days)
+    } else {
+        Err(errors)
+    }
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -348,7 +374,13 @@ pub async fn import_file(
 ) -> Result<ImportReport> {
     let file: ImportFile =
         toml::from_str(text).map_err(|e| Error::invalid(format!("the file is not valid: {e}")))?;
-    apply(db, config, &file.courses, change).await
+    apply_all(
+        db,
+        config,
+        (&file.courses, file.closure_days.as_deref()),
+        change,
+    )
+    .await
 }
 
 /// Checks every course first, then writes them all in one transaction.
@@ -358,8 +390,45 @@ pub async fn apply(
     specs: &[CourseSpec],
     change: &Change<'_>,
 ) -> Result<ImportReport> {
+    apply_all(db, config, (specs, None), change).await
+}
+
+/// The university's closure days.
+pub async fn university_closure_days(app: &App) -> Result<Vec<NaiveDate>> {
+    Ok(closure_day::university(&app.db).await?)
+}
+
+/// Replaces the university's closure days (from the administrators' page).
+pub async fn set_university_closure_days(app: &App, actor_id: i32, text: &str) -> Result<bool> {
+    let texts: Vec<String> = text
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+        .collect();
+    let days = dates(&texts, "the university").map_err(Error::Invalid)?;
+    let txn = crate::db::begin_write(&app.db).await?;
+    let changed = closure_day::replace(&txn, &days, Some(actor_id), app.clock.now()).await?;
+    txn.commit().await?;
+    Ok(changed)
+}
+
+/// The courses, and the university's closure days if the file gives them.
+async fn apply_all(
+    db: &DatabaseConnection,
+    config: &AppConfig,
+    (specs, university): (&[CourseSpec], Option<&[String]>),
+    change: &Change<'_>,
+) -> Result<ImportReport> {
     let mut resolved = Vec::new();
     let mut errors = Vec::new();
+    let university = match university.map(|days| dates(days, "closure_days")) {
+        None => None,
+        Some(Ok(days)) => Some(days),
+        Some(Err(mut e)) => {
+            errors.append(&mut e);
+            None
+        }
+    };
     for spec in specs {
         match resolve(spec, config) {
             Ok(r) => resolved.push(r),
@@ -371,6 +440,11 @@ pub async fn apply(
     }
     let txn = crate::db::begin_write(db).await?;
     let mut report = ImportReport::default();
+    if let Some(days) = university
+        && closure_day::replace(&txn, &days, change.actor_id, change.at).await?
+    {
+        report.updated += 1;
+    }
     for r in resolved {
         let course_id = upsert_course(&txn, r.course, &mut report, change).await?;
         for (a, says) in r.assignments {

@@ -13,9 +13,9 @@ use crate::domain::deadline::{Counts, DeadlineRule, UploadWindow};
 use crate::domain::zone::format_local;
 use crate::domain::{bundle, readable};
 use crate::error::{Error, Result};
-use crate::models::extension;
 use crate::models::receipt::Receipt;
 use crate::models::submission::{self, NewSubmission};
+use crate::models::{closure_day, extension};
 use crate::policy::Act;
 use crate::storage::{Received, Shelf};
 
@@ -42,7 +42,8 @@ pub async fn start(app: &App, scope: Scope) -> Result<Upload> {
     scope.require(Act::HandIn)?;
     let started_at = app.clock.now();
     let extension = extension::until_for(&app.db, scope.assignment.id, scope.user.id).await?;
-    let rule = scope.assignment.rule(&scope.course, extension);
+    let closed = closure_day::university(&app.db).await?;
+    let rule = scope.assignment.rule(&scope.course, extension, &closed);
     let upload = Upload {
         scope,
         rule,
@@ -155,7 +156,7 @@ impl Upload {
             &scope.assignment,
             &scope.course,
             &scope.user,
-            self.rule.extension,
+            &self.rule,
         ))
     }
 }

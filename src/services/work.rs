@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 use crate::models::access;
 use crate::models::receipt::Receipt;
 use crate::models::{
-    assignment, course, enrolment, extension, feedback_file, marking, requests, submission, user,
+    assignment, closure_day, course, enrolment, extension, feedback_file, marking, requests,
+    submission, user,
 };
 use crate::policy::{self, Act};
 
@@ -81,7 +82,9 @@ pub async fn receipt(app: &App, who: &user::Model, id: i32) -> Result<Receipt> {
         .await?
         .ok_or_else(|| Error::not_found("submission"))?;
     let until = extension::until_for(&app.db, row.assignment_id, row.student_id).await?;
-    let receipt = Receipt::build(&row, &found.assignment, &found.course, &student, until);
+    let closed = closure_day::university(&app.db).await?;
+    let rule = found.assignment.rule(&found.course, until, &closed);
+    let receipt = Receipt::build(&row, &found.assignment, &found.course, &student, &rule);
     if found.hides_author {
         let candidate = enrolment::candidate_of(&app.db, found.course.id, row.student_id).await?;
         return Ok(receipt.anonymise(candidate));

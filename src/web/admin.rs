@@ -28,6 +28,7 @@ pub fn routes() -> Vec<rocket::Route> {
     routes![
         home,
         end_sessions,
+        save_closure_days,
         save_course,
         course_page,
         save_assignment,
@@ -60,6 +61,12 @@ async fn home(
             flash: flash.map(|f| f.message().to_string()),
             // Names this page's roster form: sent twice, it imports once.
             roster_form: hex::encode(rand::random::<[u8; 16]>()),
+            university_closure_days: catalogue::university_closure_days(app)
+                .await?
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
         },
     ))
 }
@@ -118,6 +125,32 @@ async fn save_course(
         Redirect::to(uri!(course_page(&code))),
         format!("{code} saved."),
     ))
+}
+
+#[derive(rocket::FromForm)]
+struct ClosureDaysForm<'r> {
+    csrf: &'r str,
+    closure_days: &'r str,
+}
+
+/// The university's closure days, which every course's working days skip.
+#[post("/admin/closure-days", format = "form", data = "<form>")]
+async fn save_closure_days(
+    app: &State<App>,
+    admin: Admin,
+    form: Form<ClosureDaysForm<'_>>,
+) -> Result<Flash<Redirect>, AppError> {
+    admin.caller.check_csrf(form.csrf)?;
+    let changed =
+        catalogue::set_university_closure_days(app, admin.caller.user.id, form.closure_days)
+            .await
+            .map_err(|e| refused(e, "Nothing was changed.").with_back("/admin"))?;
+    let said = if changed {
+        "The university's closure days are saved: every course's working days skip them."
+    } else {
+        "The university's closure days were those already."
+    };
+    Ok(Flash::success(Redirect::to(uri!(home)), said))
 }
 
 #[derive(Serialize)]

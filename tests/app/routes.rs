@@ -114,6 +114,7 @@ fn allowed(method: Method, path: &str) -> Option<&'static [&'static str]> {
         ),
         (Method::Get, "/admin".into(), ADMIN),
         (Method::Post, "/admin/sessions".into(), ADMIN),
+        (Method::Post, "/admin/closure-days".into(), ADMIN),
         (Method::Post, "/admin/courses".into(), ADMIN),
         (Method::Get, "/admin/courses/<code>".into(), ADMIN),
         (

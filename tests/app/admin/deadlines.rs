@@ -262,3 +262,42 @@ async fn points_off_per_day_chosen_from_the_list_and_a_pass_that_stays_a_pass() 
         "{bob}"
     );
 }
+
+#[rocket::async_test]
+async fn the_universitys_closure_days_count_for_every_course() {
+    let t = TestApp::new().await;
+    t.login("admin").await;
+    assert_eq!(
+        save_coursework(&t, "2020-05-29T16:00", "").await,
+        Status::SeeOther
+    );
+    // Friday 16:00 to Tuesday morning: two working days late...
+    t.set_time("2020-06-02T08:00:00Z");
+    let id = t.hand_in("alice", "coursework", "late").await;
+    assert_eq!(receipt(&t, id).await["working_days_late"], 2);
+    // ...one, once the university is closed on the Monday.
+    t.login("admin").await;
+    let bad = t
+        .submit(
+            "/admin/closure-days",
+            "closure_days=2020-06-01+1%2F6%2F2020",
+        )
+        .await;
+    assert_eq!(bad.status(), Status::UnprocessableEntity);
+    let saved = t
+        .submit("/admin/closure-days", "closure_days=2020-06-01")
+        .await;
+    assert_eq!(saved.status(), Status::SeeOther);
+    assert!(t.page("/admin").await.contains(">2020-06-01</textarea>"));
+    let shown = receipt(&t, id).await;
+    assert_eq!(shown["working_days_late"], 1);
+    assert_eq!(shown["penalty"], "1 working day late: mark × 0.9");
+    assert_eq!(audit_count(&t, "closure_days_set").await, 1);
+    // A deadlines file sets them too (and leaving them out keeps them).
+    let (db, config) = (&t.app().db, &t.app().config);
+    let file = "closure_days = []\n";
+    handin::services::catalogue::import_file(db, config, file, &t.change())
+        .await
+        .unwrap();
+    assert_eq!(receipt(&t, id).await["working_days_late"], 2);
+}
