@@ -47,6 +47,17 @@ async fn home(
     admin: Admin,
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Template, AppError> {
+    let flash = flash.map(|f| f.message().to_string());
+    home_view(app, &admin, flash, Vec::new()).await
+}
+
+/// The administration page, with what was wrong with a roster, if anything.
+async fn home_view(
+    app: &App,
+    admin: &Admin,
+    flash: Option<String>,
+    roster_errors: Vec<String>,
+) -> Result<Template, AppError> {
     let courses = catalogue::courses(app).await?;
     let courses: Vec<_> = courses
         .iter()
@@ -58,7 +69,8 @@ async fn home(
             title: "Administration",
             me: admin.caller.view(),
             courses,
-            flash: flash.map(|f| f.message().to_string()),
+            flash,
+            roster_errors,
             // Names this page's roster form: sent twice, it imports once.
             roster_form: hex::encode(rand::random::<[u8; 16]>()),
             university_closure_days: catalogue::university_closure_days(app)
@@ -464,22 +476,33 @@ async fn roster(
     app: &State<App>,
     admin: Admin,
     form: Result<SmallForm<RosterForm>, AppError>,
-) -> Result<Template, AppError> {
+) -> Result<Custom<Template>, AppError> {
     // The body reader has checked the CSRF token before reading further.
     let form = form.map_err(|e| e.with_back("/admin"))?;
     let actor = Some(admin.caller.user.id);
-    let report = rosters::import_once(app, form.text("csv"), actor, Some(form.text("form_id")))
-        .await
-        .map_err(|e| refused_import(e).with_back("/admin"))?;
-    Ok(Template::render(
-        "admin/roster",
-        context! {
-            title: "Roster imported",
-            me: admin.caller.view(),
-            created: report.created,
-            updated: report.updated,
-            enrolments: report.enrolments,
-        },
+    let imported =
+        rosters::import_once(app, form.text("csv"), actor, Some(form.text("form_id"))).await;
+    let report = match imported {
+        Ok(report) => report,
+        // Every bad line, one per line, at the roster form itself.
+        Err(Error::Invalid(problems)) => {
+            let page = home_view(app, &admin, None, problems).await?;
+            return Ok(Custom(Status::UnprocessableEntity, page));
+        }
+        Err(other) => return Err(refused_import(other).with_back("/admin")),
+    };
+    Ok(Custom(
+        Status::Ok,
+        Template::render(
+            "admin/roster",
+            context! {
+                title: "Roster imported",
+                me: admin.caller.view(),
+                created: report.created,
+                updated: report.updated,
+                enrolments: report.enrolments,
+            },
+        ),
     ))
 }
 

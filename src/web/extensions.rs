@@ -37,14 +37,38 @@ pub async fn extensions_page(
     _slug: &str,
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Template, AppError> {
-    let extensions = extensions::list(app, &granting).await?;
-    let overview = extensions::overview(app, &granting).await?;
-    let (course, assignment) = (&granting.course, &granting.assignment);
+    let flash = flash.map(|f| f.message().to_string());
+    let me = granting.caller.view();
+    extensions_view(app, &granting, me, flash, None).await
+}
+
+/// A decision on a request as it was typed, and what was wrong with it: the
+/// page shows it again at that request.
+#[derive(serde::Serialize)]
+pub(super) struct TypedDecision {
+    pub id: i32,
+    pub until: String,
+    pub comment: String,
+    pub problems: Vec<String>,
+}
+
+/// The extensions page for the person in `scope` (`me` as pages show them).
+pub(super) async fn extensions_view(
+    app: &App,
+    scope: &crate::services::Scope,
+    me: serde_json::Value,
+    flash: Option<String>,
+    typed: Option<TypedDecision>,
+) -> Result<Template, AppError> {
+    let extensions = extensions::list(app, scope).await?;
+    let overview = extensions::overview(app, scope).await?;
+    let (course, assignment) = (&scope.course, &scope.assignment);
     Ok(Template::render(
         "extensions",
         context! {
             title: format!("Extensions: {}", assignment.title),
-            me: granting.caller.view(),
+            me,
+            typed,
             course: &course.code,
             slug: &assignment.slug,
             assignment_title: &assignment.title,
@@ -53,8 +77,8 @@ pub async fn extensions_page(
             extensions,
             students: overview.students,
             requests: overview.requests,
-            anonymous: granting.hides_names,
-            flash: flash.map(|f| f.message().to_string()),
+            anonymous: scope.hides_names,
+            flash,
         },
     ))
 }

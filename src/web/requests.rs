@@ -1,16 +1,21 @@
 //! Extension requests: students ask (with optional evidence), staff decide.
 
+use rocket::Either;
 use rocket::form::Form;
-use rocket::http::ContentType;
+use rocket::http::{ContentType, Status};
+use rocket::response::status::Custom;
 use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post, routes};
+use rocket_dyn_templates::Template;
 
 use super::error::AppError;
+use super::extensions::{TypedDecision, extensions_view};
 use super::guards::{Allowed, AskForExtension, DecideRequest};
 use super::marking::FileDownload;
 use super::multipart::{FormSpec, Kind, SmallForm};
 use super::session::Caller;
 use crate::App;
+use crate::error::Error;
 use crate::services::TEXT_LIMIT;
 use crate::services::requests::{self, EVIDENCE_LIMIT, Evidence};
 use crate::services::work;
@@ -125,16 +130,28 @@ async fn decide(
     _slug: &str,
     id: i32,
     form: Form<DecideForm<'_>>,
-) -> Result<Flash<Redirect>, AppError> {
+) -> Result<Either<Flash<Redirect>, Custom<Template>>, AppError> {
     deciding.caller.check_csrf(form.csrf)?;
     let back = deciding.extensions_page();
-    requests::decide(app, &deciding, id, form.decision, form.until, form.comment)
-        .await
-        .map_err(|e| AppError::from(e).with_back(back.clone()))?;
-    Ok(Flash::success(
-        Redirect::to(back),
-        "Decision saved; the student sees it on their assignment page.",
-    ))
+    match requests::decide(app, &deciding, id, form.decision, form.until, form.comment).await {
+        Ok(()) => Ok(Either::Left(Flash::success(
+            Redirect::to(back),
+            "Decision saved; the student sees it on their assignment page.",
+        ))),
+        // What was typed stays, with what is wrong, at that request.
+        Err(Error::Invalid(problems)) => {
+            let typed = TypedDecision {
+                id,
+                until: form.until.to_string(),
+                comment: form.comment.to_string(),
+                problems,
+            };
+            let me = deciding.caller.view();
+            let page = extensions_view(app, &deciding, me, None, Some(typed)).await?;
+            Ok(Either::Right(Custom(Status::UnprocessableEntity, page)))
+        }
+        Err(other) => Err(AppError::from(other).with_back(back)),
+    }
 }
 
 /// The evidence file: for the student who sent it and for staff who decide.

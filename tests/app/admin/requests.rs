@@ -47,13 +47,20 @@ async fn a_student_asks_staff_ask_for_more_then_approve_and_the_student_sees_eac
         .dispatch()
         .await;
     assert_eq!(evidence.into_bytes().await.unwrap(), b"%PDF doctor's note");
+    let refused = decide(admin_csrf.clone(), "more_information", "").await;
     assert_eq!(
-        decide(admin_csrf.clone(), "more_information", "")
-            .await
-            .status(),
+        refused.status(),
         Status::UnprocessableEntity,
         "a comment is needed"
     );
+    // Said at the request itself, on the page with its menu, the date kept.
+    let page = refused.into_string().await.unwrap();
+    assert!(
+        page.contains("id=\"decision-errors\"") && page.contains("Please tell the student why"),
+        "{page}"
+    );
+    assert!(page.contains("value=\"2020-06-03T16:00\""), "{page}");
+    assert!(page.contains("Log out"), "{page}");
     assert_eq!(
         decide(admin_csrf.clone(), "more_information", "Which days?")
             .await

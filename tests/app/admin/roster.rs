@@ -40,6 +40,24 @@ async fn a_roster_with_one_bad_line_changes_nothing_and_a_good_one_creates_and_u
             .body(body)
             .dispatch()
     };
+    // Through the page, a bad file is refused on the page itself, a line each.
+    let (content_type, body) = multipart(&[
+        Part::text("csrf", &csrf),
+        Part::text("form_id", &form_id),
+        Part::file("csv", "roster.csv", bad.as_bytes()),
+    ]);
+    let refused = t
+        .client
+        .post("/admin/roster")
+        .header(content_type)
+        .body(body)
+        .dispatch()
+        .await;
+    assert_eq!(refused.status(), Status::UnprocessableEntity);
+    let page = refused.into_string().await.unwrap();
+    assert!(page.contains("id=\"roster-errors\""), "{page}");
+    assert_eq!(page.matches("<li>line ").count(), 2, "{page}");
+    assert!(page.contains("Log out"), "{page}");
     let response = send().await;
     assert_eq!(response.status(), Status::Ok);
     let page = response.into_string().await.unwrap();
