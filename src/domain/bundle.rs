@@ -508,27 +508,51 @@ pub fn enclosing_folder(entries: &[Entry]) -> Option<&str> {
         .then_some(top)
 }
 
-/// Whether `pattern` matches a file as it is, or inside the enclosing folder.
-fn matches(pattern: &str, entries: &[Entry], inside: Option<&str>) -> bool {
-    let found = |path: &str| match compile_pattern(pattern) {
-        Ok(matcher) => matcher.is_match(path),
-        // A pattern that cannot compile can only be matched literally.
-        Err(_) => path == pattern,
-    };
-    entries.iter().any(|e| {
-        found(&e.path)
-            || inside
-                .and_then(|folder| e.path.strip_prefix(folder))
-                .and_then(|rest| rest.strip_prefix('/'))
-                .is_some_and(found)
-    })
+/// A required pattern, compiled once: a glob, or (if it cannot compile)
+/// a name to match literally.
+enum Wanted {
+    Glob(GlobMatcher),
+    Literal(String),
+}
+
+impl Wanted {
+    fn new(pattern: &str) -> Wanted {
+        compile_pattern(pattern)
+            .map(Wanted::Glob)
+            .unwrap_or_else(|_| Wanted::Literal(pattern.to_string()))
+    }
+
+    fn is_match(&self, path: &str) -> bool {
+        match self {
+            Wanted::Glob(matcher) => matcher.is_match(path),
+            Wanted::Literal(name) => path == name,
+        }
+    }
+
+    /// Whether it matches a file as it is, or inside the enclosing folder.
+    fn found_in(&self, entries: &[Entry], inside: Option<&str>) -> bool {
+        entries.iter().any(|e| {
+            self.is_match(&e.path)
+                || inside
+                    .and_then(|folder| e.path.strip_prefix(folder))
+                    .and_then(|rest| rest.strip_prefix('/'))
+                    .is_some_and(|rest| self.is_match(rest))
+        })
+    }
 }
 
 /// The required patterns that no file in `entries` matches (as it is, or
 /// inside the one folder they all lie in), each with a file that would have
-/// matched but for capital letters.
+/// matched but for capital letters. Each pattern is compiled once.
 pub fn missing_required(entries: &[Entry], required: &[String]) -> Vec<Missing> {
     let inside = enclosing_folder(entries);
+    let missing: Vec<&String> = required
+        .iter()
+        .filter(|pattern| !Wanted::new(pattern).found_in(entries, inside))
+        .collect();
+    if missing.is_empty() {
+        return Vec::new();
+    }
     // The same files in lower case, to name one that differs only in capitals.
     let lowered: Vec<Entry> = entries
         .iter()
@@ -538,14 +562,13 @@ pub fn missing_required(entries: &[Entry], required: &[String]) -> Vec<Missing> 
         })
         .collect();
     let inside_lowered = enclosing_folder(&lowered);
-    required
-        .iter()
-        .filter(|pattern| !matches(pattern, entries, inside))
+    missing
+        .into_iter()
         .map(|pattern| {
-            let pattern_lowered = pattern.to_lowercase();
+            let wanted = Wanted::new(&pattern.to_lowercase());
             let other_case = lowered
                 .iter()
-                .position(|e| matches(&pattern_lowered, std::slice::from_ref(e), inside_lowered))
+                .position(|e| wanted.found_in(std::slice::from_ref(e), inside_lowered))
                 .map(|i| entries[i].path.clone());
             Missing {
                 pattern: pattern.clone(),
@@ -561,7 +584,8 @@ pub fn matched_inside<'e>(entries: &'e [Entry], required: &[String]) -> Option<&
     let inside = enclosing_folder(entries)?;
     required
         .iter()
-        .any(|pattern| !matches(pattern, entries, None) && matches(pattern, entries, Some(inside)))
+        .map(|pattern| Wanted::new(pattern))
+        .any(|wanted| !wanted.found_in(entries, None) && wanted.found_in(entries, Some(inside)))
         .then_some(inside)
 }
 

@@ -10,6 +10,11 @@ pub const PREVIEW_BYTES: u64 = 256 * 1024;
 pub const NOTEBOOK_BYTES: u64 = 4 * 1024 * 1024;
 /// Of each notebook output's text, at most this many characters are shown.
 const OUTPUT_CHARS: usize = 2_000;
+/// Of each cell's source, at most this many characters are shown.
+const SOURCE_CHARS: usize = 20_000;
+/// At most this many cells, and outputs per cell, are shown.
+const CELLS: usize = 1_000;
+const OUTPUTS: usize = 20;
 
 /// How a file can be previewed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -139,12 +144,16 @@ fn joined(value: Option<&serde_json::Value>) -> String {
     }
 }
 
-fn cut(text: String) -> String {
-    if text.chars().count() <= OUTPUT_CHARS {
+fn cut_at(text: String, chars: usize) -> String {
+    if text.chars().count() <= chars {
         return text;
     }
-    let kept: String = text.chars().take(OUTPUT_CHARS).collect();
+    let kept: String = text.chars().take(chars).collect();
     format!("{kept}… (cut)")
+}
+
+fn cut(text: String) -> String {
+    cut_at(text, OUTPUT_CHARS)
 }
 
 fn output(value: &serde_json::Value) -> String {
@@ -182,17 +191,18 @@ pub fn notebook(text: &str) -> Result<Vec<Cell>, String> {
         .ok_or("it has no cells (not nbformat 4)")?;
     Ok(cells
         .iter()
+        .take(CELLS)
         .map(|cell| Cell {
             kind: cell
                 .get("cell_type")
                 .and_then(|t| t.as_str())
                 .unwrap_or("raw")
                 .to_string(),
-            source: joined(cell.get("source")),
+            source: cut_at(joined(cell.get("source")), SOURCE_CHARS),
             outputs: cell
                 .get("outputs")
                 .and_then(|o| o.as_array())
-                .map(|outputs| outputs.iter().map(output).collect())
+                .map(|outputs| outputs.iter().take(OUTPUTS).map(output).collect())
                 .unwrap_or_default(),
         })
         .collect())

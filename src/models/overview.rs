@@ -56,8 +56,10 @@ pub struct AssignmentView {
     pub counting_on_time: Option<i32>,
     /// Whether an attempt now would be late and take that one's place.
     pub late_would_replace: bool,
-    /// Which attempt counts, as a student reads it.
+    /// Which attempt counts: `latest` or `latest_on_time`.
     pub counts: &'static str,
+    /// The same, as a student reads it.
+    pub counts_text: &'static str,
     /// The statement students tick before uploading, if the assignment has one.
     pub declaration: Option<String>,
     /// "The deadline moved on … from … to …", for a move in the last
@@ -194,7 +196,8 @@ pub fn build(
             .map(|(l, _)| l.attempt),
         late_would_replace: newest
             .is_some_and(|l| rule.late_over_on_time(Some(l.received_at), now).is_some()),
-        counts: counts.explain(),
+        counts: counts.spelling(),
+        counts_text: counts.explain(),
         declaration: assignment.declaration.clone(),
         moved: None,
     }

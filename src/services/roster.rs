@@ -189,7 +189,9 @@ pub async fn import_once(
     let at = app.clock.now();
     let txn = begin_write(&app.db).await?;
     // Under the write lock: of two sends of one form, one imports.
-    let form_id = form_id.filter(|id| !id.is_empty());
+    // Only the ids handin's pages make (hex): nothing else reaches the query.
+    let form_id = form_id
+        .filter(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit()));
     if let Some(id) = form_id
         && let Some(earlier) = audit::imported_with_form(&txn, id).await?
     {

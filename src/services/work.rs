@@ -101,18 +101,23 @@ pub struct StoredFile {
     pub sha256: Option<String>,
 }
 
+/// Who handed a submission in, as the reader may see them: their username,
+/// or their candidate number under anonymous marking.
+async fn author_label(app: &App, row: &submission::Model, found: &Found) -> Result<String> {
+    if found.hides_author {
+        return Ok(enrolment::candidate_of(&app.db, found.course.id, row.student_id).await?);
+    }
+    Ok(user::Entity::find_by_id(row.student_id)
+        .one(&app.db)
+        .await?
+        .map(|u| u.username)
+        .unwrap_or_else(|| enrolment::unenrolled_label(row.student_id)))
+}
+
 /// A submission's bundle, named `COURSE-slug-LABEL-attemptN.zip`.
 pub async fn bundle(app: &App, who: &user::Model, id: i32) -> Result<StoredFile> {
     let (row, found) = submission(app, who, id).await?;
-    let label = if found.hides_author {
-        enrolment::candidate_of(&app.db, found.course.id, row.student_id).await?
-    } else {
-        user::Entity::find_by_id(row.student_id)
-            .one(&app.db)
-            .await?
-            .map(|u| u.username)
-            .unwrap_or_else(|| enrolment::unenrolled_label(row.student_id))
-    };
+    let label = author_label(app, &row, &found).await?;
     Ok(StoredFile {
         stored: row.stored_path,
         name: marking::download_name(&found.course, &found.assignment, &label, row.attempt),
@@ -172,15 +177,7 @@ pub struct Contents {
 /// A bundle's file list: for its author and whoever marks its course.
 pub async fn contents(app: &App, who: &user::Model, id: i32) -> Result<Contents> {
     let (row, found) = submission(app, who, id).await?;
-    let student = if found.hides_author {
-        enrolment::candidate_of(&app.db, found.course.id, row.student_id).await?
-    } else {
-        user::Entity::find_by_id(row.student_id)
-            .one(&app.db)
-            .await?
-            .map(|u| u.username)
-            .unwrap_or_else(|| enrolment::unenrolled_label(row.student_id))
-    };
+    let student = author_label(app, &row, &found).await?;
     let files = row
         .entries()
         .into_iter()

@@ -10,7 +10,7 @@ use rocket::{State, get, post, routes};
 use rocket_dyn_templates::{Template, context};
 
 use super::error::AppError;
-use super::session::{self, Caller};
+use super::session::{self, Caller, CsrfOnly};
 use super::sso;
 use crate::App;
 use crate::domain::throttle::Wait;
@@ -149,17 +149,12 @@ impl<'r> FromRequest<'r> for LoginOrigin {
     }
 }
 
-#[derive(rocket::FromForm)]
-struct LogoutForm<'r> {
-    csrf: &'r str,
-}
-
 #[post("/logout", format = "form", data = "<form>")]
 async fn logout(
     app: &State<App>,
     caller: Caller,
     cookies: &CookieJar<'_>,
-    form: Form<LogoutForm<'_>>,
+    form: Form<CsrfOnly<'_>>,
 ) -> Result<Either<Redirect, Template>, AppError> {
     caller.check_csrf(form.csrf)?;
     let ended = session::end_session(app, cookies).await?;

@@ -12,7 +12,7 @@ use super::guards::{Allowed, Mark};
 use super::marking::FileDownload;
 use super::marks::{history_page, marking_page};
 use super::multipart::{FormSpec, Kind, SmallForm};
-use super::session::Caller;
+use super::session::{Caller, CsrfOnly};
 use crate::App;
 use crate::domain::readable;
 use crate::services::feedback::{self, FILE_LIMIT, ZIP_LIMIT};
@@ -74,11 +74,6 @@ async fn add(
     ))
 }
 
-#[derive(rocket::FromForm)]
-struct RemoveForm<'r> {
-    csrf: &'r str,
-}
-
 #[post(
     "/courses/<_code>/assignments/<_slug>/marking/<label>/feedback-files/<id>/remove",
     format = "form",
@@ -91,7 +86,7 @@ async fn remove(
     _slug: &str,
     label: &str,
     id: i32,
-    form: Form<RemoveForm<'_>>,
+    form: Form<CsrfOnly<'_>>,
 ) -> Result<Flash<Redirect>, AppError> {
     marking.caller.check_csrf(form.csrf)?;
     let back = history_page(&marking, label);

@@ -16,6 +16,7 @@ use super::error::{AppError, refused, refused_import};
 use super::guards::{Allowed, Mark};
 use super::marking::{Download, TableQuery};
 use super::multipart::{CsvForm, SmallForm};
+use super::session::CsrfOnly;
 use crate::App;
 use crate::services::marks::{self, Given, Listed, Typed};
 
@@ -139,11 +140,6 @@ async fn enter(
     })
 }
 
-#[derive(rocket::FromForm)]
-struct RemoveForm<'r> {
-    csrf: &'r str,
-}
-
 #[post(
     "/courses/<_code>/assignments/<_slug>/marking/<label>/mark/remove",
     format = "form",
@@ -155,7 +151,7 @@ async fn remove(
     _code: &str,
     _slug: &str,
     label: &str,
-    form: Form<RemoveForm<'_>>,
+    form: Form<CsrfOnly<'_>>,
 ) -> Result<Flash<Redirect>, AppError> {
     marking.caller.check_csrf(form.csrf)?;
     let back = history_page(&marking, label);

@@ -13,7 +13,7 @@ use super::extensions::{TypedDecision, extensions_view};
 use super::guards::{Allowed, AskForExtension, DecideRequest};
 use super::marking::FileDownload;
 use super::multipart::{FormSpec, Kind, SmallForm};
-use super::session::Caller;
+use super::session::{Caller, CsrfOnly};
 use crate::App;
 use crate::error::Error;
 use crate::services::TEXT_LIMIT;
@@ -81,11 +81,6 @@ fn display_name(raw: &str) -> String {
         .collect()
 }
 
-#[derive(rocket::FromForm)]
-struct WithdrawForm<'r> {
-    csrf: &'r str,
-}
-
 #[post(
     "/courses/<_code>/assignments/<_slug>/extension-request/<id>/withdraw",
     format = "form",
@@ -97,7 +92,7 @@ async fn withdraw(
     _code: &str,
     _slug: &str,
     id: i32,
-    form: Form<WithdrawForm<'_>>,
+    form: Form<CsrfOnly<'_>>,
 ) -> Result<Flash<Redirect>, AppError> {
     asking.caller.check_csrf(form.csrf)?;
     let back = asking.page();

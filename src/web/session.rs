@@ -367,3 +367,10 @@ impl<'r> FromRequest<'r> for Caller {
         }
     }
 }
+
+/// A form that carries nothing but its CSRF token (a button that removes,
+/// withdraws or logs out).
+#[derive(rocket::FromForm)]
+pub struct CsrfOnly<'r> {
+    pub csrf: &'r str,
+}

@@ -227,9 +227,12 @@ async fn read_upload(request: &Request<'_>, data: Data<'_>) -> Result<Bundle, Ap
             }
         }
     }
-    bundle.ok_or_else(|| {
+    // A field sent after the bundle (a script's order) counts too.
+    let mut bundle = bundle.ok_or_else(|| {
         AppError::unprocessable("No file was sent. Please choose your .zip bundle and upload it.")
-    })
+    })?;
+    bundle.ticked = ticked;
+    Ok(bundle)
 }
 
 #[rocket::async_trait]

@@ -50,7 +50,13 @@
     try {
       var doc = new DOMParser().parseFromString(html, "text/html");
       var el = doc.querySelector(".error");
-      if (el) return el.textContent.trim();
+      if (el) {
+        // Several problems: the lead, then each one.
+        var each = Array.prototype.map.call(doc.querySelectorAll(".problems li"), function (li) {
+          return li.textContent.trim();
+        });
+        return [el.textContent.trim()].concat(each).join(" ");
+      }
     } catch (e) { /* fall through */ }
     return "The upload failed (status " + status + "). Nothing was stored; please try again.";
   }
@@ -137,6 +143,14 @@
       var started = Date.now();
       xhr = new XMLHttpRequest();
       xhr.open("POST", form.action);
+      // Once the last byte is sent the server is keeping the attempt: too
+      // late to cancel.
+      var sent = false;
+      xhr.upload.addEventListener("load", function () {
+        sent = true;
+        if (cancel) cancel.hidden = true;
+        say("Sent: the server is checking and keeping your bundle…");
+      });
       xhr.upload.addEventListener("progress", function (p) {
         if (!p.lengthComputable) return;
         var percent = Math.floor((100 * p.loaded) / p.total);
@@ -184,7 +198,9 @@
       });
       xhr.addEventListener("abort", function () {
         stopped();
-        say("Upload cancelled. Nothing was stored.");
+        say(sent
+          ? "Stopped waiting. The bundle had arrived, so it may have been kept: check your attempts below after a reload."
+          : "Upload cancelled. Nothing was stored.");
       });
       xhr.send(new FormData(form));
       say("Uploading: 0%");
@@ -236,8 +252,15 @@
     }
     // The marking table's filter applies as soon as one is chosen (its
     // button stays for pages without this script).
-    document.querySelectorAll("form.filters input[type=radio]").forEach(function (radio) {
-      radio.addEventListener("change", function () { radio.form.submit(); });
+    // Only a pointer's choice applies at once: arrow keys move between the
+    // choices without reloading, and the button applies them.
+    document.querySelectorAll("form.filters").forEach(function (form) {
+      var pointer = false;
+      form.addEventListener("pointerdown", function () { pointer = true; });
+      form.addEventListener("keydown", function () { pointer = false; });
+      form.querySelectorAll("input[type=radio]").forEach(function (radio) {
+        radio.addEventListener("change", function () { if (pointer) radio.form.submit(); });
+      });
     });
   });
 

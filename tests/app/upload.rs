@@ -395,13 +395,14 @@ async fn a_late_attempt_that_would_replace_an_on_time_one_needs_the_students_wor
             && page.contains("it will count instead of my on-time attempt 1"),
         "{page}"
     );
-    // Ticked, it goes through the form (the box comes before the bundle).
+    // Ticked, it goes through the form (the box comes before the bundle,
+    // though a script may send it after).
     let csrf = t.csrf().await;
     let bytes = coursework_zip("late, and meant");
     let (content_type, body) = multipart(&[
         Part::text("csrf", &csrf),
-        Part::text("confirm_late", "yes"),
         Part::file("bundle", "late.zip", &bytes),
+        Part::text("confirm_late", "yes"),
     ]);
     let accepted = t
         .client
