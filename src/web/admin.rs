@@ -48,16 +48,24 @@ async fn home(
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Template, AppError> {
     let flash = flash.map(|f| f.message().to_string());
-    home_view(app, &admin, flash, Vec::new()).await
+    home_view(app, &admin, flash, Refused::default()).await
 }
 
-/// The administration page, with what was wrong with a roster, if anything.
+/// A form sent back as it was typed, with what was wrong with it.
+#[derive(Default)]
+struct Refused {
+    roster: Vec<String>,
+    course: Option<(serde_json::Value, Vec<String>)>,
+}
+
+/// The administration page, with what was wrong with a form, if anything.
 async fn home_view(
     app: &App,
     admin: &Admin,
     flash: Option<String>,
-    roster_errors: Vec<String>,
+    refused: Refused,
 ) -> Result<Template, AppError> {
+    let (new_course, course_errors) = refused.course.unzip();
     let courses = catalogue::courses(app).await?;
     let courses: Vec<_> = courses
         .iter()
@@ -70,7 +78,9 @@ async fn home_view(
             me: admin.caller.view(),
             courses,
             flash,
-            roster_errors,
+            roster_errors: refused.roster,
+            new_course,
+            course_errors: course_errors.unwrap_or_default(),
             // Names this page's roster form: sent twice, it imports once.
             roster_form: hex::encode(rand::random::<[u8; 16]>()),
             university_closure_days: catalogue::university_closure_days(app)
@@ -121,7 +131,7 @@ async fn save_course(
     app: &State<App>,
     admin: Admin,
     form: Form<CourseForm<'_>>,
-) -> Result<Flash<Redirect>, AppError> {
+) -> Result<Either<Flash<Redirect>, Custom<Template>>, AppError> {
     admin.caller.check_csrf(form.csrf)?;
     let course = catalogue::CourseForm {
         code: form.code,
@@ -130,13 +140,35 @@ async fn save_course(
         closure_days: form.closure_days,
         markers_grant_extensions: form.markers_grant_extensions,
     };
-    let code = catalogue::save_course(app, admin.caller.user.id, course)
-        .await
-        .map_err(|e| refused(e, "Nothing was changed.").with_back("/admin"))?;
-    Ok(Flash::success(
-        Redirect::to(uri!(course_page(&code))),
-        format!("{code} saved."),
-    ))
+    let problems = match catalogue::save_course(app, admin.caller.user.id, course).await {
+        Ok(code) => {
+            return Ok(Either::Left(Flash::success(
+                Redirect::to(uri!(course_page(&code))),
+                format!("{code} saved."),
+            )));
+        }
+        Err(Error::Invalid(problems)) => problems,
+        Err(other) => return Err(AppError::from(other).with_back("/admin")),
+    };
+    // The form again, as typed: the course's page for one that exists,
+    // else the administration page where courses are made.
+    let typed = serde_json::json!({
+        "code": form.code.trim(), "title": form.title, "time_zone": form.time_zone,
+        "closure_days": form.closure_days, "markers_grant_extensions": form.markers_grant_extensions,
+    });
+    let code = form.code.trim();
+    let page = if catalogue::find_course(app, code).await.is_ok() {
+        let assignment_form = (empty_assignment_form(&app.config), Vec::new());
+        let settings = Some((typed, problems));
+        course_view(app, &admin, code, assignment_form, (None, settings)).await?
+    } else {
+        let refused = Refused {
+            course: Some((typed, problems)),
+            ..Refused::default()
+        };
+        home_view(app, &admin, None, refused).await?
+    };
+    Ok(Either::Right(Custom(Status::UnprocessableEntity, page)))
 }
 
 #[derive(rocket::FromForm)]
@@ -181,7 +213,7 @@ pub async fn course_page(
 ) -> Result<Template, AppError> {
     let form = empty_assignment_form(&app.config);
     let flash = flash.map(|f| f.message().to_string());
-    course_view(app, &admin, code, (form, Vec::new()), flash).await
+    course_view(app, &admin, code, (form, Vec::new()), (flash, None)).await
 }
 
 /// The course's page, with its new-assignment form as given (empty, or as
@@ -191,9 +223,10 @@ async fn course_view(
     admin: &Admin,
     code: &str,
     (form, form_errors): (serde_json::Value, Vec<String>),
-    flash: Option<String>,
+    (flash, settings): (Option<String>, Option<(serde_json::Value, Vec<String>)>),
 ) -> Result<Template, AppError> {
     let (course, assignments) = catalogue::course(app, code).await?;
+    let (typed_settings, settings_errors) = settings.unzip();
     let zone = course.zone();
     let assignments: Vec<AssignmentRow> = assignments
         .into_iter()
@@ -218,6 +251,8 @@ async fn course_view(
                 code: &course.code, title: &course.title, time_zone: course.zone_name(),
                 closure_days: closure, markers_grant_extensions: course.markers_grant_extensions,
             },
+            typed_settings,
+            settings_errors: settings_errors.unwrap_or_default(),
             assignments,
             a: form,
             form_errors,
@@ -373,7 +408,7 @@ async fn save_assignment(
     let page = if exists {
         assignment_view(app, &admin, (code, slug), Some(typed), None).await?
     } else {
-        course_view(app, &admin, code, typed, None).await?
+        course_view(app, &admin, code, typed, (None, None)).await?
     };
     Ok(Either::Right(Custom(status, page)))
 }
@@ -486,7 +521,11 @@ async fn roster(
         Ok(report) => report,
         // Every bad line, one per line, at the roster form itself.
         Err(Error::Invalid(problems)) => {
-            let page = home_view(app, &admin, None, problems).await?;
+            let refused = Refused {
+                roster: problems,
+                ..Refused::default()
+            };
+            let page = home_view(app, &admin, None, refused).await?;
             return Ok(Custom(Status::UnprocessableEntity, page));
         }
         Err(other) => return Err(refused_import(other).with_back("/admin")),

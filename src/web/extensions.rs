@@ -3,9 +3,11 @@
 //! `GrantExtension`: administrators, and a course's markers where the
 //! course allows it.
 
+use rocket::Either;
 use rocket::form::Form;
 use rocket::http::Status;
 use rocket::request::FlashMessage;
+use rocket::response::status::Custom;
 use rocket::response::{Flash, Redirect};
 use rocket::serde::json::Json;
 use rocket::{State, delete, get, post, put, routes};
@@ -17,6 +19,7 @@ use super::guards::{Allowed, GrantExtension};
 use super::multipart::{CsvForm, SmallForm};
 use crate::App;
 use crate::domain::zone::format_local;
+use crate::error::Error;
 use crate::services::extensions::{self, ExtensionView};
 
 pub fn page_routes() -> Vec<rocket::Route> {
@@ -39,7 +42,17 @@ pub async fn extensions_page(
 ) -> Result<Template, AppError> {
     let flash = flash.map(|f| f.message().to_string());
     let me = granting.caller.view();
-    extensions_view(app, &granting, me, flash, None).await
+    extensions_view(app, &granting, me, flash, (None, None)).await
+}
+
+/// A grant as it was typed, and what was wrong with it.
+#[derive(serde::Serialize)]
+pub(super) struct TypedGrant {
+    pub students: Vec<String>,
+    pub pasted: String,
+    pub until: String,
+    pub reason: String,
+    pub problems: Vec<String>,
 }
 
 /// A decision on a request as it was typed, and what was wrong with it: the
@@ -58,7 +71,7 @@ pub(super) async fn extensions_view(
     scope: &crate::services::Scope,
     me: serde_json::Value,
     flash: Option<String>,
-    typed: Option<TypedDecision>,
+    (typed, grant): (Option<TypedDecision>, Option<TypedGrant>),
 ) -> Result<Template, AppError> {
     let extensions = extensions::list(app, scope).await?;
     let overview = extensions::overview(app, scope).await?;
@@ -69,6 +82,7 @@ pub(super) async fn extensions_view(
             title: format!("Extensions: {}", assignment.title),
             me,
             typed,
+            grant,
             course: &course.code,
             slug: &assignment.slug,
             assignment_title: &assignment.title,
@@ -122,20 +136,34 @@ async fn grant_form(
     _code: &str,
     _slug: &str,
     form: Form<GrantForm<'_>>,
-) -> Result<Flash<Redirect>, AppError> {
+) -> Result<Either<Flash<Redirect>, Custom<Template>>, AppError> {
     granting.caller.check_csrf(form.csrf)?;
     let back = granting.extensions_page();
     let students = form.students();
-    let until = extensions::grant(app, &granting, &students, form.until, form.reason)
-        .await
-        .map_err(|e| AppError::from(e).with_back(back.clone()))?;
+    let until = match extensions::grant(app, &granting, &students, form.until, form.reason).await {
+        Ok(until) => until,
+        // The form again, as typed, with what is wrong.
+        Err(Error::Invalid(problems)) => {
+            let typed = TypedGrant {
+                students: form.students.iter().map(|s| s.to_string()).collect(),
+                pasted: form.pasted.unwrap_or_default().to_string(),
+                until: form.until.to_string(),
+                reason: form.reason.to_string(),
+                problems,
+            };
+            let me = granting.caller.view();
+            let page = extensions_view(app, &granting, me, None, (None, Some(typed))).await?;
+            return Ok(Either::Right(Custom(Status::UnprocessableEntity, page)));
+        }
+        Err(other) => return Err(AppError::from(other).with_back(back)),
+    };
     // Said as people read times, in the course's zone.
     let message = format!(
         "Extension until {} saved for {}.",
         crate::domain::zone::format_local(until, granting.course.zone()),
         students.join(", ")
     );
-    Ok(Flash::success(Redirect::to(back), message))
+    Ok(Either::Left(Flash::success(Redirect::to(back), message)))
 }
 
 #[derive(rocket::FromForm)]

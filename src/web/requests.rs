@@ -142,7 +142,7 @@ async fn decide(
                 problems,
             };
             let me = deciding.caller.view();
-            let page = extensions_view(app, &deciding, me, None, Some(typed)).await?;
+            let page = extensions_view(app, &deciding, me, None, (Some(typed), None)).await?;
             Ok(Either::Right(Custom(Status::UnprocessableEntity, page)))
         }
         Err(other) => Err(AppError::from(other).with_back(back)),

@@ -377,3 +377,54 @@ async fn markers_who_grant_on_an_anonymous_assignment_see_candidate_numbers_only
         .await;
     assert_eq!(list[0]["student"], "alice");
 }
+
+#[rocket::async_test]
+async fn a_refused_grant_or_course_comes_back_on_its_own_form_as_it_was_typed() {
+    let t = TestApp::new().await;
+    t.login("admin").await;
+    // An extension ending before the deadline: the form again, filled in.
+    let refused = t
+        .submit(
+            "/courses/COMP6248/assignments/coursework/extensions",
+            "students=alice&pasted=bob&until=2020-05-28T16%3A00&reason=strike+action",
+        )
+        .await;
+    assert_eq!(refused.status(), Status::UnprocessableEntity);
+    let page = refused.into_string().await.unwrap();
+    assert!(page.contains("id=\"grant-errors\""), "{page}");
+    assert!(page.contains("is not after the assignment"), "{page}");
+    assert!(
+        page.contains("value=\"alice\" selected")
+            && page.contains(">bob</textarea>")
+            && page.contains("value=\"strike action\""),
+        "{page}"
+    );
+    assert!(page.contains("Log out"), "{page}");
+    // A new course with a zone that does not exist.
+    let refused = t
+        .submit(
+            "/admin/courses",
+            "code=NEW1&title=New+course&time_zone=Mars%2FOlympus&closure_days=",
+        )
+        .await;
+    assert_eq!(refused.status(), Status::UnprocessableEntity);
+    let page = refused.into_string().await.unwrap();
+    assert!(page.contains("id=\"course-errors\""), "{page}");
+    assert!(
+        page.contains("value=\"NEW1\"") && page.contains("value=\"Mars&#x2f;Olympus\""),
+        "{page}"
+    );
+    // An existing course's settings: back on its own page.
+    let refused = t
+        .submit(
+            "/admin/courses",
+            "code=COMP6248&title=Renamed&time_zone=Europe%2FLondon&closure_days=someday",
+        )
+        .await;
+    assert_eq!(refused.status(), Status::UnprocessableEntity);
+    let page = refused.into_string().await.unwrap();
+    assert!(
+        page.contains("id=\"settings-errors\"") && page.contains("value=\"Renamed\""),
+        "{page}"
+    );
+}
