@@ -393,6 +393,22 @@ async fn a_person_uses_handin_in_a_real_browser() {
         "{names:?}"
     );
     assert!(names.iter().any(|n| n == "manifest.csv"), "{names:?}");
+    // Inside alice's bundle without downloading it: her code, as text.
+    b.client
+        .goto(&format!("{base}/submissions/1/files"))
+        .await
+        .unwrap();
+    b.assert_accessible("files").await;
+    b.client
+        .find(Locator::LinkText("code/main.py"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(b.text_of("pre.preview").await, "print(1)");
+    b.assert_accessible("preview").await;
+    b.shot("preview").await;
     b.logout().await;
 
     // An administrator grants an extension; the student's page shows it.
@@ -778,5 +794,19 @@ async fn a_late_upload_over_an_on_time_one_asks_first_in_a_real_browser() {
         status.contains("Attempt 2") && status.contains("late by"),
         "{status}"
     );
+
+    // She asks for an extension, then thinks better of it and withdraws it.
+    b.client.goto(&page).await.unwrap();
+    b.click("details summary").await;
+    let until = (Utc::now() + chrono::Duration::days(2)).with_timezone(&chrono_tz::Europe::London);
+    b.set_value("until", &until.format("%Y-%m-%dT%H:%M").to_string())
+        .await;
+    b.type_in("#reason", "I was ill").await;
+    b.click("form[action$='/extension-request'] button").await;
+    assert!(b.text_of(".notice").await.contains("request was sent"));
+    assert!(b.text_of("main").await.contains("Your reason: I was ill"));
+    b.click("form[action$='/withdraw'] button").await;
+    assert!(b.text_of(".notice").await.contains("withdrawn"));
+    b.assert_accessible("request withdrawn").await;
     b.client.clone().close().await.unwrap();
 }
