@@ -652,8 +652,15 @@ async fn a_marker_returns_marks_and_each_student_sees_only_their_own() {
         "{notice}"
     );
     b.click("form[action$='/marks/release'] button").await;
-    let notice = b.text_of(".notice").await;
-    assert!(notice.contains("released"), "{notice}");
+    // The page before said the import's words: wait for the release's.
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//p[contains(@class, 'notice') and contains(., 'The marks are released')]",
+        ))
+        .await
+        .unwrap();
     b.logout().await;
 
     b.login(&base, "alice").await;
@@ -802,11 +809,24 @@ async fn a_late_upload_over_an_on_time_one_asks_first_in_a_real_browser() {
     b.set_value("until", &until.format("%Y-%m-%dT%H:%M").to_string())
         .await;
     b.type_in("#reason", "I was ill").await;
+    // Each answer is a new page: wait for its words, not the old page's.
+    let b = &b;
+    let says = |words: &'static str| {
+        let path = format!("//p[contains(@class, 'notice') and contains(., '{words}')]");
+        async move {
+            b.client
+                .wait()
+                .at_most(Duration::from_secs(10))
+                .for_element(Locator::XPath(&path))
+                .await
+                .unwrap();
+        }
+    };
     b.click("form[action$='/extension-request'] button").await;
-    assert!(b.text_of(".notice").await.contains("request was sent"));
+    says("request was sent").await;
     assert!(b.text_of("main").await.contains("Your reason: I was ill"));
     b.click("form[action$='/withdraw'] button").await;
-    assert!(b.text_of(".notice").await.contains("withdrawn"));
+    says("was withdrawn").await;
     b.assert_accessible("request withdrawn").await;
     b.client.clone().close().await.unwrap();
 }
