@@ -4,10 +4,10 @@
 
 use std::io::Read;
 
-use handin::models::{assignment, audit, feedback_file};
+use handin::models::{audit, feedback_file};
 use rocket::http::{ContentType, Status};
 use rocket::local::asynchronous::LocalResponse;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait};
 
 use crate::support::*;
 
@@ -17,13 +17,7 @@ const COURSEWORK: &str = "/courses/COMP6248/assignments/coursework";
 /// when `files` says so.
 async fn course(files: bool) -> TestApp {
     let t = TestApp::new().await;
-    let (_, coursework) = assignment::find_by_codes(&t.app().db, "COMP6248", "coursework")
-        .await
-        .unwrap()
-        .unwrap();
-    let mut active: assignment::ActiveModel = coursework.into();
-    active.feedback_files = Set(files);
-    active.update(&t.app().db).await.unwrap();
+    t.change_coursework(|a| a.feedback_files = Set(files)).await;
     t.hand_in("alice", "coursework", "alice's").await;
     t.hand_in("bob", "coursework", "bob's").await;
     t

@@ -269,6 +269,23 @@ impl TestApp {
             .user
     }
 
+    /// Changes COMP6248's coursework directly in the database (a setting a
+    /// test needs, without going through the admin form).
+    pub async fn change_coursework(
+        &self,
+        change: impl FnOnce(&mut handin::models::assignment::ActiveModel),
+    ) {
+        use sea_orm::ActiveModelTrait;
+        let (_, coursework) =
+            handin::models::assignment::find_by_codes(&self.app().db, "COMP6248", "coursework")
+                .await
+                .unwrap()
+                .unwrap();
+        let mut active: handin::models::assignment::ActiveModel = coursework.into();
+        change(&mut active);
+        active.update(&self.app().db).await.unwrap();
+    }
+
     /// A change made from the command line, now.
     pub fn change(&self) -> handin::services::catalogue::Change<'static> {
         handin::services::catalogue::Change {

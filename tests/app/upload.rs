@@ -493,14 +493,8 @@ async fn within_the_grace_period_the_page_the_upload_and_the_receipt_all_say_on_
 async fn a_declaration_must_be_ticked_and_is_kept_with_the_attempt() {
     let t = TestApp::new().await;
     let statement = "This is my own work, and I have acknowledged every source.";
-    let (_, coursework) =
-        handin::models::assignment::find_by_codes(&t.app().db, "COMP6248", "coursework")
-            .await
-            .unwrap()
-            .unwrap();
-    let mut active: handin::models::assignment::ActiveModel = coursework.into();
-    active.declaration = Set(Some(statement.to_string()));
-    active.update(&t.app().db).await.unwrap();
+    t.change_coursework(|a| a.declaration = Set(Some(statement.to_string())))
+        .await;
 
     // Not ticked: refused with the statement, nothing stored.
     let token = t.token("alice").await;
@@ -542,15 +536,8 @@ async fn a_declaration_must_be_ticked_and_is_kept_with_the_attempt() {
     assert_eq!(receipt["declaration"], statement);
     let page = t.page(format!("/submissions/{id}")).await;
     assert!(page.contains("Ticked: “This is my own work"), "{page}");
-    let mut active: handin::models::assignment::ActiveModel =
-        handin::models::assignment::find_by_codes(&t.app().db, "COMP6248", "coursework")
-            .await
-            .unwrap()
-            .unwrap()
-            .1
-            .into();
-    active.declaration = Set(Some("A newer statement.".to_string()));
-    active.update(&t.app().db).await.unwrap();
+    t.change_coursework(|a| a.declaration = Set(Some("A newer statement.".to_string())))
+        .await;
     t.login("mark").await;
     let csv = t
         .page("/courses/COMP6248/assignments/coursework/submissions.csv")
@@ -568,17 +555,13 @@ async fn a_declaration_must_be_ticked_and_is_kept_with_the_attempt() {
 #[rocket::async_test]
 async fn where_the_latest_on_time_attempt_counts_a_late_one_never_replaces_it() {
     let t = TestApp::new().await;
-    let (_, coursework) =
-        handin::models::assignment::find_by_codes(&t.app().db, "COMP6248", "coursework")
-            .await
-            .unwrap()
-            .unwrap();
-    let mut active: handin::models::assignment::ActiveModel = coursework.into();
-    active.counted_attempt = Set("latest_on_time".into());
-    active.late_policy = Set(handin::models::column::Policy(
-        handin::domain::penalty::LatePolicy::UkStandard,
-    ));
-    active.update(&t.app().db).await.unwrap();
+    t.change_coursework(|a| {
+        a.counted_attempt = Set("latest_on_time".into());
+        a.late_policy = Set(handin::models::column::Policy(
+            handin::domain::penalty::LatePolicy::UkStandard,
+        ));
+    })
+    .await;
     t.hand_in("alice", "coursework", "on time").await;
     t.set_time("2020-05-29T15:02:00Z");
     // No question asked: the late attempt will not count.
