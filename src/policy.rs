@@ -213,6 +213,7 @@ mod tests {
             password_hash: String::new(),
             created_at: chrono::Utc::now(),
             provider_identity: None,
+            calendar_token: None,
         };
         let admin = person(user::Role::Admin);
         let marker = person(user::Role::Marker);

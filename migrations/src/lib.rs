@@ -16,6 +16,7 @@ mod m20261127_000007_declarations;
 mod m20261127_000008_counted_attempt;
 mod m20261127_000009_pass_floor;
 mod m20261127_000010_closure_days;
+mod m20261127_000011_calendar_links;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000008_counted_attempt::Migration),
             Box::new(m20261127_000009_pass_floor::Migration),
             Box::new(m20261127_000010_closure_days::Migration),
+            Box::new(m20261127_000011_calendar_links::Migration),
         ]
     }
 }

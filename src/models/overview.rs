@@ -16,6 +16,8 @@ use crate::domain::zone::format_local;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AssignmentView {
+    #[serde(skip)]
+    pub assignment_id: i32,
     pub course: String,
     pub course_title: String,
     pub slug: String,
@@ -141,6 +143,7 @@ pub fn build(
     };
     let standing = latest.as_ref().map(|s| rule.judge(s.received_at));
     AssignmentView {
+        assignment_id: assignment.id,
         course: course.code.clone(),
         course_title: course.title.clone(),
         slug: assignment.slug.clone(),

@@ -26,6 +26,9 @@ pub struct Model {
     /// given to someone else.
     #[serde(skip)]
     pub provider_identity: Option<String>,
+    /// The secret in this person's calendar feed address, if they made one.
+    #[serde(skip)]
+    pub calendar_token: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -81,6 +84,29 @@ pub async fn find_by_username(
         .filter(Column::Username.eq(username))
         .one(db)
         .await
+}
+
+/// The person whose calendar feed this secret opens.
+pub async fn find_by_calendar_token(
+    db: &impl ConnectionTrait,
+    token: &str,
+) -> Result<Option<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::CalendarToken.eq(token))
+        .one(db)
+        .await
+}
+
+/// Sets (or, with `None`, removes) a person's calendar feed secret.
+pub async fn set_calendar_token(
+    db: &impl ConnectionTrait,
+    user: Model,
+    token: Option<String>,
+) -> Result<Model, DbErr> {
+    use sea_orm::ActiveValue::Set;
+    let mut active: ActiveModel = user.into();
+    active.calendar_token = Set(token);
+    active.update(db).await
 }
 
 /// Usernames are short and plain: they appear in file names and URLs.

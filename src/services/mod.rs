@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod audit_log;
+pub mod calendar;
 pub mod catalogue;
 pub mod exports;
 pub mod extensions;

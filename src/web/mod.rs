@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod calendar;
 pub mod contents;
 pub mod error;
 pub mod extensions;
@@ -46,6 +47,7 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
         .mount("/", marking::page_routes())
         .mount("/", marking::download_routes())
         .mount("/", contents::routes())
+        .mount("/", calendar::routes())
         .mount("/", marks::page_routes())
         .mount("/", marks::download_routes())
         .mount("/", feedback::page_routes())

@@ -7,6 +7,7 @@ mod admin;
 mod api;
 mod browser;
 mod bucket;
+mod calendar;
 mod database;
 mod feedback;
 mod fixture;

@@ -30,6 +30,12 @@ fn allowed(method: Method, path: &str) -> Option<&'static [&'static str]> {
         (Method::Get, "/login/sso".into(), SIGN_IN),
         (Method::Get, "/login/sso/callback".into(), SIGN_IN),
         (Method::Get, "/tokens".into(), LOGGED_IN),
+        (Method::Get, "/calendar".into(), LOGGED_IN),
+        (Method::Post, "/calendar".into(), LOGGED_IN),
+        // The feed opens by the secret in its address ("1" opens nothing):
+        // calendars.rs covers it.
+        (Method::Get, "/calendar/<file>".into(), SIGN_IN),
+        (Method::Get, format!("{a}/calendar.ics"), COURSE),
         (Method::Post, "/tokens".into(), LOGGED_IN),
         // Token 1 is alice's (her hand-in below made it).
         (Method::Post, "/tokens/<id>/revoke".into(), OWNER_AND_ADMIN),
@@ -176,6 +182,7 @@ fn concrete(path: &str) -> String {
         .replace("<username>", "bob")
         .replace("<label>", "alice")
         .replace("<index>", "0")
+        .replace("<file>", "1")
 }
 
 /// Every field any form reads, so a form is refused for its token alone.
@@ -396,7 +403,7 @@ async fn every_route_refuses_everyone_it_should() {
             let status = request.dispatch().await.status();
             if may {
                 assert!(status.code < 400, "{who} may {method} {path}, got {status}");
-            } else if path.starts_with("/login/sso") {
+            } else if path.starts_with("/login/sso") || path == "/calendar/<file>" {
                 assert!(
                     matches!(status.code, 400 | 404),
                     "{who} {method} {path} gave {status}"
