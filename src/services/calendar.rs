@@ -46,23 +46,33 @@ async fn sequences(
     assignment_ids: &[i32],
     student_id: Option<i32>,
 ) -> Result<HashMap<i32, u32>> {
+    use sea_orm::Condition;
+    // The moves, and this student's own extension changes (never everyone's).
+    let theirs = match student_id {
+        Some(id) => Condition::all().add(audit::Column::StudentId.eq(id)).add(
+            audit::Column::Action.is_in([
+                "extension_granted",
+                "extension_edited",
+                "extension_revoked",
+            ]),
+        ),
+        None => Condition::any(),
+    };
     let changes = audit::Entity::find()
         .filter(audit::Column::AssignmentId.is_in(assignment_ids.iter().copied()))
-        .filter(audit::Column::Action.is_in([
-            "deadline_moved",
-            "extension_granted",
-            "extension_edited",
-            "extension_revoked",
-        ]))
+        .filter(
+            Condition::any()
+                .add(audit::Column::Action.eq("deadline_moved"))
+                .add(theirs),
+        )
         .all(&app.db)
         .await?;
     let mut counts = HashMap::new();
-    for change in changes {
-        let counts_here = change.action == "deadline_moved"
-            || (student_id.is_some() && change.student_id == student_id);
-        if let (true, Some(id)) = (counts_here, change.assignment_id) {
-            *counts.entry(id).or_insert(0) += 1;
-        }
+    for id in changes
+        .into_iter()
+        .filter_map(|change| change.assignment_id)
+    {
+        *counts.entry(id).or_insert(0) += 1;
     }
     Ok(counts)
 }
