@@ -198,20 +198,6 @@ pub async fn attempts(
         .await
 }
 
-/// The attempt that counts: the latest.
-pub async fn latest(
-    db: &impl ConnectionTrait,
-    assignment_id: i32,
-    student_id: i32,
-) -> Result<Option<Model>, DbErr> {
-    Entity::find()
-        .filter(Column::AssignmentId.eq(assignment_id))
-        .filter(Column::StudentId.eq(student_id))
-        .order_by_desc(Column::Attempt)
-        .one(db)
-        .await
-}
-
 /// Every stored path (for cleaning orphans at start).
 pub async fn stored_paths(db: &impl ConnectionTrait) -> Result<Vec<String>, DbErr> {
     Entity::find()

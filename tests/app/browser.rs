@@ -163,6 +163,29 @@ impl Browser {
             .unwrap();
     }
 
+    /// Clicks the link that reads `link` and waits for the browser to save
+    /// `name` in the downloads folder (it writes elsewhere until the file is
+    /// whole); returns the file's bytes.
+    async fn download(&self, link: &str, name: &str) -> Vec<u8> {
+        self.client
+            .find(Locator::LinkText(link))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let path = self.downloads.join(name);
+        let started = Instant::now();
+        while !path.exists() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{name} did not arrive"
+            );
+            rocket::tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        std::fs::read(&path).unwrap()
+    }
+
     async fn set_value(&self, id: &str, value: &str) {
         let script = "document.getElementById(arguments[0]).value = arguments[1];";
         self.client
@@ -365,23 +388,13 @@ async fn a_person_uses_handin_in_a_real_browser() {
         .unwrap();
     let table = b.text_of("table.marking tbody").await;
     assert!(table.contains("bob") && !table.contains("alice"), "{table}");
-    b.client
-        .find(Locator::LinkText("Download all (the attempts that count)"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let zip_path = b.downloads.join("WEB101-lab1-submissions.zip");
-    let started = Instant::now();
-    while !zip_path.exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the download did not arrive"
-        );
-        rocket::tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let archive = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    let zip = b
+        .download(
+            "Download all (the attempts that count)",
+            "WEB101-lab1-submissions.zip",
+        )
+        .await;
+    let archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
     let names: Vec<String> = archive
         .file_names()
         .map(|n| n.unwrap().to_string())
@@ -673,22 +686,10 @@ async fn a_marker_returns_marks_and_each_student_sees_only_their_own() {
     b.assert_accessible("assignment with a mark").await;
     b.shot("student-mark").await;
     // Her file is a download, never a page of its own.
-    b.client
-        .find(Locator::LinkText("annotated.pdf"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let saved = b.downloads.join("WEB101-lab1-feedback-annotated.pdf");
-    let started = Instant::now();
-    while std::fs::read(&saved).ok().as_deref() != Some(b"%PDF alice annotated".as_slice()) {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "alice's feedback file did not arrive"
-        );
-        rocket::tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let saved = b
+        .download("annotated.pdf", "WEB101-lab1-feedback-annotated.pdf")
+        .await;
+    assert_eq!(saved, b"%PDF alice annotated");
     assert!(
         b.client
             .current_url()

@@ -18,27 +18,17 @@ async fn moving_the_deadline_turns_late_work_on_time_everywhere_with_one_audit_e
     assert_eq!(receipt(&t, late).await["status"], "late");
     assert_eq!(audit_count(&t, "deadline_moved").await, 0);
     // A DST-gap time is refused with a clear message.
-    let csrf = t.csrf().await;
-    let body = form(&[
-        ("csrf", &csrf),
-        ("slug", "coursework"),
-        ("title", "Coursework"),
-        ("opens", ""),
-        ("due", "2021-03-28T01:30"),
-        ("hard_close", ""),
-        ("grace_minutes", "0"),
-        ("max_bundle_mib", "1"),
-        ("required_files", ""),
-        ("late_policy", "none"),
-        ("reason", "x"),
-    ]);
-    let response = t
-        .client
-        .post("/admin/courses/COMP6248/assignments")
-        .header(ContentType::Form)
-        .body(body)
-        .dispatch()
-        .await;
+    let response = post_coursework(
+        &t,
+        &[
+            ("due", "2021-03-28T01:30"),
+            ("hard_close", ""),
+            ("required_files", ""),
+            ("late_policy", "none"),
+            ("reason", "x"),
+        ],
+    )
+    .await;
     assert_eq!(response.status(), Status::UnprocessableEntity);
     assert!(
         response
@@ -112,30 +102,13 @@ async fn moving_a_deadline_into_the_past_or_the_next_day_asks_first() {
     t.login("admin").await;
     let t = &t;
     let save = |due: &'static str, confirm: bool| async move {
-        let csrf = t.csrf().await;
-        let mut fields = vec![
-            ("csrf", csrf.as_str()),
-            ("slug", "coursework"),
-            ("title", "Coursework"),
-            ("opens", ""),
+        let confirm = if confirm { "true" } else { "false" };
+        let fields = [
             ("due", due),
-            ("hard_close", "2020-06-12T16:00"),
-            ("grace_minutes", "0"),
-            ("max_bundle_mib", "1"),
-            ("required_files", "report.pdf"),
-            ("late_policy", "uk_standard"),
             ("reason", "strike"),
+            ("confirm_move", confirm),
         ];
-        if confirm {
-            fields.push(("confirm_move", "true"));
-        }
-        let body = form(&fields);
-        t.client
-            .post("/admin/courses/COMP6248/assignments")
-            .header(ContentType::Form)
-            .body(body)
-            .dispatch()
-            .await
+        post_coursework(t, &fields).await
     };
     for (due, when) in [
         (
@@ -204,31 +177,17 @@ async fn the_late_policy_shows_on_the_receipt_and_in_the_table() {
 async fn points_off_per_day_chosen_from_the_list_and_a_pass_that_stays_a_pass() {
     let t = TestApp::new().await;
     t.login("admin").await;
-    let csrf = t.csrf().await;
-    let body = form(&[
-        ("csrf", &csrf),
-        ("slug", "coursework"),
-        ("title", "Coursework"),
-        ("opens", ""),
-        ("due", "2020-05-29T16:00"),
-        ("hard_close", "2020-06-12T16:00"),
-        ("grace_minutes", "0"),
-        ("max_bundle_mib", "1"),
-        ("required_files", "report.pdf"),
-        ("late_policy", "points_per_day"),
-        ("late_amount", "5"),
-        ("late_cap", "30"),
-        ("pass_mark", "40"),
-        ("penalty_floor_at_pass", "true"),
-        ("reason", ""),
-    ]);
-    let saved = t
-        .client
-        .post("/admin/courses/COMP6248/assignments")
-        .header(ContentType::Form)
-        .body(body)
-        .dispatch()
-        .await;
+    let saved = post_coursework(
+        &t,
+        &[
+            ("late_policy", "points_per_day"),
+            ("late_amount", "5"),
+            ("late_cap", "30"),
+            ("pass_mark", "40"),
+            ("penalty_floor_at_pass", "true"),
+        ],
+    )
+    .await;
     assert_eq!(saved.status(), Status::SeeOther);
     let (_, coursework) =
         handin::models::assignment::find_by_codes(&t.app().db, "COMP6248", "coursework")

@@ -77,25 +77,38 @@ fn form(fields: &[(&str, &str)]) -> String {
 }
 
 async fn save_coursework(t: &TestApp, due: &str, reason: &str) -> Status {
+    post_coursework(t, &[("due", due), ("reason", reason)])
+        .await
+        .status()
+}
+
+/// Sends the coursework's admin form: its usual fields, with `changed`
+/// put in their place (or added).
+async fn post_coursework<'c>(t: &'c TestApp, changed: &[(&str, &str)]) -> LocalResponse<'c> {
     let csrf = t.csrf().await;
-    let body = form(&[
+    let mut fields: Vec<(&str, &str)> = vec![
         ("csrf", &csrf),
         ("slug", "coursework"),
         ("title", "Coursework"),
         ("opens", ""),
-        ("due", due),
+        ("due", "2020-05-29T16:00"),
         ("hard_close", "2020-06-12T16:00"),
         ("grace_minutes", "0"),
         ("max_bundle_mib", "1"),
         ("required_files", "report.pdf"),
         ("late_policy", "uk_standard"),
-        ("reason", reason),
-    ]);
+        ("reason", ""),
+    ];
+    for &(name, value) in changed {
+        match fields.iter_mut().find(|(n, _)| *n == name) {
+            Some(field) => field.1 = value,
+            None => fields.push((name, value)),
+        }
+    }
     t.client
         .post("/admin/courses/COMP6248/assignments")
         .header(ContentType::Form)
-        .body(body)
+        .body(form(&fields))
         .dispatch()
         .await
-        .status()
 }
