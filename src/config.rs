@@ -93,6 +93,25 @@ pub struct AppConfig {
     /// Local passwords (the demo, a break-glass administrator). False: the
     /// password form is gone and its POST refused.
     pub password_login: bool,
+    /// The mail server, as a URL: `smtp://user:password@host:587?tls=required`
+    /// (STARTTLS), `smtps://user:password@host:465` (TLS), or
+    /// `smtp://host:25` (plain, for a relay on the same network). Unset:
+    /// mail goes to the log and the outbox page only.
+    pub mail_url: Option<String>,
+    /// Who mail comes from: `handin <handin@example.ac.uk>`.
+    pub mail_from: String,
+    /// Reminders go to students with nothing handed in this many hours
+    /// before their own deadline. Empty: no reminders.
+    pub reminder_hours: Vec<u32>,
+    /// The daily digest of waiting requests goes out after this hour in
+    /// each course's time zone.
+    pub digest_hour: u32,
+    /// How often this instance looks for mail to send, in seconds; 0: never
+    /// (another instance sends it).
+    pub mail_poll_seconds: u64,
+    /// The wait after a mail's first failed try, in seconds; it doubles
+    /// with each failure, up to an hour.
+    pub mail_retry_seconds: u64,
 }
 
 /// Which claim of the ID token names the person.
@@ -139,6 +158,13 @@ impl Default for AppConfig {
             remote_user_proxies: Vec::new(),
             remote_user_logout_url: None,
             password_login: true,
+            mail_url: None,
+            mail_from: "handin <handin@localhost>".to_string(),
+            // Two days to find time, and a last call.
+            reminder_hours: vec![48, 2],
+            digest_hour: 8,
+            mail_poll_seconds: 15,
+            mail_retry_seconds: 60,
         }
     }
 }
@@ -162,6 +188,12 @@ impl AppConfig {
             ));
         }
         config.check_sign_in()?;
+        if config.digest_hour > 23 {
+            return Err(format!(
+                "bad configuration: digest_hour is {}: use an hour from 0 to 23",
+                config.digest_hour
+            ));
+        }
         Ok(config)
     }
 

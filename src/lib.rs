@@ -61,6 +61,8 @@ pub struct App {
     pub readiness: std::sync::Mutex<Option<(std::time::Instant, Result<(), &'static str>)>>,
     /// The university's OpenID provider, when single sign-on is configured.
     pub oidc: Option<Arc<oidc::Provider>>,
+    /// The mail server (or the log) that queued mail goes to.
+    pub mailer: services::mailer::Mailer,
 }
 
 /// Opens the database and the uploads folder. The command line uses this
@@ -77,6 +79,7 @@ pub async fn open(config: AppConfig, clock: SharedClock) -> Result<App, String> 
         .map_err(|e| format!("cannot open the storage {}: {e}", place.shown()))?;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let oidc = oidc::Provider::from_config(&config)?.map(Arc::new);
+    let mailer = services::mailer::Mailer::from_config(&config)?;
     Ok(App {
         db,
         uploads,
@@ -90,6 +93,7 @@ pub async fn open(config: AppConfig, clock: SharedClock) -> Result<App, String> 
         in_flight: Default::default(),
         readiness: Default::default(),
         oidc,
+        mailer,
     })
 }
 
@@ -294,6 +298,14 @@ async fn start(rocket: &Rocket<Build>, clock: SharedClock) -> Result<App, String
         rocket::warn!("clean-up after an earlier run failed: {e}");
     }
     keep_beating(&app);
+    if app.config.mail_poll_seconds > 0 {
+        let every = std::time::Duration::from_secs(app.config.mail_poll_seconds);
+        services::mailer::keep_sending(
+            services::mailer::Post::new(&app),
+            every,
+            app.retired.clone(),
+        );
+    }
     // A wrong issuer shows in the log at start, not to the first student;
     // a provider that is down must not stop the server starting.
     if let Some(provider) = app.oidc.clone() {

@@ -214,6 +214,7 @@ mod tests {
             created_at: chrono::Utc::now(),
             provider_identity: None,
             calendar_token: None,
+            mail_reminders: true,
         };
         let admin = person(user::Role::Admin);
         let marker = person(user::Role::Marker);

@@ -17,6 +17,7 @@ mod m20261127_000008_counted_attempt;
 mod m20261127_000009_pass_floor;
 mod m20261127_000010_closure_days;
 mod m20261127_000011_calendar_links;
+mod m20261127_000012_outbox;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000009_pass_floor::Migration),
             Box::new(m20261127_000010_closure_days::Migration),
             Box::new(m20261127_000011_calendar_links::Migration),
+            Box::new(m20261127_000012_outbox::Migration),
         ]
     }
 }

@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod calendar;
 pub mod deadline;
 pub mod feedback;
+pub mod mail;
 pub mod marks;
 pub mod names;
 pub mod penalty;

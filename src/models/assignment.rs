@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 use sea_orm::entity::prelude::*;
-use sea_orm::{QueryFilter, QueryOrder};
+use sea_orm::{QueryFilter, QueryOrder, QuerySelect};
 
 use super::column::{Policy, RequiredFiles};
 use super::course;
@@ -154,4 +154,48 @@ pub async fn set_marks_release(
         ..Default::default()
     };
     active.update(db).await
+}
+
+/// The assignments (with their courses) whose deadline, or a student's
+/// extension, falls after `from` and no later than `to`: those a reminder
+/// may be due for.
+pub async fn deadlines_between(
+    db: &impl ConnectionTrait,
+    from: DateTimeUtc,
+    to: DateTimeUtc,
+) -> Result<Vec<(Model, course::Model)>, DbErr> {
+    use super::extension;
+    let extended: Vec<i32> = extension::Entity::find()
+        .select_only()
+        .column(extension::Column::AssignmentId)
+        .distinct()
+        .filter(extension::Column::Until.gt(from))
+        .filter(extension::Column::Until.lte(to))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let due_soon = sea_orm::Condition::all()
+        .add(Column::DueAt.gt(from))
+        .add(Column::DueAt.lte(to));
+    let assignments = Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(due_soon)
+                .add(Column::Id.is_in(extended)),
+        )
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await?;
+    let ids: Vec<i32> = assignments.iter().map(|a| a.course_id).collect();
+    let courses = course::Entity::find()
+        .filter(course::Column::Id.is_in(ids))
+        .all(db)
+        .await?;
+    Ok(assignments
+        .into_iter()
+        .filter_map(|a| {
+            let course = courses.iter().find(|c| c.id == a.course_id)?.clone();
+            Some((a, course))
+        })
+        .collect())
 }

@@ -221,7 +221,7 @@ pub async fn search(
 }
 
 /// Every action the log records, for the filter.
-pub const ACTIONS: [&str; 26] = [
+pub const ACTIONS: [&str; 27] = [
     "course_created",
     "course_updated",
     "assignment_created",
@@ -248,6 +248,7 @@ pub const ACTIONS: [&str; 26] = [
     "token_revoked",
     "bulk_download",
     "sessions_ended",
+    "mail_resent",
 ];
 
 /// When a roster was imported from the page form `form_id`, if it was.

@@ -147,6 +147,24 @@ pub async fn students(
         .await
 }
 
+/// The users enrolled in a course as staff (markers, and administrators
+/// enrolled there).
+pub async fn staff(
+    db: &impl ConnectionTrait,
+    course_id: i32,
+) -> Result<Vec<super::user::Model>, DbErr> {
+    let ids: Vec<i32> = of_course(db, course_id, EnrolledAs::Marker)
+        .await?
+        .into_iter()
+        .map(|e| e.user_id)
+        .collect();
+    super::user::Entity::find()
+        .filter(super::user::Column::Id.is_in(ids))
+        .order_by_asc(super::user::Column::Username)
+        .all(db)
+        .await
+}
+
 /// Every student's candidate number in a course, by user id.
 pub async fn candidates(
     db: &impl ConnectionTrait,

@@ -37,6 +37,20 @@ pub async fn until_for(
         .map(|e| e.until))
 }
 
+/// Every extension on an assignment: the new deadline, by student id.
+pub async fn until_by_student(
+    db: &impl ConnectionTrait,
+    assignment_id: i32,
+) -> Result<std::collections::HashMap<i32, DateTimeUtc>, DbErr> {
+    Ok(Entity::find()
+        .filter(Column::AssignmentId.eq(assignment_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.student_id, e.until))
+        .collect())
+}
+
 /// Who decides about extensions on which assignment, and when.
 pub struct Decision {
     pub course_id: i32,
@@ -60,24 +74,13 @@ fn summary(row: &Model) -> Option<String> {
     .ok()
 }
 
-/// Grants (or edits) extensions, all or none, each on the record.
-pub async fn grant(
-    db: &DatabaseConnection,
-    decision: &Decision,
-    grants: &[Grant],
-) -> Result<(), DbErr> {
-    let txn = crate::db::begin_write(db).await?;
-    for grant in grants {
-        grant_one(&txn, decision, grant).await?;
-    }
-    txn.commit().await
-}
-
+/// Grants (or edits) one student's extension, on the record. Returns the
+/// deadline their extension gave before, if they held one.
 pub async fn grant_one(
     db: &impl ConnectionTrait,
     decision: &Decision,
     grant: &Grant,
-) -> Result<(), DbErr> {
+) -> Result<Option<DateTimeUtc>, DbErr> {
     let Grant {
         student_id,
         until,
@@ -89,6 +92,7 @@ pub async fn grant_one(
         .filter(Column::StudentId.eq(student_id))
         .one(db)
         .await?;
+    let held = existing.as_ref().map(|row| row.until);
     let (action, before, after) = match existing {
         Some(row) => {
             let before = summary(&row);
@@ -125,24 +129,26 @@ pub async fn grant_one(
         after,
         details: reason.clone(),
     };
-    audit::record(db, decision.at, entry).await
+    audit::record(db, decision.at, entry).await?;
+    Ok(held)
 }
 
-/// Removes a student's extension, on the record; `false` if they held
-/// none. (The request it came from, if any, is the caller's to mark.)
+/// Removes a student's extension, on the record. Returns the deadline it
+/// gave, or none if they held none. (The request it came from, if any, is
+/// the caller's to mark.)
 pub async fn remove(
     db: &impl ConnectionTrait,
     decision: &Decision,
     student_id: i32,
     reason: &str,
-) -> Result<bool, DbErr> {
+) -> Result<Option<DateTimeUtc>, DbErr> {
     let Some(row) = Entity::find()
         .filter(Column::AssignmentId.eq(decision.assignment_id))
         .filter(Column::StudentId.eq(student_id))
         .one(db)
         .await?
     else {
-        return Ok(false);
+        return Ok(None);
     };
     let before = summary(&row);
     Entity::delete_by_id(row.id).exec(db).await?;
@@ -157,7 +163,7 @@ pub async fn remove(
         details: reason.to_string(),
     };
     audit::record(db, decision.at, entry).await?;
-    Ok(true)
+    Ok(Some(row.until))
 }
 
 /// Every extension on an assignment.

@@ -14,6 +14,7 @@ pub mod instance;
 pub mod login_failure;
 pub mod mark;
 pub mod marking;
+pub mod outbox;
 pub mod overview;
 pub mod receipt;
 pub mod requests;

@@ -406,3 +406,50 @@ pub async fn mark_revoked(
     }
     Ok(())
 }
+
+/// A request waiting for staff, with its assignment and student.
+pub type Waiting = (Model, assignment::Model, user::Model);
+
+/// Every request waiting for staff's decision (not those waiting for the
+/// student's answer), grouped by course, oldest first.
+pub async fn waiting_by_course(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<(course::Model, Vec<Waiting>)>, DbErr> {
+    let rows = Entity::find()
+        .filter(Column::State.eq(State::Requested))
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let assignments = assignment::Entity::find()
+        .filter(assignment::Column::Id.is_in(rows.iter().map(|r| r.assignment_id)))
+        .all(db)
+        .await?;
+    let students = user::Entity::find()
+        .filter(user::Column::Id.is_in(rows.iter().map(|r| r.student_id)))
+        .all(db)
+        .await?;
+    let courses = course::Entity::find()
+        .filter(course::Column::Id.is_in(assignments.iter().map(|a| a.course_id)))
+        .order_by_asc(course::Column::Code)
+        .all(db)
+        .await?;
+    let mut grouped: Vec<(course::Model, Vec<Waiting>)> =
+        courses.into_iter().map(|c| (c, Vec::new())).collect();
+    for row in rows {
+        let found = assignments.iter().find(|a| a.id == row.assignment_id);
+        let student = students.iter().find(|u| u.id == row.student_id);
+        let (Some(assignment), Some(student)) = (found, student) else {
+            continue;
+        };
+        if let Some((_, list)) = grouped
+            .iter_mut()
+            .find(|(c, _)| c.id == assignment.course_id)
+        {
+            list.push((row, assignment.clone(), student.clone()));
+        }
+    }
+    Ok(grouped)
+}

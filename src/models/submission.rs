@@ -100,7 +100,13 @@ pub struct NewSubmission {
 /// and the insert share a transaction, and the unique index on (assignment,
 /// student, attempt) refuses the loser of a race for the same number, which
 /// then reads again and takes the next one.
-pub async fn record(db: &DatabaseConnection, new: NewSubmission) -> Result<Model, DbErr> {
+/// Records the next attempt, and writes the mails `tell` composes for it
+/// (its receipt) to the outbox in the same transaction.
+pub async fn record(
+    db: &DatabaseConnection,
+    new: NewSubmission,
+    tell: impl Fn(&Model) -> Vec<super::outbox::NewMail>,
+) -> Result<Model, DbErr> {
     // Each retry means another upload was recorded meanwhile; a handful of
     // uploads from one student at the same instant is already unusual.
     const TRIES: usize = 20;
@@ -108,7 +114,7 @@ pub async fn record(db: &DatabaseConnection, new: NewSubmission) -> Result<Model
     let mut tries = 0;
     loop {
         tries += 1;
-        match insert_next_attempt(db, &new, &entries).await {
+        match insert_next_attempt(db, &new, &entries, &tell).await {
             Err(e) if crate::db::is_conflict(&e) && tries < TRIES => continue,
             outcome => return outcome,
         }
@@ -119,6 +125,7 @@ async fn insert_next_attempt(
     db: &DatabaseConnection,
     new: &NewSubmission,
     entries: &str,
+    tell: &impl Fn(&Model) -> Vec<super::outbox::NewMail>,
 ) -> Result<Model, DbErr> {
     let txn = crate::db::begin_attempt(db).await?;
     let last: Option<i32> = Entity::find()
@@ -146,11 +153,11 @@ async fn insert_next_attempt(
     }
     .insert(&txn)
     .await?;
+    super::outbox::enqueue(&txn, tell(&row), row.received_at).await?;
     txn.commit().await?;
     Ok(row)
 }
 
-/// Every attempt of a student at an assignment, newest first.
 /// The student's latest attempt (the one that counts): its number and
 /// when it was received.
 pub async fn latest_of(
@@ -206,4 +213,20 @@ pub async fn stored_paths(db: &impl ConnectionTrait) -> Result<Vec<String>, DbEr
         .into_tuple::<String>()
         .all(db)
         .await
+}
+
+/// The students who have handed in at least one attempt at an assignment.
+pub async fn students_with_attempts(
+    db: &impl ConnectionTrait,
+    assignment_id: i32,
+) -> Result<std::collections::HashSet<i32>, DbErr> {
+    let ids: Vec<i32> = Entity::find()
+        .select_only()
+        .column(Column::StudentId)
+        .distinct()
+        .filter(Column::AssignmentId.eq(assignment_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().collect())
 }

@@ -29,6 +29,9 @@ pub struct Model {
     /// The secret in this person's calendar feed address, if they made one.
     #[serde(skip)]
     pub calendar_token: Option<String>,
+    /// Whether this person wants mail before their deadlines (students may
+    /// turn reminders off; receipts and decisions are always sent).
+    pub mail_reminders: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -106,6 +109,18 @@ pub async fn set_calendar_token(
     use sea_orm::ActiveValue::Set;
     let mut active: ActiveModel = user.into();
     active.calendar_token = Set(token);
+    active.update(db).await
+}
+
+/// Turns a person's mail reminders on or off.
+pub async fn set_mail_reminders(
+    db: &impl ConnectionTrait,
+    user: Model,
+    on: bool,
+) -> Result<Model, DbErr> {
+    use sea_orm::ActiveValue::Set;
+    let mut active: ActiveModel = user.into();
+    active.mail_reminders = Set(on);
     active.update(db).await
 }
 

@@ -39,6 +39,12 @@ pub async fn turn_off(app: &App, who: user::Model) -> Result<()> {
     Ok(())
 }
 
+/// Turns mail reminders before the person's deadlines on or off.
+pub async fn set_reminders(app: &App, who: user::Model, on: bool) -> Result<()> {
+    user::set_mail_reminders(&app.db, who, on).await?;
+    Ok(())
+}
+
 /// How many times each event has changed: its deadline moved, or (for a
 /// student) their extension granted, edited or revoked.
 async fn sequences(

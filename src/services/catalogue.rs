@@ -10,6 +10,7 @@ use chrono_tz::Tz;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::Deserialize;
 
+use super::mail::{self, Links};
 use crate::App;
 use crate::config::AppConfig;
 use crate::domain::bundle::compile_pattern;
@@ -19,7 +20,7 @@ use crate::domain::penalty::LatePolicy;
 use crate::domain::zone::parse_local;
 use crate::error::{Error, Result};
 use crate::models::column::{ClosureDays, Policy, RequiredFiles, Zone};
-use crate::models::{assignment, audit, closure_day, course, mark};
+use crate::models::{assignment, audit, closure_day, course, enrolment, extension, mark, outbox};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -449,7 +450,8 @@ async fn apply_all(
         let course_id = upsert_course(&txn, r.course, &mut report, change).await?;
         for (a, says) in r.assignments {
             let wanted = assignment::Model { course_id, ..a };
-            upsert_assignment(&txn, wanted, says, &mut report, change).await?;
+            let links = Links(config.public_url.as_deref());
+            upsert_assignment(&txn, wanted, says, (&mut report, links), change).await?;
         }
     }
     txn.commit().await?;
@@ -516,7 +518,7 @@ async fn upsert_assignment(
     db: &impl sea_orm::ConnectionTrait,
     wanted: assignment::Model,
     says: Says,
-    report: &mut ImportReport,
+    (report, links): (&mut ImportReport, Links<'_>),
     change: &Change<'_>,
 ) -> Result<()> {
     let existing = assignment::Entity::find()
@@ -592,8 +594,11 @@ async fn upsert_assignment(
             // Every field is written; the id stays the key.
             active = active.reset_all();
             active.id = sea_orm::ActiveValue::Unchanged(existing.id);
-            active.update(db).await?;
+            let updated = active.update(db).await?;
             report.updated += 1;
+            if moved {
+                tell_deadline_moved(db, (&existing, &updated), change, links).await?;
+            }
             (
                 existing.id,
                 if moved {
@@ -623,6 +628,41 @@ async fn upsert_assignment(
         ..Default::default()
     };
     Ok(audit::record(db, change.at, entry).await?)
+}
+
+/// Mails every student whose own deadline the move changes (those with an
+/// extension beyond both the old and the new deadline keep theirs, and are
+/// not told), in the transaction that moves it.
+async fn tell_deadline_moved(
+    db: &impl sea_orm::ConnectionTrait,
+    (before, after): (&assignment::Model, &assignment::Model),
+    change: &Change<'_>,
+    links: Links<'_>,
+) -> Result<()> {
+    let Some(course) = course::Entity::find_by_id(after.course_id).one(db).await? else {
+        return Ok(());
+    };
+    let closed = closure_day::university(db).await?;
+    let extensions = extension::until_by_student(db, after.id).await?;
+    let mut mails = Vec::new();
+    for student in enrolment::students(db, course.id).await? {
+        let held = extensions.get(&student.id).copied();
+        let was = before.rule(&course, held, &closed).effective_deadline();
+        let now = after.rule(&course, held, &closed).effective_deadline();
+        if was != now {
+            let times = (was, now);
+            mails.extend(mail::deadline_moved(
+                &student,
+                &course,
+                after,
+                times,
+                change.reason,
+                links,
+            ));
+        }
+    }
+    outbox::enqueue(db, mails, change.at).await?;
+    Ok(())
 }
 
 /// Refuses marking settings that do not fit together or that marks already

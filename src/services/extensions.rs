@@ -10,6 +10,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 
 use super::lines::{records, refuse_if_any};
+use super::mail::{self, ExtensionChange, Links};
 use super::{Scope, short_text};
 use crate::App;
 use crate::db::begin_write;
@@ -17,7 +18,7 @@ use crate::domain::zone::{form_value, format_local, parse_instant};
 use crate::error::{Error, Result};
 use crate::models::access::{self, CourseRole};
 use crate::models::requests::{self, RequestView};
-use crate::models::{enrolment, extension, user};
+use crate::models::{enrolment, extension, outbox, user};
 use crate::policy::Act;
 
 /// An extension as the pages and the API show it.
@@ -227,8 +228,45 @@ pub async fn grant(
             reason: reason.clone(),
         })
         .collect();
-    extension::grant(&app.db, &decision(app, scope), &grants).await?;
+    grant_all(app, scope, &grants).await?;
     Ok(until)
+}
+
+/// Grants (or changes) extensions, all or none, each on the record, and
+/// tells each student by mail in the same transaction.
+async fn grant_all(app: &App, scope: &Scope, grants: &[extension::Grant]) -> Result<()> {
+    let ids = grants.iter().map(|g| g.student_id);
+    let students = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(&app.db)
+        .await?;
+    let decision = decision(app, scope);
+    let txn = begin_write(&app.db).await?;
+    let mut mails = Vec::new();
+    for grant in grants {
+        let held = extension::grant_one(&txn, &decision, grant).await?;
+        let change = match held {
+            None => ExtensionChange::Granted { until: grant.until },
+            Some(before) => ExtensionChange::Changed {
+                before,
+                until: grant.until,
+            },
+        };
+        if let Some(student) = students.iter().find(|s| s.id == grant.student_id) {
+            let (course, assignment) = (&scope.course, &scope.assignment);
+            mails.extend(mail::extension(
+                student,
+                course,
+                assignment,
+                change,
+                &grant.reason,
+                Links::of(app),
+            ));
+        }
+    }
+    outbox::enqueue(&txn, mails, decision.at).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Revokes a student's extension (and marks the request it came from
@@ -242,12 +280,19 @@ pub async fn revoke(app: &App, scope: &Scope, label: &str, reason: &str) -> Resu
     };
     let decision = decision(app, scope);
     let txn = begin_write(&app.db).await?;
-    let revoked = extension::remove(&txn, &decision, student.id, reason).await?;
-    if revoked {
+    let held = extension::remove(&txn, &decision, student.id, reason).await?;
+    if let Some(before) = held {
         requests::mark_revoked(&txn, scope.assignment.id, student.id).await?;
+        let change = ExtensionChange::Revoked {
+            before,
+            deadline: scope.assignment.due_at,
+        };
+        let (course, assignment) = (&scope.course, &scope.assignment);
+        let told = mail::extension(&student, course, assignment, change, reason, Links::of(app));
+        outbox::enqueue(&txn, told.into_iter().collect(), decision.at).await?;
     }
     txn.commit().await?;
-    Ok(revoked)
+    Ok(held.is_some())
 }
 
 /// Imports `username,until,reason` lines (the first column holds candidate
@@ -307,6 +352,6 @@ pub async fn import(app: &App, scope: &Scope, text: &str) -> Result<usize> {
         }
     }
     refuse_if_any(errors)?;
-    extension::grant(&app.db, &decision(app, scope), &grants).await?;
+    grant_all(app, scope, &grants).await?;
     Ok(grants.len())
 }

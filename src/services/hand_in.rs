@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::mail::{self, Links};
 use super::{Scope, keep_recorded};
 use crate::App;
 use crate::domain::deadline::{Counts, DeadlineRule, UploadWindow};
@@ -148,15 +149,26 @@ impl Upload {
                 entries,
                 declaration,
             };
-            Ok(submission::record(&app.db, new).await?)
+            let tell = |row: &submission::Model| {
+                let receipt = self.receipt(row);
+                mail::receipt(&scope.user, &receipt, Links::of(app))
+                    .into_iter()
+                    .collect()
+            };
+            Ok(submission::record(&app.db, new, tell).await?)
         })
         .await?;
-        Ok(Receipt::build(
-            &row,
+        Ok(self.receipt(&row))
+    }
+
+    fn receipt(&self, row: &submission::Model) -> Receipt {
+        let scope = &self.scope;
+        Receipt::build(
+            row,
             &scope.assignment,
             &scope.course,
             &scope.user,
             &self.rule,
-        ))
+        )
     }
 }

@@ -4,13 +4,16 @@
 
 use chrono::{DateTime, Utc};
 
+use sea_orm::EntityTrait;
+
+use super::mail::{self, Answer, Links};
 use super::{Scope, extensions, keep_recorded, short_text};
 use crate::App;
 use crate::db::begin_write;
 use crate::domain::zone::parse_instant;
 use crate::error::{Error, Result};
-use crate::models::extension;
 use crate::models::requests::{self, Ask, Asked, Outcome};
+use crate::models::{closure_day, extension, outbox, user};
 use crate::policy::Act;
 use crate::storage::{Received, Shelf};
 
@@ -151,7 +154,32 @@ pub async fn decide(
         };
         extension::grant_one(&txn, &decision, &grant).await?;
     }
+    let student_id = row.student_id;
     requests::record_decision(&txn, &decision, row, &outcome, comment).await?;
+    let answer = match outcome {
+        Outcome::Approve { until } => Answer::Approved { until },
+        Outcome::Reject => {
+            let held = extension::until_for(&txn, scope.assignment.id, student_id).await?;
+            let closed = closure_day::university(&txn).await?;
+            let rule = scope.assignment.rule(&scope.course, held, &closed);
+            Answer::Rejected {
+                deadline: rule.effective_deadline(),
+            }
+        }
+        Outcome::MoreInformation => Answer::MoreInformation,
+    };
+    if let Some(student) = user::Entity::find_by_id(student_id).one(&txn).await? {
+        let (course, assignment) = (&scope.course, &scope.assignment);
+        let told = mail::request_decided(
+            &student,
+            course,
+            assignment,
+            answer,
+            comment,
+            Links::of(app),
+        );
+        outbox::enqueue(&txn, told.into_iter().collect(), decision.at).await?;
+    }
     txn.commit().await?;
     Ok(())
 }

@@ -49,8 +49,11 @@ async fn page(
     Template::render(
         "calendar",
         context! {
-            title: "Your deadlines in your calendar",
+            title: "Your deadlines in your calendar and by mail",
             me: caller.view(),
+            reminders: caller.user.mail_reminders,
+            address: caller.user.email.clone(),
+            support: app.config.support_contact.clone(),
             feed,
             subscribe,
             flash: flash.map(|f| f.message().to_string()),
@@ -61,7 +64,8 @@ async fn page(
 #[derive(rocket::FromForm)]
 struct ChangeForm<'r> {
     csrf: &'r str,
-    /// `new` (a new address; the old one stops working) or `off`.
+    /// `new` (a new address; the old one stops working) or `off`; or
+    /// `reminders-on` / `reminders-off` for mail reminders.
     action: &'r str,
 }
 
@@ -81,9 +85,17 @@ async fn change(
             calendar::turn_off(app, caller.user).await?;
             "Your calendar address has stopped working."
         }
+        "reminders-on" => {
+            calendar::set_reminders(app, caller.user, true).await?;
+            "Reminders are on: handin will mail you before a deadline if you have not handed in."
+        }
+        "reminders-off" => {
+            calendar::set_reminders(app, caller.user, false).await?;
+            "Reminders are off. Receipts and decisions about your extensions are still mailed to you."
+        }
         _ => {
             return Err(AppError::bad_request(
-                "Choose a new address, or turn it off.",
+                "Choose a new address, turn it off, or turn reminders on or off.",
             ));
         }
     };

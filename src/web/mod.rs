@@ -23,6 +23,7 @@ pub mod health;
 pub mod marking;
 pub mod marks;
 pub mod multipart;
+pub mod outbox;
 pub mod pages;
 pub mod requests;
 pub mod session;
@@ -55,6 +56,7 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
         .mount("/", extensions::page_routes())
         .mount("/", requests::routes())
         .mount("/", admin::routes())
+        .mount("/", outbox::routes())
         .mount(API_BASE, api::routes())
         .mount(API_BASE, extensions::api_routes())
         .mount(API_BASE, marking::download_routes())

@@ -40,6 +40,9 @@ fn allowed(method: Method, path: &str) -> Option<&'static [&'static str]> {
         // Token 1 is alice's (her hand-in below made it).
         (Method::Post, "/tokens/<id>/revoke".into(), OWNER_AND_ADMIN),
         (Method::Get, "/admin/tokens".into(), ADMIN),
+        (Method::Get, "/admin/outbox".into(), ADMIN),
+        // Mail 1 is alice's receipt.
+        (Method::Post, "/admin/outbox/<id>/resend".into(), ADMIN),
         (Method::Get, "/static/handin.css".into(), ALL),
         (Method::Get, "/static/handin.js".into(), ALL),
         // For a load balancer: "alive" and "ready", nothing more.
@@ -234,6 +237,11 @@ async fn state(t: &TestApp) -> Vec<u64> {
             .unwrap(),
         handin::models::api_token::Entity::find()
             .filter(handin::models::api_token::Column::RevokedAt.is_not_null())
+            .count(db)
+            .await
+            .unwrap(),
+        handin::models::outbox::Entity::find()
+            .filter(handin::models::outbox::Column::State.eq("queued"))
             .count(db)
             .await
             .unwrap(),

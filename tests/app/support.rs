@@ -127,7 +127,11 @@ impl TestApp {
             .merge(("max_unpacked_mib", options.max_unpacked_mib))
             .merge(("secure_cookies", options.secure_cookies))
             .merge(("trusted_proxies", options.trusted_proxies))
-            .merge(("log_level", "off"));
+            .merge(("log_level", "off"))
+            // Mail is sent when a test runs the worker's round, and
+            // reminders only where a test asks for them (mail.rs).
+            .merge(("mail_poll_seconds", 0))
+            .merge(("reminder_hours", Vec::<u32>::new()));
         if let Some(storage) = &options.storage {
             for setting in crate::garage::settings_for(storage) {
                 figment = figment.merge(setting);
