@@ -112,6 +112,13 @@ pub struct AppConfig {
     /// The wait after a mail's first failed try, in seconds; it doubles
     /// with each failure, up to an hour.
     pub mail_retry_seconds: u64,
+    /// The file of the key receipts and checkpoints are signed with
+    /// (created, mode 0600, on first start). Unset: `handin-signing.key`
+    /// beside the uploads folder.
+    pub signing_key_file: Option<PathBuf>,
+    /// The evidence log's name, in its checkpoints and signatures
+    /// (`handin.example.ac.uk/log`). Unset: `public_url`'s host and `/log`.
+    pub log_origin: Option<String>,
 }
 
 /// Which claim of the ID token names the person.
@@ -165,6 +172,8 @@ impl Default for AppConfig {
             digest_hour: 8,
             mail_poll_seconds: 15,
             mail_retry_seconds: 60,
+            signing_key_file: None,
+            log_origin: None,
         }
     }
 }
@@ -234,6 +243,39 @@ impl AppConfig {
             );
         }
         Ok(())
+    }
+
+    /// Where the signing key is kept.
+    pub fn signing_key_path(&self) -> PathBuf {
+        self.signing_key_file.clone().unwrap_or_else(|| {
+            let beside = self
+                .uploads_dir
+                .parent()
+                .unwrap_or(std::path::Path::new(""));
+            beside.join("handin-signing.key")
+        })
+    }
+
+    /// The evidence log's name: no spaces or `+` (the signed-note format's rule).
+    pub fn log_origin(&self) -> Result<String, String> {
+        let origin = match &self.log_origin {
+            Some(origin) => origin.clone(),
+            None => {
+                let host = self
+                    .public_url
+                    .as_deref()
+                    .and_then(|u| url::Url::parse(u).ok())
+                    .and_then(|u| u.host_str().map(str::to_string))
+                    .unwrap_or_else(|| "handin.localhost".to_string());
+                format!("{host}/log")
+            }
+        };
+        if origin.is_empty() || origin.contains(|c: char| c.is_whitespace() || c == '+') {
+            return Err(format!(
+                "bad configuration: log_origin '{origin}' must be non-empty, without spaces or '+'"
+            ));
+        }
+        Ok(origin)
     }
 
     /// Single sign-on through an OpenID provider is configured.

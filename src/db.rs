@@ -138,6 +138,23 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     Ok(txn)
 }
 
+/// The evidence log's appends take turns: its positions are gapless, and
+/// each checkpoint covers every entry before it. On SQLite the write lock
+/// already does this; on PostgreSQL, an advisory lock held until commit.
+const LOG_LOCK: i64 = 0x68616e64_696e0003;
+
+pub async fn lock_log(txn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [LOG_LOCK.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// A transaction for recording an attempt. On SQLite it queues on the
 /// write lock like [`begin_write`]; on PostgreSQL it takes no lock, so
 /// uploads from every instance run side by side, and the unique index on

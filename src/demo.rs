@@ -83,7 +83,7 @@ pub async fn create_if_empty(app: &App, address: &str) -> Result<(), String> {
         at: now,
         reason: "demo",
     };
-    catalogue::apply(&app.db, &app.config, &[spec], &change)
+    catalogue::apply(app, &[spec], &change)
         .await
         .map_err(|e| e.to_string())?;
     println!(

@@ -15,6 +15,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod evidence;
 pub mod models;
 pub mod oidc;
 pub mod policy;
@@ -63,6 +64,8 @@ pub struct App {
     pub oidc: Option<Arc<oidc::Provider>>,
     /// The mail server (or the log) that queued mail goes to.
     pub mailer: services::mailer::Mailer,
+    /// The key that signs receipts, and the log they go in.
+    pub notary: Arc<evidence::Notary>,
 }
 
 /// Opens the database and the uploads folder. The command line uses this
@@ -80,6 +83,10 @@ pub async fn open(config: AppConfig, clock: SharedClock) -> Result<App, String> 
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let oidc = oidc::Provider::from_config(&config)?.map(Arc::new);
     let mailer = services::mailer::Mailer::from_config(&config)?;
+    let notary = Arc::new(evidence::Notary {
+        signer: evidence::keys::load_or_create(&config.signing_key_path())?,
+        origin: config.log_origin()?,
+    });
     Ok(App {
         db,
         uploads,
@@ -94,6 +101,7 @@ pub async fn open(config: AppConfig, clock: SharedClock) -> Result<App, String> 
         readiness: Default::default(),
         oidc,
         mailer,
+        notary,
     })
 }
 
@@ -297,6 +305,9 @@ async fn start(rocket: &Rocket<Build>, clock: SharedClock) -> Result<App, String
     if let Err(e) = clean_up_after_crash(&app.db, &app.uploads, true).await {
         rocket::warn!("clean-up after an earlier run failed: {e}");
     }
+    models::log::publish_key(&app.db, &app.notary.signer, chrono::Utc::now())
+        .await
+        .map_err(|e| format!("cannot publish the signing key: {e}"))?;
     keep_beating(&app);
     if app.config.mail_poll_seconds > 0 {
         let every = std::time::Duration::from_secs(app.config.mail_poll_seconds);

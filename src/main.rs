@@ -49,9 +49,24 @@ enum Command {
         #[arg(long)]
         revoke: bool,
     },
-    /// Re-hash every stored bundle against the database; exits 1 if any is
-    /// missing or changed.
+    /// Re-hash every stored bundle against the database, and rebuild the
+    /// evidence log and check it; exits 1 if anything is missing or changed.
     Verify,
+    /// The key receipts and checkpoints are signed with.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Check a saved receipt file without trusting handin's database.
+    Receipt {
+        #[command(subcommand)]
+        command: ReceiptCommand,
+    },
+    /// Watch a handin's evidence log from outside.
+    Log {
+        #[command(subcommand)]
+        command: LogCommand,
+    },
     /// Move this installation (its database, and with --storage its files)
     /// into a new, empty database: SQLite into PostgreSQL, a folder into a
     /// bucket. Every row is counted and every file hashed on the way.
@@ -63,6 +78,44 @@ enum Command {
         /// `s3_*` settings or `AWS_*` variables). Unset: files stay where they are.
         #[arg(long)]
         storage: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Print the signing key's id, its public JWK and its verifier key.
+    Show,
+    /// Make a new signing key (the old one is kept beside it, retired, and
+    /// stays listed in the JWKS); restart every instance afterwards.
+    Rotate,
+}
+
+#[derive(Subcommand)]
+enum ReceiptCommand {
+    /// Check a receipt file: its signature, the bundle's SHA-256 (with
+    /// --bundle) and its inclusion in the log; says what that proves.
+    Verify {
+        receipt: std::path::PathBuf,
+        /// The bundle that was handed in.
+        #[arg(long)]
+        bundle: Option<std::path::PathBuf>,
+        /// handin's keys (a saved /.well-known/jwks.json); unset: fetched
+        /// from the address the receipt names.
+        #[arg(long)]
+        jwks: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum LogCommand {
+    /// Fetch the log's latest checkpoint, check that it extends the last
+    /// one seen (kept in --state), and keep it: exits 1 if the log was
+    /// rewritten.
+    Monitor {
+        /// handin's address (`https://handin.example.ac.uk`).
+        url: String,
+        #[arg(long)]
+        state: std::path::PathBuf,
     },
 }
 
@@ -130,6 +183,23 @@ async fn main() -> ExitCode {
             revoke,
         } => token(&username, days, revoke).await,
         Command::Verify => verify().await,
+        Command::Key {
+            command: KeyCommand::Show,
+        } => key_show(),
+        Command::Key {
+            command: KeyCommand::Rotate,
+        } => key_rotate().await,
+        Command::Receipt {
+            command:
+                ReceiptCommand::Verify {
+                    receipt,
+                    bundle,
+                    jwks,
+                },
+        } => receipt_verify(&receipt, bundle.as_deref(), jwks.as_deref()).await,
+        Command::Log {
+            command: LogCommand::Monitor { url, state },
+        } => log_monitor(&url, &state).await,
         Command::Transfer { to, storage } => transfer(&to, storage).await,
     };
     match result {
@@ -194,9 +264,12 @@ async fn transfer(to: &str, storage: Option<String>) -> Result<(), String> {
     Ok(())
 }
 
+fn config() -> Result<AppConfig, String> {
+    AppConfig::from_figment(&rocket::Config::figment())
+}
+
 async fn open() -> Result<handin::App, String> {
-    let config = AppConfig::from_figment(&rocket::Config::figment())?;
-    handin::open(config, Arc::new(SystemClock)).await
+    handin::open(config()?, Arc::new(SystemClock)).await
 }
 
 /// An error as the command line says it: every problem on its own line.
@@ -217,7 +290,7 @@ async fn import(file: &std::path::Path) -> Result<(), String> {
         at: SystemClock.now(),
         reason: &reason,
     };
-    let report = catalogue::import_file(&app.db, &app.config, &text, &change)
+    let report = catalogue::import_file(&app, &text, &change)
         .await
         .map_err(say)?;
     println!("Imported {}: {report}.", file.display());
@@ -353,6 +426,18 @@ async fn verify() -> Result<(), String> {
     .await
     .map_err(|e| e.to_string())?;
     eprintln!();
+    let log = verifying::verify_log(&app)
+        .await
+        .map_err(|e| e.to_string())?;
+    for problem in &log.problems {
+        println!("PROBLEM {problem}");
+    }
+    println!(
+        "Rebuilt the evidence log from its {} entries and checked its {} checkpoints: {} problem(s).",
+        log.entries,
+        log.checkpoints,
+        log.problems.len()
+    );
     for problem in &report.problems {
         println!("PROBLEM {problem}");
     }
@@ -367,13 +452,170 @@ async fn verify() -> Result<(), String> {
         started.elapsed().as_secs_f64(),
         report.problems.len() + report.feedback_problems.len()
     );
-    if report.problems.is_empty() && report.feedback_problems.is_empty() {
+    if report.problems.is_empty() && report.feedback_problems.is_empty() && log.problems.is_empty()
+    {
         Ok(())
     } else {
         Err(format!(
-            "{} bundle(s) and {} feedback file(s) failed verification",
+            "{} bundle(s), {} feedback file(s) and {} log entries or checkpoints failed verification",
             report.problems.len(),
-            report.feedback_problems.len()
+            report.feedback_problems.len(),
+            log.problems.len()
         ))
     }
+}
+
+fn key_show() -> Result<(), String> {
+    let config = config()?;
+    let path = config.signing_key_path();
+    let signer = handin::evidence::keys::load_or_create(&path)?;
+    let origin = config.log_origin()?;
+    println!("key file:     {}", path.display());
+    println!("key id (kid): {}", signer.kid());
+    println!(
+        "public JWK:   {}",
+        serde_json::to_string(&signer.jwk).map_err(|e| e.to_string())?
+    );
+    println!("log:          {origin}");
+    println!(
+        "note key:     {}",
+        handin::evidence::note::verifier_key(&origin, &signer.public_key())
+    );
+    Ok(())
+}
+
+async fn key_rotate() -> Result<(), String> {
+    let config = config()?;
+    let (old, new) = handin::evidence::keys::rotate(&config.signing_key_path())?;
+    let app = open().await?;
+    handin::models::log::publish_key(&app.db, &new, chrono::Utc::now())
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "The signing key is now {} (was {}, which stays published as retired). \
+         Restart every instance: each reads the key when it starts.",
+        new.kid(),
+        old.kid()
+    );
+    Ok(())
+}
+
+async fn fetch_text(url: &str) -> Result<String, String> {
+    let response = reqwest::get(url)
+        .await
+        .map_err(|e| format!("cannot fetch {url}: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("{url} answered {}", response.status()));
+    }
+    response
+        .text()
+        .await
+        .map_err(|e| format!("cannot read {url}: {e}"))
+}
+
+fn read_json(path: &std::path::Path) -> Result<serde_json::Value, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))
+}
+
+async fn receipt_verify(
+    receipt: &std::path::Path,
+    bundle: Option<&std::path::Path>,
+    jwks: Option<&std::path::Path>,
+) -> Result<(), String> {
+    use handin::services::evidence::check_receipt;
+    let file = read_json(receipt)?;
+    let keys = match jwks {
+        Some(path) => read_json(path)?,
+        None => {
+            let url = file["jwks_url"].as_str().ok_or(
+                "the receipt names no address for handin's keys: give them with --jwks FILE",
+            )?;
+            serde_json::from_str(&fetch_text(url).await?).map_err(|e| e.to_string())?
+        }
+    };
+    let digest = match bundle {
+        None => None,
+        Some(path) => {
+            use sha2::Digest;
+            use std::io::Read;
+            let mut hasher = sha2::Sha256::new();
+            let mut file = std::fs::File::open(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let mut buffer = vec![0; 1 << 16];
+            loop {
+                let n = file.read(&mut buffer).map_err(|e| e.to_string())?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buffer[..n]);
+            }
+            Some(hex::encode(hasher.finalize()))
+        }
+    };
+    let found = check_receipt(&file, &keys, digest.as_deref());
+    for line in &found.proved {
+        println!("PROVED {line}");
+    }
+    for line in &found.failed {
+        println!("FAILED {line}");
+    }
+    if found.failed.is_empty() && !found.proved.is_empty() {
+        println!("The receipt is genuine.");
+        Ok(())
+    } else {
+        Err("the receipt does not check".into())
+    }
+}
+
+async fn log_monitor(url: &str, state: &std::path::Path) -> Result<(), String> {
+    use handin::services::evidence::{Watched, check_progress};
+    let base = url.trim_end_matches('/');
+    let last: Option<Watched> = match std::fs::read_to_string(state) {
+        Ok(text) => {
+            Some(serde_json::from_str(&text).map_err(|e| format!("{}: {e}", state.display()))?)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("cannot read {}: {e}", state.display())),
+    };
+    let note = fetch_text(&format!("{base}/log/checkpoint")).await?;
+    let keys: serde_json::Value =
+        serde_json::from_str(&fetch_text(&format!("{base}/.well-known/jwks.json")).await?)
+            .map_err(|e| e.to_string())?;
+    let size: u64 = note
+        .lines()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("the checkpoint has no tree size")?;
+    let proof = match &last {
+        Some(last) if last.size < size => Some(
+            serde_json::from_str::<serde_json::Value>(
+                &fetch_text(&format!(
+                    "{base}/log/consistency?old={}&new={size}",
+                    last.size
+                ))
+                .await?,
+            )
+            .map_err(|e| e.to_string())?,
+        ),
+        _ => None,
+    };
+    let seen = check_progress(last.as_ref(), &note, &keys, proof.as_ref())
+        .map_err(|why| format!("ALERT: {why}"))?;
+    let text = serde_json::to_string_pretty(&seen).map_err(|e| e.to_string())?;
+    let partial = state.with_extension("partial");
+    std::fs::write(&partial, text).map_err(|e| e.to_string())?;
+    std::fs::rename(&partial, state).map_err(|e| e.to_string())?;
+    match last {
+        None => println!(
+            "First look at {}: {} entries; its key is {}.",
+            seen.origin, seen.size, seen.verifier_key
+        ),
+        Some(last) => println!(
+            "{}: {} entries, consistent with the {} seen before.",
+            seen.origin, seen.size, last.size
+        ),
+    }
+    Ok(())
 }

@@ -18,6 +18,7 @@ mod m20261127_000009_pass_floor;
 mod m20261127_000010_closure_days;
 mod m20261127_000011_calendar_links;
 mod m20261127_000012_outbox;
+mod m20261128_000013_evidence_log;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000010_closure_days::Migration),
             Box::new(m20261127_000011_calendar_links::Migration),
             Box::new(m20261127_000012_outbox::Migration),
+            Box::new(m20261128_000013_evidence_log::Migration),
         ]
     }
 }

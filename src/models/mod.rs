@@ -11,6 +11,7 @@ pub mod enrolment;
 pub mod extension;
 pub mod feedback_file;
 pub mod instance;
+pub mod log;
 pub mod login_failure;
 pub mod mark;
 pub mod marking;

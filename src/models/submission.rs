@@ -100,13 +100,23 @@ pub struct NewSubmission {
 /// and the insert share a transaction, and the unique index on (assignment,
 /// student, attempt) refuses the loser of a race for the same number, which
 /// then reads again and takes the next one.
-/// Records the next attempt, and writes the mails `tell` composes for it
-/// (its receipt) to the outbox in the same transaction.
+/// What is written with an attempt, in its transaction: its signed
+/// receipt, appended to the evidence log, and the mails that go with it.
+pub trait WrittenWith {
+    /// The attempt's signed receipt, at this position in the log.
+    fn statement(&self, row: &Model, log_index: u64) -> String;
+    /// The mails about it (its receipt), given what the log holds of it.
+    fn mails(&self, row: &Model, logged: &super::log::Included) -> Vec<super::outbox::NewMail>;
+}
+
+/// Records the next attempt, with its signed receipt in the evidence log
+/// and its mails in the outbox, all in one transaction.
 pub async fn record(
     db: &DatabaseConnection,
     new: NewSubmission,
-    tell: impl Fn(&Model) -> Vec<super::outbox::NewMail>,
-) -> Result<Model, DbErr> {
+    notary: &crate::evidence::Notary,
+    with: &(impl WrittenWith + Sync),
+) -> Result<(Model, super::log::Included), DbErr> {
     // Each retry means another upload was recorded meanwhile; a handful of
     // uploads from one student at the same instant is already unusual.
     const TRIES: usize = 20;
@@ -114,7 +124,7 @@ pub async fn record(
     let mut tries = 0;
     loop {
         tries += 1;
-        match insert_next_attempt(db, &new, &entries, &tell).await {
+        match insert_next_attempt(db, &new, &entries, (notary, with)).await {
             Err(e) if crate::db::is_conflict(&e) && tries < TRIES => continue,
             outcome => return outcome,
         }
@@ -125,8 +135,8 @@ async fn insert_next_attempt(
     db: &DatabaseConnection,
     new: &NewSubmission,
     entries: &str,
-    tell: &impl Fn(&Model) -> Vec<super::outbox::NewMail>,
-) -> Result<Model, DbErr> {
+    (notary, with): (&crate::evidence::Notary, &(impl WrittenWith + Sync)),
+) -> Result<(Model, super::log::Included), DbErr> {
     let txn = crate::db::begin_attempt(db).await?;
     let last: Option<i32> = Entity::find()
         .select_only()
@@ -153,9 +163,23 @@ async fn insert_next_attempt(
     }
     .insert(&txn)
     .await?;
-    super::outbox::enqueue(&txn, tell(&row), row.received_at).await?;
+    crate::db::lock_log(&txn).await?;
+    let statement = super::log::Statement {
+        kind: "receipt",
+        submission_id: Some(row.id),
+        signed: &|index| with.statement(&row, index),
+    };
+    let logged = super::log::append(
+        &txn,
+        &notary.signer,
+        &notary.origin,
+        statement,
+        row.received_at,
+    )
+    .await?;
+    super::outbox::enqueue(&txn, with.mails(&row, &logged), row.received_at).await?;
     txn.commit().await?;
-    Ok(row)
+    Ok((row, logged))
 }
 
 /// The student's latest attempt (the one that counts): its number and

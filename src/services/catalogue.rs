@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 
 use super::mail::{self, Links};
@@ -19,6 +19,7 @@ use crate::domain::marks::Points;
 use crate::domain::penalty::LatePolicy;
 use crate::domain::zone::parse_local;
 use crate::error::{Error, Result};
+use crate::evidence::Notary;
 use crate::models::column::{ClosureDays, Policy, RequiredFiles, Zone};
 use crate::models::{assignment, audit, closure_day, course, enrolment, extension, mark, outbox};
 
@@ -367,31 +368,15 @@ pub struct Change<'a> {
 }
 
 /// Reads and applies an import file.
-pub async fn import_file(
-    db: &DatabaseConnection,
-    config: &AppConfig,
-    text: &str,
-    change: &Change<'_>,
-) -> Result<ImportReport> {
+pub async fn import_file(app: &App, text: &str, change: &Change<'_>) -> Result<ImportReport> {
     let file: ImportFile =
         toml::from_str(text).map_err(|e| Error::invalid(format!("the file is not valid: {e}")))?;
-    apply_all(
-        db,
-        config,
-        (&file.courses, file.closure_days.as_deref()),
-        change,
-    )
-    .await
+    apply_all(app, (&file.courses, file.closure_days.as_deref()), change).await
 }
 
 /// Checks every course first, then writes them all in one transaction.
-pub async fn apply(
-    db: &DatabaseConnection,
-    config: &AppConfig,
-    specs: &[CourseSpec],
-    change: &Change<'_>,
-) -> Result<ImportReport> {
-    apply_all(db, config, (specs, None), change).await
+pub async fn apply(app: &App, specs: &[CourseSpec], change: &Change<'_>) -> Result<ImportReport> {
+    apply_all(app, (specs, None), change).await
 }
 
 /// The university's closure days.
@@ -415,11 +400,11 @@ pub async fn set_university_closure_days(app: &App, actor_id: i32, text: &str) -
 
 /// The courses, and the university's closure days if the file gives them.
 async fn apply_all(
-    db: &DatabaseConnection,
-    config: &AppConfig,
+    app: &App,
     (specs, university): (&[CourseSpec], Option<&[String]>),
     change: &Change<'_>,
 ) -> Result<ImportReport> {
+    let (db, config) = (&app.db, &app.config);
     let mut resolved = Vec::new();
     let mut errors = Vec::new();
     let university = match university.map(|days| dates(days, "closure_days")) {
@@ -450,8 +435,8 @@ async fn apply_all(
         let course_id = upsert_course(&txn, r.course, &mut report, change).await?;
         for (a, says) in r.assignments {
             let wanted = assignment::Model { course_id, ..a };
-            let links = Links(config.public_url.as_deref());
-            upsert_assignment(&txn, wanted, says, (&mut report, links), change).await?;
+            let told = (Links(config.public_url.as_deref()), app.notary.as_ref());
+            upsert_assignment(&txn, wanted, says, (&mut report, told), change).await?;
         }
     }
     txn.commit().await?;
@@ -518,7 +503,7 @@ async fn upsert_assignment(
     db: &impl sea_orm::ConnectionTrait,
     wanted: assignment::Model,
     says: Says,
-    (report, links): (&mut ImportReport, Links<'_>),
+    (report, (links, notary)): (&mut ImportReport, (Links<'_>, &Notary)),
     change: &Change<'_>,
 ) -> Result<()> {
     let existing = assignment::Entity::find()
@@ -598,6 +583,17 @@ async fn upsert_assignment(
             report.updated += 1;
             if moved {
                 tell_deadline_moved(db, (&existing, &updated), change, links).await?;
+                let course = course::Entity::find_by_id(updated.course_id)
+                    .one(db)
+                    .await?;
+                let facts = serde_json::json!({
+                    "course": course.map(|c| c.code).unwrap_or_default(),
+                    "assignment": updated.slug,
+                    "deadline_before": existing.due_at.to_rfc3339(),
+                    "deadline": updated.due_at.to_rfc3339(),
+                    "reason": change.reason,
+                });
+                super::evidence::log_change(db, notary, "deadline_moved", facts, change.at).await?;
             }
             (
                 existing.id,
@@ -735,7 +731,7 @@ pub async fn save_course(app: &App, actor_id: i32, form: CourseForm<'_>) -> Resu
         at: app.clock.now(),
         reason: "",
     };
-    apply(&app.db, &app.config, &[spec], &change).await?;
+    apply(app, &[spec], &change).await?;
     Ok(code)
 }
 
@@ -798,7 +794,7 @@ pub async fn save_assignment(
         at: app.clock.now(),
         reason: reason.trim(),
     };
-    apply(&app.db, &app.config, &[spec], &change).await?;
+    apply(app, &[spec], &change).await?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 
+use super::evidence;
 use super::lines::{records, refuse_if_any};
 use super::mail::{self, ExtensionChange, Links};
 use super::{Scope, short_text};
@@ -254,6 +255,9 @@ async fn grant_all(app: &App, scope: &Scope, grants: &[extension::Grant]) -> Res
         };
         if let Some(student) = students.iter().find(|s| s.id == grant.student_id) {
             let (course, assignment) = (&scope.course, &scope.assignment);
+            let facts = extension_facts(scope, student, Some(grant.until));
+            evidence::log_change(&txn, &app.notary, "extension_granted", facts, decision.at)
+                .await?;
             mails.extend(mail::extension(
                 student,
                 course,
@@ -267,6 +271,21 @@ async fn grant_all(app: &App, scope: &Scope, grants: &[extension::Grant]) -> Res
     outbox::enqueue(&txn, mails, decision.at).await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// What the evidence log records of an extension granted (its new
+/// deadline) or revoked (none).
+pub fn extension_facts(
+    scope: &Scope,
+    student: &user::Model,
+    until: Option<DateTime<Utc>>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "course": scope.course.code,
+        "assignment": scope.assignment.slug,
+        "student": student.username,
+        "until": until.map(|u| u.to_rfc3339()),
+    })
 }
 
 /// Revokes a student's extension (and marks the request it came from
@@ -283,6 +302,8 @@ pub async fn revoke(app: &App, scope: &Scope, label: &str, reason: &str) -> Resu
     let held = extension::remove(&txn, &decision, student.id, reason).await?;
     if let Some(before) = held {
         requests::mark_revoked(&txn, scope.assignment.id, student.id).await?;
+        let facts = extension_facts(scope, &student, None);
+        evidence::log_change(&txn, &app.notary, "extension_revoked", facts, decision.at).await?;
         let change = ExtensionChange::Revoked {
             before,
             deadline: scope.assignment.due_at,

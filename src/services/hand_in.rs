@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::evidence;
 use super::mail::{self, Links};
 use super::{Scope, keep_recorded};
 use crate::App;
@@ -14,6 +15,8 @@ use crate::domain::deadline::{Counts, DeadlineRule, UploadWindow};
 use crate::domain::zone::format_local;
 use crate::domain::{bundle, readable};
 use crate::error::{Error, Result};
+use crate::models::log::Included;
+use crate::models::outbox::NewMail;
 use crate::models::receipt::Receipt;
 use crate::models::submission::{self, NewSubmission};
 use crate::models::{closure_day, extension};
@@ -149,16 +152,11 @@ impl Upload {
                 entries,
                 declaration,
             };
-            let tell = |row: &submission::Model| {
-                let receipt = self.receipt(row);
-                mail::receipt(&scope.user, &receipt, Links::of(app))
-                    .into_iter()
-                    .collect()
-            };
-            Ok(submission::record(&app.db, new, tell).await?)
+            let with = Sealing { upload: self, app };
+            Ok(submission::record(&app.db, new, &app.notary, &with).await?)
         })
         .await?;
-        Ok(self.receipt(&row))
+        Ok(self.receipt(&row.0))
     }
 
     fn receipt(&self, row: &submission::Model) -> Receipt {
@@ -170,5 +168,37 @@ impl Upload {
             &scope.user,
             &self.rule,
         )
+    }
+}
+
+/// What is written with an accepted attempt: its receipt, signed into the
+/// evidence log, and mailed to the student with the signed receipt file.
+struct Sealing<'a> {
+    upload: &'a Upload,
+    app: &'a App,
+}
+
+impl submission::WrittenWith for Sealing<'_> {
+    fn statement(&self, row: &submission::Model, log_index: u64) -> String {
+        let scope = &self.upload.scope;
+        let names = (
+            scope.course.code.as_str(),
+            scope.assignment.slug.as_str(),
+            scope.user.username.as_str(),
+        );
+        evidence::receipt_statement(&self.app.notary, row, names, &self.upload.rule, log_index)
+    }
+
+    fn mails(&self, row: &submission::Model, logged: &Included) -> Vec<NewMail> {
+        let receipt = self.upload.receipt(row);
+        let file = evidence::receipt_file(self.app, logged);
+        let attached = (
+            evidence::receipt_file_name(&receipt.course, &receipt.assignment, row.attempt),
+            serde_json::to_string_pretty(&file).unwrap_or_default(),
+        );
+        let links = Links::of(self.app);
+        mail::receipt(&self.upload.scope.user, &receipt, attached, links)
+            .into_iter()
+            .collect()
     }
 }

@@ -162,13 +162,14 @@ fn compose(
     }
 }
 
-/// The receipt of an accepted attempt, with the receipt's JSON attached.
-pub fn receipt(student: &user::Model, receipt: &Receipt, links: Links) -> Option<NewMail> {
-    let attachment = format!(
-        "receipt-{}-{}-{}.json",
-        receipt.course, receipt.assignment, receipt.judged.attempt
-    );
-    let json = serde_json::to_string_pretty(receipt).ok()?;
+/// The receipt of an accepted attempt, with the signed receipt file
+/// (its name and JSON) attached.
+pub fn receipt(
+    student: &user::Model,
+    receipt: &Receipt,
+    (attachment, json): (String, String),
+    links: Links,
+) -> Option<NewMail> {
     let subject = format!(
         "Receipt: {} {}, attempt {} ({})",
         receipt.course,
@@ -375,8 +376,12 @@ pub fn digest(
         link => links.to("/"),
     };
     let mut mail = compose("digest", "digest", decider, subject, data)?;
-    mail.dedupe_key = Some(format!("digest/{}/{}/{day}", course.id, decider.id));
+    mail.dedupe_key = Some(digest_key(course.id, decider.id, day));
     Some(mail)
+}
+
+pub fn digest_key(course_id: i32, decider_id: i32, day: chrono::NaiveDate) -> String {
+    format!("digest/{course_id}/{decider_id}/{day}")
 }
 
 #[cfg(test)]

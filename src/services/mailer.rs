@@ -213,7 +213,7 @@ fn message(from: &Mailbox, mail: &outbox::Model) -> std::result::Result<Message,
         .to_address
         .parse()
         .map_err(|e| format!("'{}' is not a mail address: {e}", mail.to_address))?;
-    let to = Mailbox::new(Some(mail.to_name.clone()), address);
+    let to = Mailbox::new(Some(one_line(&mail.to_name)), address);
     let domain = from.email.domain().to_string();
     let body = MultiPart::alternative_plain_html(mail.text_body.clone(), mail.html_body.clone());
     let body = match (&mail.attachment_name, &mail.attachment) {
@@ -230,7 +230,7 @@ fn message(from: &Mailbox, mail: &outbox::Model) -> std::result::Result<Message,
     Message::builder()
         .from(from.clone())
         .to(to)
-        .subject(mail.subject.clone())
+        .subject(one_line(&mail.subject))
         .message_id(Some(format!(
             "<outbox-{}-{}@{domain}>",
             mail.id,
@@ -239,6 +239,14 @@ fn message(from: &Mailbox, mail: &outbox::Model) -> std::result::Result<Message,
         .date(SystemTime::from(mail.created_at))
         .multipart(body)
         .map_err(|e| e.to_string())
+}
+
+/// A header's text on one line: names and titles come from people and
+/// files, and a line break in a header would start another header.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// Writes the reminders now due: to each student with nothing handed in
@@ -297,9 +305,14 @@ async fn write_digests(post: &Post, now: DateTime<Utc>) -> Result<u64> {
         let Some(day) = digest_day(now, course.zone(), post.digest_hour) else {
             continue;
         };
+        // Once written, a day's digest is not composed again every round.
+        let done = outbox::keys_starting(&post.db, &format!("digest/{}/", course.id)).await?;
         let candidates = enrolment::candidates(&post.db, course.id).await?;
         let mut mails = Vec::new();
         for staff in enrolment::staff(&post.db, course.id).await? {
+            if done.contains(&mail::digest_key(course.id, staff.id, day)) {
+                continue;
+            }
             let role = if staff.is_admin() {
                 CourseRole::Admin
             } else {
@@ -333,4 +346,72 @@ async fn write_digests(post: &Post, now: DateTime<Utc>) -> Result<u64> {
         written += outbox::enqueue(&post.db, mails, now).await?;
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mail(subject: &str, to_name: &str) -> outbox::Model {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-05-29T15:00:00Z")
+            .unwrap()
+            .to_utc();
+        outbox::Model {
+            id: 7,
+            kind: "receipt".into(),
+            recipient_id: None,
+            to_address: "alice@example.ac.uk".into(),
+            to_name: to_name.into(),
+            subject: subject.into(),
+            text_body: "text".into(),
+            html_body: "<p>html</p>".into(),
+            attachment_name: Some("receipt.json".into()),
+            attachment: Some("{}".into()),
+            dedupe_key: None,
+            state: State::Queued,
+            attempts: 0,
+            next_attempt_at: at,
+            claimed_by: None,
+            claimed_until: None,
+            last_error: None,
+            created_at: at,
+            sent_at: None,
+        }
+    }
+
+    fn wire(mail: &outbox::Model) -> String {
+        let from: Mailbox = "handin <handin@example.ac.uk>".parse().unwrap();
+        String::from_utf8(message(&from, mail).unwrap().formatted()).unwrap()
+    }
+
+    #[test]
+    fn a_line_break_in_a_title_or_a_name_cannot_add_a_header() {
+        let raw = wire(&mail(
+            "Lab 1\r\nBcc: eve@example.com",
+            "Eve\nBcc: eve@example.com",
+        ));
+        assert!(!raw.to_lowercase().contains("\r\nbcc:"), "{raw}");
+    }
+
+    #[test]
+    fn the_message_id_is_the_outbox_row_s_so_a_resent_mail_is_the_same_mail() {
+        let mail = mail("Receipt", "Alice");
+        let id = format!(
+            "Message-ID: <outbox-7-{}@example.ac.uk>",
+            mail.created_at.timestamp_millis()
+        );
+        assert!(wire(&mail).contains(&id), "{}", wire(&mail));
+    }
+
+    #[test]
+    fn a_bad_address_fails_for_good_rather_than_being_retried() {
+        let mut bad = mail("Receipt", "Alice");
+        bad.to_address = "not an address".into();
+        let from: Mailbox = "handin <handin@example.ac.uk>".parse().unwrap();
+        assert!(
+            message(&from, &bad)
+                .unwrap_err()
+                .contains("not a mail address")
+        );
+    }
 }

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod audit_log;
 pub mod calendar;
 pub mod catalogue;
+pub mod evidence;
 pub mod exports;
 pub mod extensions;
 pub mod feedback;

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use sea_orm::EntityTrait;
 
+use super::evidence;
 use super::mail::{self, Answer, Links};
 use super::{Scope, extensions, keep_recorded, short_text};
 use crate::App;
@@ -153,6 +154,11 @@ pub async fn decide(
             reason,
         };
         extension::grant_one(&txn, &decision, &grant).await?;
+        if let Some(student) = user::Entity::find_by_id(grant.student_id).one(&txn).await? {
+            let facts = extensions::extension_facts(scope, &student, Some(until));
+            evidence::log_change(&txn, &app.notary, "extension_granted", facts, decision.at)
+                .await?;
+        }
     }
     let student_id = row.student_id;
     requests::record_decision(&txn, &decision, row, &outcome, comment).await?;

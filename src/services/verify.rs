@@ -150,3 +150,150 @@ pub async fn verify_all(app: &App, mut progress: impl FnMut(usize, usize, u64)) 
     }
     Ok(report)
 }
+
+/// What checking the evidence log found.
+#[derive(Debug, Default)]
+pub struct LogReport {
+    pub entries: usize,
+    pub checkpoints: usize,
+    pub problems: Vec<String>,
+}
+
+/// Rebuilds the evidence log's tree from its entries and checks it against
+/// everything stored: each leaf against its statement, each stored hash,
+/// each signed checkpoint, and each signed receipt against its submission
+/// as the database now has it. Names every mismatch.
+pub async fn verify_log(app: &App) -> Result<LogReport> {
+    use crate::evidence::jws::{self, Jwk};
+    use crate::evidence::merkle::{self, Reader};
+    use crate::evidence::note::Checkpoint;
+    use crate::evidence::{b64, from_b64url, sha256};
+    use crate::models::log;
+
+    let mut report = LogReport::default();
+    let keys: Vec<Jwk> = log::keys(&app.db)
+        .await?
+        .into_iter()
+        .filter_map(|k| {
+            let public: [u8; 32] = from_b64url(&k.public_key).ok()?.try_into().ok()?;
+            Some(Jwk::for_key(&public))
+        })
+        .collect();
+    let mut tree = Reader::All(Vec::new());
+    let entries = log::entries(&app.db).await?;
+    report.entries = entries.len();
+    for (position, entry) in entries.iter().enumerate() {
+        let named = format!("log entry {} ({})", entry.idx, entry.kind);
+        if entry.idx != position as i64 {
+            report.problems.push(format!(
+                "{named}: expected at position {position}: the log has a gap"
+            ));
+        }
+        let leaf = sha256(entry.statement.as_bytes());
+        if b64(&leaf) != entry.leaf {
+            report.problems.push(format!(
+                "{named}: its statement no longer hashes to its leaf"
+            ));
+        }
+        if let Err(e) = tree.append(position as u64, &leaf) {
+            report
+                .problems
+                .push(format!("{named}: cannot be added to the tree: {e}"));
+        }
+        let checked = match jws::verify(&entry.statement, &keys) {
+            Ok(checked) => checked,
+            Err(why) => {
+                report.problems.push(format!("{named}: {why}"));
+                continue;
+            }
+        };
+        if let Some(id) = entry.submission_id
+            && let Some(what) = receipt_differs(app, id, &checked.payload).await?
+        {
+            report
+                .problems
+                .push(format!("{named}: submission {id}: {what}"));
+        }
+    }
+    let Reader::All(rebuilt) = &tree else {
+        unreachable!("the tree is rebuilt in memory")
+    };
+    let stored = log::stored_hashes(&app.db).await?;
+    if stored.len() != rebuilt.len() {
+        report.problems.push(format!(
+            "the log stores {} tree hashes; its entries make {}",
+            stored.len(),
+            rebuilt.len()
+        ));
+    }
+    for (row, hash) in stored.iter().zip(rebuilt) {
+        if row.hash != b64(&hash.0) {
+            report
+                .problems
+                .push(format!("tree hash {} does not match the entries", row.idx));
+        }
+    }
+    for checkpoint in log::checkpoints(&app.db).await? {
+        report.checkpoints += 1;
+        let size = checkpoint.size as u64;
+        let named = format!("checkpoint of {size} entries");
+        match merkle::tree_hash(size, &tree) {
+            Ok(root) if b64(&root.0) == checkpoint.root => {}
+            Ok(_) => report.problems.push(format!(
+                "{named}: its root is not the tree's rebuilt from the entries"
+            )),
+            Err(e) => report.problems.push(format!("{named}: {e}")),
+        }
+        let signed = keys.iter().any(|key| {
+            key.public_key()
+                .ok()
+                .and_then(|public| {
+                    Checkpoint::open(&checkpoint.note, &app.notary.origin, &public).ok()
+                })
+                .is_some_and(|c| c.size == size && b64(&c.root) == checkpoint.root)
+        });
+        if !signed {
+            report.problems.push(format!(
+                "{named}: its signed note does not verify or says otherwise"
+            ));
+        }
+    }
+    Ok(report)
+}
+
+/// How a submission row differs from its signed receipt, if it does.
+async fn receipt_differs(app: &App, id: i32, signed: &serde_json::Value) -> Result<Option<String>> {
+    let Some(row) = submission::Entity::find_by_id(id).one(&app.db).await? else {
+        return Ok(Some(
+            "the signed receipt names a submission the database no longer has".into(),
+        ));
+    };
+    let now = [
+        (
+            "received_at",
+            row.received_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        ),
+        (
+            "upload_started_at",
+            row.upload_started_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        ),
+        ("sha256", row.sha256.clone()),
+        ("size", row.size.to_string()),
+        ("attempt", row.attempt.to_string()),
+    ];
+    let differs: Vec<String> = now
+        .into_iter()
+        .filter_map(|(field, value)| {
+            let said = match &signed[field] {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (said != value).then(|| {
+                format!("{field} in the database is {value} but its signed receipt says {said}")
+            })
+        })
+        .collect();
+    Ok((!differs.is_empty()).then(|| differs.join("; ")))
+}

@@ -92,6 +92,17 @@ pub async fn receipt(app: &App, who: &user::Model, id: i32) -> Result<Receipt> {
     Ok(receipt)
 }
 
+/// A submission the caller may see with its author's name (its signed
+/// receipt names the student): course code, assignment slug, attempt.
+/// Where the caller sees authors by candidate number only, there is none.
+pub async fn named_attempt(app: &App, who: &user::Model, id: i32) -> Result<(String, String, i32)> {
+    let (row, found) = submission(app, who, id).await?;
+    if found.hides_author {
+        return Err(Error::not_found("submission"));
+    }
+    Ok((found.course.code, found.assignment.slug, row.attempt))
+}
+
 /// A stored file to send, under the name the server chose for it.
 pub struct StoredFile {
     /// The stored name, in the uploads store.

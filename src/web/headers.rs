@@ -27,8 +27,11 @@ impl Fairing for SecurityHeaders {
         if !request.uri().path().starts_with("/static/") {
             response.set_header(Header::new("Cache-Control", "no-store"));
         }
+        // A page with a policy of its own (the receipt checker) keeps it.
+        if !response.headers().contains("Content-Security-Policy") {
+            response.set_header(Header::new("Content-Security-Policy", POLICY));
+        }
         for (name, value) in [
-            ("Content-Security-Policy", POLICY),
             ("X-Content-Type-Options", "nosniff"),
             ("X-Frame-Options", "DENY"),
             ("Referrer-Policy", "same-origin"),

@@ -15,6 +15,7 @@ pub mod auth;
 pub mod calendar;
 pub mod contents;
 pub mod error;
+pub mod evidence;
 pub mod extensions;
 pub mod feedback;
 pub mod guards;
@@ -57,7 +58,9 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
         .mount("/", requests::routes())
         .mount("/", admin::routes())
         .mount("/", outbox::routes())
+        .mount("/", evidence::routes())
         .mount(API_BASE, api::routes())
+        .mount(API_BASE, evidence::api_routes())
         .mount(API_BASE, extensions::api_routes())
         .mount(API_BASE, marking::download_routes())
         .mount(API_BASE, marks::download_routes())

@@ -126,7 +126,7 @@ async fn a_students_feed_shows_their_own_deadlines_and_follows_every_change() {
         max_bundle_mib = 1
         required_files = ["report.pdf"]
     "#;
-    handin::services::catalogue::import_file(&t.app().db, &t.app().config, moved, &t.change())
+    handin::services::catalogue::import_file(t.app(), moved, &t.change())
         .await
         .unwrap();
     let after = coursework(&events(&t, &bob).await);

@@ -61,7 +61,7 @@ pub async fn course_due(
         at: Utc::now(),
         reason: "fixture",
     };
-    handin::services::catalogue::import_file(&app.db, &app.config, &text, &change)
+    handin::services::catalogue::import_file(app, &text, &change)
         .await
         .unwrap();
     course::find_by_code(&app.db, code).await.unwrap().unwrap()

@@ -212,7 +212,7 @@ fn lying_about_the_length_stores_nothing() {
         // Open now (the server binary runs on the real clock), 1 MiB at most.
         let text = "[[course]]\ncode = \"COMP6248\"\ntitle = \"Differentiable Programming\"\ntime_zone = \"Europe/London\"\n\
                     [[course.assignment]]\nslug = \"open\"\ntitle = \"Open\"\ndue = \"2099-01-01 16:00\"\nmax_bundle_mib = 1\n";
-        handin::services::catalogue::import_file(&t.app().db, &t.app().config, text, &t.change()).await.unwrap();
+        handin::services::catalogue::import_file(t.app(), text, &t.change()).await.unwrap();
         // The server binary runs on the real clock: a token valid from now.
         let alice = handin::models::user::find_by_username(&t.app().db, "alice").await.unwrap().unwrap();
         let token = handin::models::api_token::issue(&t.app().db, alice.id, chrono::Utc::now(), 1).await.unwrap();

@@ -10,8 +10,8 @@ const EXAMPLE: &str = include_str!("../fixtures/comp6248-2020.toml");
 #[rocket::async_test]
 async fn the_example_file_imports_the_real_deadlines_and_twice_changes_nothing() {
     let t = TestApp::new().await;
-    let (db, config) = (&t.app().db, &t.app().config);
-    let first = handin::services::catalogue::import_file(db, config, EXAMPLE, &t.change())
+    let db = &t.app().db;
+    let first = handin::services::catalogue::import_file(t.app(), EXAMPLE, &t.change())
         .await
         .unwrap();
     // The seed's COMP6248 has no closure days and another coursework limit.
@@ -22,7 +22,7 @@ async fn the_example_file_imports_the_real_deadlines_and_twice_changes_nothing()
     );
     let courses = course::Entity::find().all(db).await.unwrap();
     let assignments = assignment::Entity::find().all(db).await.unwrap();
-    let second = handin::services::catalogue::import_file(db, config, EXAMPLE, &t.change())
+    let second = handin::services::catalogue::import_file(t.app(), EXAMPLE, &t.change())
         .await
         .unwrap();
     assert_eq!(
@@ -50,7 +50,7 @@ async fn the_example_file_imports_the_real_deadlines_and_twice_changes_nothing()
 #[rocket::async_test]
 async fn a_time_in_the_dst_gap_is_refused_naming_the_assignment_and_nothing_changes() {
     let t = TestApp::new().await;
-    let (db, config) = (&t.app().db, &t.app().config);
+    let db = &t.app().db;
     let before = assignment::Entity::find().all(db).await.unwrap();
     let text = r#"
         [[course]]
@@ -66,7 +66,7 @@ async fn a_time_in_the_dst_gap_is_refused_naming_the_assignment_and_nothing_chan
         title = "Quiz"
         due = "2020-03-29 01:30"
     "#;
-    let error = handin::services::catalogue::import_file(db, config, text, &t.change())
+    let error = handin::services::catalogue::import_file(t.app(), text, &t.change())
         .await
         .unwrap_err()
         .to_string();
@@ -84,7 +84,6 @@ async fn a_time_in_the_dst_gap_is_refused_naming_the_assignment_and_nothing_chan
 #[rocket::async_test]
 async fn bad_files_are_refused_with_every_reason() {
     let t = TestApp::new().await;
-    let (db, config) = (&t.app().db, &t.app().config);
     let text = r#"
         [[course]]
         code = "BAD CODE"
@@ -96,7 +95,7 @@ async fn bad_files_are_refused_with_every_reason() {
         due = "tomorrow"
         max_bundle_mib = 999999
     "#;
-    let error = handin::services::catalogue::import_file(db, config, text, &t.change())
+    let error = handin::services::catalogue::import_file(t.app(), text, &t.change())
         .await
         .unwrap_err()
         .to_string();
@@ -109,7 +108,7 @@ async fn bad_files_are_refused_with_every_reason() {
         assert!(error.contains(expected), "{expected} in {error}");
     }
     assert!(
-        handin::services::catalogue::import_file(db, config, "[[course]]\ncode = 1", &t.change())
+        handin::services::catalogue::import_file(t.app(), "[[course]]\ncode = 1", &t.change())
             .await
             .unwrap_err()
             .to_string()
@@ -121,7 +120,7 @@ async fn bad_files_are_refused_with_every_reason() {
 async fn a_file_keeps_the_marking_settings_it_leaves_out_and_cannot_leave_a_mark_above_the_maximum()
 {
     let t = TestApp::new().await;
-    let (db, config) = (&t.app().db, &t.app().config);
+    let (db, app) = (&t.app().db, t.app());
     let file = |extra: &str| {
         format!(
             "[[course]]\ncode = \"MARK101\"\ntitle = \"Marks\"\ntime_zone = \"Europe/London\"\n\
@@ -130,7 +129,7 @@ async fn a_file_keeps_the_marking_settings_it_leaves_out_and_cannot_leave_a_mark
     };
     let change = &t.change();
     let import = |text: String| async move {
-        handin::services::catalogue::import_file(db, config, &text, change).await
+        handin::services::catalogue::import_file(app, &text, change).await
     };
     import(file("max_mark = 50\npass_mark = 20\nfeedback_files = true"))
         .await

@@ -76,7 +76,7 @@ fn a_student_hands_in_through_the_proxy_while_thousands_of_connections_idle() {
         let t = TestApp::with_dir(dir.path()).await;
         let text = "[[course]]\ncode = \"PROXY\"\ntitle = \"Proxied\"\ntime_zone = \"Europe/London\"\n\
                     [[course.assignment]]\nslug = \"open\"\ntitle = \"Open\"\ndue = \"2099-01-01 16:00\"\n";
-        handin::services::catalogue::import_file(&t.app().db, &t.app().config, text, &t.change())
+        handin::services::catalogue::import_file(t.app(), text, &t.change())
             .await
             .unwrap();
         t.add_user("dana", handin::models::user::Role::Student, Some("PROXY"))

@@ -233,14 +233,9 @@ impl TestApp {
             title = "Introduction"
             due = "2020-05-29 16:00"
         "#;
-        handin::services::catalogue::import_file(
-            &self.app().db,
-            &self.app().config,
-            text,
-            &self.change(),
-        )
-        .await
-        .unwrap();
+        handin::services::catalogue::import_file(self.app(), text, &self.change())
+            .await
+            .unwrap();
         for (name, role, course) in [
             ("alice", user::Role::Student, Some("COMP6248")),
             ("bob", user::Role::Student, Some("COMP6248")),

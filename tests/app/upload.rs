@@ -433,7 +433,6 @@ async fn a_late_attempt_that_would_replace_an_on_time_one_needs_the_students_wor
 #[rocket::async_test]
 async fn within_the_grace_period_the_page_the_upload_and_the_receipt_all_say_on_time() {
     let t = TestApp::new().await;
-    let (db, config) = (&t.app().db, &t.app().config);
     let file = |close: &str| {
         format!(
             "[[course]]\ncode = \"GRACE1\"\ntitle = \"Grace\"\ntime_zone = \"Europe/London\"\n\
@@ -443,8 +442,7 @@ async fn within_the_grace_period_the_page_the_upload_and_the_receipt_all_say_on_
     };
     // Uploads cannot close while they would still count as on time.
     let refused = handin::services::catalogue::import_file(
-        db,
-        config,
+        t.app(),
         &file("hard_close = \"2020-06-01 16:03\""),
         &t.change(),
     )
@@ -456,7 +454,7 @@ async fn within_the_grace_period_the_page_the_upload_and_the_receipt_all_say_on_
             .contains("hard_close is before the end of the 5-minute grace period"),
         "{refused}"
     );
-    handin::services::catalogue::import_file(db, config, &file(""), &t.change())
+    handin::services::catalogue::import_file(t.app(), &file(""), &t.change())
         .await
         .unwrap();
     t.add_user("gina", user::Role::Student, Some("GRACE1"))

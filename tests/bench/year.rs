@@ -182,7 +182,7 @@ async fn seed(backend: &Backend, shape: &Shape) -> usize {
         at: Utc::now(),
         reason: "benchmark year",
     };
-    handin::services::catalogue::import_file(db, &app.config, &toml, &change)
+    handin::services::catalogue::import_file(&app, &toml, &change)
         .await
         .unwrap();
     let courses: std::collections::HashMap<String, i32> = handin::models::course::Entity::find()

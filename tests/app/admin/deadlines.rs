@@ -253,9 +253,8 @@ async fn the_universitys_closure_days_count_for_every_course() {
     assert_eq!(shown["penalty"], "1 working day late: mark × 0.9");
     assert_eq!(audit_count(&t, "closure_days_set").await, 1);
     // A deadlines file sets them too (and leaving them out keeps them).
-    let (db, config) = (&t.app().db, &t.app().config);
     let file = "closure_days = []\n";
-    handin::services::catalogue::import_file(db, config, file, &t.change())
+    handin::services::catalogue::import_file(t.app(), file, &t.change())
         .await
         .unwrap();
     assert_eq!(receipt(&t, id).await["working_days_late"], 2);
