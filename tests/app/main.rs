@@ -9,6 +9,7 @@ mod browser;
 mod bucket;
 mod calendar;
 mod database;
+mod evidence;
 mod feedback;
 mod fixture;
 mod garage;

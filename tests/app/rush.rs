@@ -125,6 +125,16 @@ fn three_hundred_racing_uploads_all_get_receipts_with_gapless_attempts() {
             list.sort();
             assert_eq!(list, vec![1, 2], "{name}");
         }
+        // Every receipt is in the evidence log, at distinct, gapless positions.
+        let logged = handin::models::log::entries(&app.db).await.unwrap();
+        let positions: Vec<i64> = logged.iter().map(|e| e.idx).collect();
+        assert_eq!(positions, (0..300).collect::<Vec<i64>>());
+        let receipts: std::collections::BTreeSet<i32> =
+            logged.iter().filter_map(|e| e.submission_id).collect();
+        assert_eq!(receipts, rows.iter().map(|r| r.id).collect());
+        let checked = handin::services::verify::verify_log(&app).await.unwrap();
+        assert_eq!(checked.problems, Vec::<String>::new());
+        assert_eq!(checked.checkpoints, 300);
     });
 }
 
@@ -215,6 +225,13 @@ fn a_crash_mid_upload_leaves_complete_submissions_or_none() {
             stored, on_disk,
             "no row without its file, no file without its row"
         );
+        // In the database, in storage and in the evidence log, or nowhere.
+        let logged = handin::models::log::entries(&app.db).await.unwrap();
+        let mut receipts: Vec<i32> = logged.iter().filter_map(|e| e.submission_id).collect();
+        receipts.sort();
+        let mut ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
+        ids.sort();
+        assert_eq!(receipts, ids, "one log entry for each submission, no more");
         for row in rows {
             assert!(earlier.values().any(|sha| *sha == row.sha256));
         }
