@@ -79,9 +79,11 @@ async fn hand_in(
 #[get("/submissions/<id>")]
 pub async fn receipt(app: &State<App>, caller: Caller, id: i32) -> Result<Template, AppError> {
     let receipt = work::receipt(app, &caller.user, id).await?;
+    // The signed receipt names the student: not offered where names are hidden.
+    let named = receipt.original_name != crate::models::receipt::HIDDEN;
     Ok(Template::render(
         "receipt",
-        context! { title: "Receipt", me: caller.view(), r: receipt },
+        context! { title: "Receipt", me: caller.view(), r: receipt, named },
     ))
 }
 

@@ -831,3 +831,79 @@ async fn a_late_upload_over_an_on_time_one_asks_first_in_a_real_browser() {
     b.assert_accessible("request withdrawn").await;
     b.client.clone().close().await.unwrap();
 }
+
+#[rocket::async_test]
+async fn a_student_checks_a_signed_receipt_in_the_browser_even_from_a_saved_copy() {
+    let dir = crate::database::TestDir::new();
+    prepare(dir.path()).await;
+    let server = Server::start(Path::new(BINARY), dir.path());
+    let base = format!("http://{}", server.addr);
+    let b = browser(dir.path()).await;
+    b.login(&base, "alice").await;
+    b.client
+        .goto(&format!("{base}/courses/WEB101/assignments/lab1"))
+        .await
+        .unwrap();
+    let bundle = dir.path().join("lab1.zip");
+    std::fs::write(&bundle, zip_of(&[("report.pdf", b"%PDF my report")])).unwrap();
+    b.type_in("#bundle", bundle.to_str().unwrap()).await;
+    b.click("#declare").await;
+    b.click("form[data-upload] button").await;
+    b.element("code.hash").await;
+    b.client
+        .goto(&format!("{base}/submissions/1"))
+        .await
+        .unwrap();
+    let saved = b
+        .download("Download the signed receipt", "receipt-WEB101-lab1-1.json")
+        .await;
+    let receipt = dir.path().join("downloads/receipt-WEB101-lab1-1.json");
+    assert!(String::from_utf8_lossy(&saved).contains("handin-receipt/1"));
+    let other = dir.path().join("other.zip");
+    std::fs::write(&other, b"not the bundle").unwrap();
+
+    // The checker, as served, then saved to disk and opened from there.
+    let page = crate::server::request(server.addr, "GET", "/verify", &[], b"").unwrap();
+    let copy = dir.path().join("verify.html");
+    std::fs::write(&copy, &page.body).unwrap();
+    for (place, address) in [
+        ("served", format!("{base}/verify")),
+        ("from disk", format!("file://{}", copy.display())),
+    ] {
+        b.client.goto(&address).await.unwrap();
+        b.assert_accessible("verify").await;
+        b.type_in("#receipt", receipt.to_str().unwrap()).await;
+        b.type_in("#bundle", bundle.to_str().unwrap()).await;
+        b.click("#check button").await;
+        b.element("#outcome[data-outcome]").await;
+        let outcome = b.text_of("#outcome").await;
+        let findings = b.text_of("#findings").await;
+        assert_eq!(outcome, "This receipt is genuine.", "{place}: {findings}");
+        assert!(findings.contains("handin's key"), "{place}: {findings}");
+        assert!(
+            findings.contains("is entry 0 of log"),
+            "{place}: {findings}"
+        );
+        assert!(
+            findings.contains("The bundle given is the one handed in"),
+            "{place}"
+        );
+        b.shot(&format!("verify-{}", place.replace(' ', "-"))).await;
+        // Another file in place of the bundle: the check says so.
+        b.client.goto(&address).await.unwrap();
+        b.type_in("#receipt", receipt.to_str().unwrap()).await;
+        b.type_in("#bundle", other.to_str().unwrap()).await;
+        b.click("#check button").await;
+        b.element("#outcome[data-outcome]").await;
+        assert_eq!(
+            b.text_of("#outcome").await,
+            "This receipt does not check.",
+            "{place}"
+        );
+        assert!(
+            b.text_of("#findings")
+                .await
+                .contains("is not the one handed in")
+        );
+    }
+}
