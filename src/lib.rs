@@ -83,10 +83,7 @@ pub async fn open(config: AppConfig, clock: SharedClock) -> Result<App, String> 
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let oidc = oidc::Provider::from_config(&config)?.map(Arc::new);
     let mailer = services::mailer::Mailer::from_config(&config)?;
-    let notary = Arc::new(evidence::Notary {
-        signer: evidence::keys::load_or_create(&config.signing_key_path())?,
-        origin: config.log_origin()?,
-    });
+    let notary = Arc::new(notary(&db, &config).await?);
     Ok(App {
         db,
         uploads,
@@ -103,6 +100,39 @@ pub async fn open(config: AppConfig, clock: SharedClock) -> Result<App, String> 
         mailer,
         notary,
     })
+}
+
+/// The signing key and the log's name. A missing key file where receipts
+/// were signed before, or a log name other than its checkpoints', stops
+/// the start: a new key or name would break every receipt check and alarm
+/// every monitor, when the fix is to put the file back or keep the name.
+async fn notary(db: &DatabaseConnection, config: &AppConfig) -> Result<evidence::Notary, String> {
+    let path = config.signing_key_path();
+    let signer = match evidence::keys::load(&path)? {
+        Some(signer) => signer,
+        None => {
+            let current = models::log::current_key(db)
+                .await
+                .map_err(|e| e.to_string())?;
+            if let Some(kid) = current {
+                return Err(format!(
+                    "the signing key file {} is missing, but receipts were signed with key {kid}: \
+                     copy that key file here (or set signing_key_file), so that receipts stay checkable",
+                    path.display()
+                ));
+            }
+            evidence::keys::load_or_create(&path)?
+        }
+    };
+    let origin = config.log_origin()?;
+    let named = models::log::origin(db).await.map_err(|e| e.to_string())?;
+    if let Some(named) = named.filter(|named| *named != origin) {
+        return Err(format!(
+            "the evidence log is named {named} in its checkpoints, but this configuration names it \
+             {origin}: set log_origin = \"{named}\""
+        ));
+    }
+    Ok(evidence::Notary { signer, origin })
 }
 
 /// The largest ordinary form: an extension request's evidence (10 MiB) or a CSV.
@@ -305,7 +335,8 @@ async fn start(rocket: &Rocket<Build>, clock: SharedClock) -> Result<App, String
     if let Err(e) = clean_up_after_crash(&app.db, &app.uploads, true).await {
         rocket::warn!("clean-up after an earlier run failed: {e}");
     }
-    models::log::publish_key(&app.db, &app.notary.signer, chrono::Utc::now())
+    // On the app's clock, as the receipts it signs are.
+    models::log::publish_key(&app.db, &app.notary.signer, app.clock.now())
         .await
         .map_err(|e| format!("cannot publish the signing key: {e}"))?;
     keep_beating(&app);

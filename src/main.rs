@@ -99,10 +99,14 @@ enum ReceiptCommand {
         /// The bundle that was handed in.
         #[arg(long)]
         bundle: Option<std::path::PathBuf>,
-        /// handin's keys (a saved /.well-known/jwks.json); unset: fetched
-        /// from the address the receipt names.
-        #[arg(long)]
+        /// handin's keys: a saved /.well-known/jwks.json.
+        #[arg(long, conflicts_with = "from")]
         jwks: Option<std::path::PathBuf>,
+        /// Or handin's address (`https://handin.example.ac.uk`), to fetch
+        /// its keys from. The receipt's own word on where its keys are is
+        /// never taken: anyone can sign a file with a key of their own.
+        #[arg(long)]
+        from: Option<String>,
     },
 }
 
@@ -195,8 +199,16 @@ async fn main() -> ExitCode {
                     receipt,
                     bundle,
                     jwks,
+                    from,
                 },
-        } => receipt_verify(&receipt, bundle.as_deref(), jwks.as_deref()).await,
+        } => {
+            receipt_verify(
+                &receipt,
+                bundle.as_deref(),
+                (jwks.as_deref(), from.as_deref()),
+            )
+            .await
+        }
         Command::Log {
             command: LogCommand::Monitor { url, state },
         } => log_monitor(&url, &state).await,
@@ -259,7 +271,9 @@ async fn transfer(to: &str, storage: Option<String>) -> Result<(), String> {
         );
     }
     println!(
-        "Moved into {shown}. Point `database` (and `storage`) at it, then run `handin verify`."
+        "Moved into {shown}. Point `database` (and `storage`) at it, give every instance the \
+         signing key file ({}), then run `handin verify`.",
+        app.config.signing_key_path().display()
     );
     Ok(())
 }
@@ -522,17 +536,20 @@ fn read_json(path: &std::path::Path) -> Result<serde_json::Value, String> {
 async fn receipt_verify(
     receipt: &std::path::Path,
     bundle: Option<&std::path::Path>,
-    jwks: Option<&std::path::Path>,
+    (jwks, from): (Option<&std::path::Path>, Option<&str>),
 ) -> Result<(), String> {
     use handin::services::evidence::check_receipt;
     let file = read_json(receipt)?;
-    let keys = match jwks {
-        Some(path) => read_json(path)?,
-        None => {
-            let url = file["jwks_url"].as_str().ok_or(
-                "the receipt names no address for handin's keys: give them with --jwks FILE",
-            )?;
-            serde_json::from_str(&fetch_text(url).await?).map_err(|e| e.to_string())?
+    let keys = match (jwks, from) {
+        (Some(path), _) => read_json(path)?,
+        (None, Some(url)) => {
+            let url = format!("{}/.well-known/jwks.json", url.trim_end_matches('/'));
+            serde_json::from_str(&fetch_text(&url).await?).map_err(|e| e.to_string())?
+        }
+        (None, None) => {
+            return Err("say whose keys to trust: --jwks FILE (a saved \
+                        /.well-known/jwks.json) or --from https://handin.example.ac.uk"
+                .into());
         }
     };
     let digest = match bundle {

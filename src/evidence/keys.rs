@@ -20,16 +20,35 @@ fn read(path: &Path) -> Result<Signer, String> {
 }
 
 /// Writes a new key to `path`, which must not exist (mode 0600, synced).
+/// The key is written whole beside it, then linked into place: another
+/// instance never reads a half-written key.
 fn create(path: &Path) -> std::io::Result<Signer> {
     let seed: [u8; 32] = rand::random();
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(format!("{}\n", b64(&seed)).as_bytes())?;
-    file.sync_all()?;
-    Ok(Signer::from_seed(&seed))
+    let partial = path.with_extension(format!(
+        "partial-{}",
+        hex::encode(rand::random::<[u8; 6]>())
+    ));
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&partial)?;
+        file.write_all(format!("{}\n", b64(&seed)).as_bytes())?;
+        file.sync_all()?;
+        std::fs::hard_link(&partial, path)
+    })();
+    let _ = std::fs::remove_file(&partial);
+    written.map(|()| Signer::from_seed(&seed))
+}
+
+/// The key in `path`, if there is one.
+pub fn load(path: &Path) -> Result<Option<Signer>, String> {
+    if path.exists() {
+        read(path).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 /// The key in `path`, made there first if there is none. Several instances

@@ -305,6 +305,23 @@ pub async fn checkpoints(db: &impl ConnectionTrait) -> Result<Vec<checkpoint::Mo
         .await
 }
 
+/// The id of the key that signs now, if any key was ever published.
+pub async fn current_key(db: &impl ConnectionTrait) -> Result<Option<String>, DbErr> {
+    Ok(signing_key::Entity::find()
+        .filter(signing_key::Column::RetiredAt.is_null())
+        .order_by_desc(signing_key::Column::ValidFrom)
+        .one(db)
+        .await?
+        .map(|k| k.kid))
+}
+
+/// The log's name, as its newest checkpoint gives it, if it has one.
+pub async fn origin(db: &impl ConnectionTrait) -> Result<Option<String>, DbErr> {
+    Ok(latest_checkpoint(db)
+        .await?
+        .and_then(|c| c.note.lines().next().map(str::to_string)))
+}
+
 /// Every key that ever signed, oldest first.
 pub async fn keys(db: &impl ConnectionTrait) -> Result<Vec<signing_key::Model>, DbErr> {
     signing_key::Entity::find()

@@ -204,32 +204,37 @@ pub enum Tried {
     Failed(String),
 }
 
-/// Records a try on a mail this instance claimed, and releases the claim.
+/// Records a try on a mail this instance claimed, and releases the claim;
+/// nothing if the claim is no longer this instance's (it ran out and
+/// another took the mail).
 pub async fn record_try(
     db: &impl ConnectionTrait,
     mail: &Model,
+    instance: &str,
     tried: Tried,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let mut active: ActiveModel = mail.clone().into();
-    active.attempts = Set(mail.attempts + 1);
-    active.claimed_by = Set(None);
-    active.claimed_until = Set(None);
-    match tried {
-        Tried::Delivered(state) => {
-            active.state = Set(state);
-            active.sent_at = Set(Some(now));
-        }
-        Tried::Retry(at, error) => {
-            active.next_attempt_at = Set(at);
-            active.last_error = Set(Some(error));
-        }
-        Tried::Failed(error) => {
-            active.state = Set(State::Failed);
-            active.last_error = Set(Some(error));
-        }
-    }
-    active.update(db).await.map(|_| ())
+    let mut update = Entity::update_many()
+        .col_expr(Column::Attempts, Expr::value(mail.attempts + 1))
+        .col_expr(Column::ClaimedBy, Expr::value(None::<String>))
+        .col_expr(Column::ClaimedUntil, Expr::value(None::<DateTime<Utc>>));
+    update = match tried {
+        Tried::Delivered(state) => update
+            .col_expr(Column::State, Expr::value(state.as_str()))
+            .col_expr(Column::SentAt, Expr::value(now)),
+        Tried::Retry(at, error) => update
+            .col_expr(Column::NextAttemptAt, Expr::value(at))
+            .col_expr(Column::LastError, Expr::value(error)),
+        Tried::Failed(error) => update
+            .col_expr(Column::State, Expr::value(State::Failed.as_str()))
+            .col_expr(Column::LastError, Expr::value(error)),
+    };
+    update
+        .filter(Column::Id.eq(mail.id))
+        .filter(Column::ClaimedBy.eq(instance))
+        .exec(db)
+        .await
+        .map(|_| ())
 }
 
 /// The newest mails, those in `state` only if given.
@@ -265,6 +270,8 @@ pub async fn resend(db: &impl ConnectionTrait, id: i32, now: DateTime<Utc>) -> R
     };
     let mut active: ActiveModel = mail.into();
     active.state = Set(State::Queued);
+    // A fresh start: the full round of retries.
+    active.attempts = Set(0);
     active.next_attempt_at = Set(now);
     active.claimed_by = Set(None);
     active.claimed_until = Set(None);

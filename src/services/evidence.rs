@@ -239,6 +239,17 @@ pub fn check_receipt(file: &Value, jwks: &Value, bundle_sha256: Option<&str>) ->
         }
     };
     let p = &checked.payload;
+    if p["typ"] != "receipt" {
+        found.failed.push(format!(
+            "This is a signed {} statement, not a receipt.",
+            p["typ"]
+        ));
+        return found;
+    }
+    if let Some(why) = key_out_of_date(&keys, &checked.kid, p["received_at"].as_str()) {
+        found.failed.push(why);
+        return found;
+    }
     found.proved.push(format!(
         "handin's key {} signed this receipt: {} {} attempt {} by {}, received {} ({} bytes, SHA-256 {}), judged {} against the deadline {}.",
         checked.kid, p["course"].as_str().unwrap_or("?"), p["assignment"].as_str().unwrap_or("?"),
@@ -259,7 +270,14 @@ pub fn check_receipt(file: &Value, jwks: &Value, bundle_sha256: Option<&str>) ->
         }
     }
     let log = &file["log"];
-    let origin = log["origin"].as_str().unwrap_or_default();
+    // The log is the one the signed receipt names, whatever the file says.
+    let origin = p["iss"].as_str().unwrap_or_default();
+    if log["origin"].as_str() != Some(origin) {
+        found.failed.push(format!(
+            "The file's log is not {origin}, the one the receipt was signed into."
+        ));
+        return found;
+    }
     let Some(key) = keys.iter().find(|k| k.kid == checked.kid) else {
         return found;
     };
@@ -286,7 +304,7 @@ pub fn check_receipt(file: &Value, jwks: &Value, bundle_sha256: Option<&str>) ->
             .push("The receipt's own log position is not the one the file claims.".into());
         return found;
     }
-    let leaf = record_hash(&sha256(jws_text.as_bytes()));
+    let leaf = record_hash(&sha256(jws_text.trim().as_bytes()));
     let root = Hash(checkpoint.root);
     match hashes(&log["inclusion_proof"]) {
         Ok(proof) if check_record(&proof, checkpoint.size, root, index, leaf).is_ok() => {
@@ -300,6 +318,27 @@ pub fn check_receipt(file: &Value, jwks: &Value, bundle_sha256: Option<&str>) ->
         )),
     }
     found
+}
+
+/// Why a key could not have signed at `at`, if it could not: a receipt
+/// dated outside its key's time (a key used after it was retired, as after
+/// a leak) proves nothing.
+fn key_out_of_date(keys: &[Jwk], kid: &str, at: Option<&str>) -> Option<String> {
+    let key = keys.iter().find(|k| k.kid == kid)?;
+    let parse = |t: &str| DateTime::parse_from_rfc3339(t).ok().map(|t| t.to_utc());
+    let at = at.and_then(parse)?;
+    let from = key.valid_from.as_deref().and_then(parse);
+    let until = key.valid_until.as_deref().and_then(parse);
+    let early = from.is_some_and(|from| at < from);
+    let late = until.is_some_and(|until| at > until);
+    (early || late).then(|| {
+        format!(
+            "The receipt says {} but key {kid} signed only from {} until {}: it cannot have signed this.",
+            rfc3339(at),
+            key.valid_from.as_deref().unwrap_or("its start"),
+            key.valid_until.as_deref().unwrap_or("now")
+        )
+    })
 }
 
 /// What a monitor keeps between runs: the log's key and its last checkpoint.

@@ -321,12 +321,22 @@ pub fn reminder(
         link => links.assignment(course, assignment),
     };
     let mut mail = compose("reminder", "reminder", student, subject, data)?;
-    mail.dedupe_key = Some(reminder_key(assignment.id, student.id, hours));
+    mail.dedupe_key = Some(reminder_key(assignment.id, student.id, deadline, hours));
     Some(mail)
 }
 
-pub fn reminder_key(assignment_id: i32, student_id: i32, hours: u32) -> String {
-    format!("reminder/{assignment_id}/{student_id}/{hours}h")
+/// One reminder per assignment, student, deadline and hour: a deadline
+/// that moves (or an extension) brings its own reminders.
+pub fn reminder_key(
+    assignment_id: i32,
+    student_id: i32,
+    deadline: DateTime<Utc>,
+    hours: u32,
+) -> String {
+    format!(
+        "reminder/{assignment_id}/{student_id}/{}/{hours}h",
+        deadline.timestamp()
+    )
 }
 
 impl Links<'_> {

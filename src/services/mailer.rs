@@ -135,11 +135,21 @@ pub struct Round {
 /// One round: the reminders and digests now due, then every mail due.
 pub async fn run_once(post: &Post) -> Result<Round> {
     let now = post.clock.now();
-    let mut round = Round {
-        written: write_reminders(post, now).await? + write_digests(post, now).await?,
-        ..Round::default()
-    };
+    let mut round = Round::default();
+    // A failure to write reminders must not hold back the receipts.
+    for written in [
+        write_reminders(post, now).await,
+        write_digests(post, now).await,
+    ] {
+        match written {
+            Ok(n) => round.written += n,
+            Err(e) => rocket::warn!("reminders or digests not written: {e}"),
+        }
+    }
     loop {
+        // Each batch claims from the time it starts, so a claim never
+        // runs out while this instance is still sending.
+        let now = post.clock.now();
         let claimed = outbox::claim_due(&post.db, &post.instance, now, CLAIM, BATCH).await?;
         if claimed.is_empty() {
             return Ok(round);
@@ -151,7 +161,7 @@ pub async fn run_once(post: &Post) -> Result<Round> {
                 Tried::Retry(..) => round.retrying += 1,
                 Tried::Failed(_) => round.failed += 1,
             }
-            outbox::record_try(&post.db, &mail, tried, now).await?;
+            outbox::record_try(&post.db, &mail, &post.instance, tried, post.clock.now()).await?;
         }
     }
 }
@@ -279,7 +289,12 @@ async fn write_reminders(post: &Post, now: DateTime<Utc>) -> Result<u64> {
             let Some(hours) = reminder_due(deadline, now, &post.reminder_hours) else {
                 continue;
             };
-            if already.contains(&mail::reminder_key(assignment.id, student.id, hours)) {
+            if already.contains(&mail::reminder_key(
+                assignment.id,
+                student.id,
+                deadline,
+                hours,
+            )) {
                 continue;
             }
             mails.extend(mail::reminder(

@@ -20,8 +20,8 @@ use sea_orm::{
 
 use crate::error::{Error, Result};
 use crate::models::{
-    api_token, assignment, audit, course, enrolment, extension, feedback_file, instance, mark,
-    requests, submission, user,
+    api_token, assignment, audit, closure_day, course, enrolment, extension, feedback_file,
+    instance, log, mark, outbox, requests, submission, user,
 };
 use crate::storage::Uploads;
 
@@ -77,7 +77,29 @@ pub async fn transfer(
             "feedback_files",
             copy::<feedback_file::Entity>(from, &txn).await?,
         ),
+        (
+            "closure_days",
+            copy::<closure_day::Entity>(from, &txn).await?,
+        ),
+        ("outbox", copy::<outbox::Entity>(from, &txn).await?),
+        // The evidence log goes whole: its positions, tree and signed
+        // checkpoints must stay what monitors and receipts saw.
+        (
+            "signing_keys",
+            copy::<log::signing_key::Entity>(from, &txn).await?,
+        ),
+        ("log_entries", copy::<log::entry::Entity>(from, &txn).await?),
+        (
+            "log_hashes",
+            copy::<log::stored_hash::Entity>(from, &txn).await?,
+        ),
+        (
+            "checkpoints",
+            copy::<log::checkpoint::Entity>(from, &txn).await?,
+        ),
     ];
+    // These are keyed by what they hold, not by a serial id.
+    const NATURAL_KEYS: [&str; 4] = ["signing_keys", "log_entries", "log_hashes", "checkpoints"];
     for (table, rows) in &moved.tables {
         let there = count_rows(&txn, table).await?;
         if there != *rows {
@@ -85,7 +107,8 @@ pub async fn transfer(
                 "{table}: {rows} rows read but {there} written; nothing was moved"
             )));
         }
-        if txn.get_database_backend() == DatabaseBackend::Postgres {
+        if txn.get_database_backend() == DatabaseBackend::Postgres && !NATURAL_KEYS.contains(table)
+        {
             // Rows came with their ids: new rows must be numbered after them.
             txn.execute_raw(Statement::from_string(
                 DatabaseBackend::Postgres,

@@ -179,6 +179,27 @@ pub async fn verify_log(app: &App) -> Result<LogReport> {
             Some(Jwk::for_key(&public))
         })
         .collect();
+    // A published key handin holds no file of (the signing key, or one it
+    // retired) was put there by someone else.
+    let key_file = app.config.signing_key_path();
+    for key in &keys {
+        let retired = key_file.with_file_name(format!(
+            "{}.{}.retired",
+            key_file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default(),
+            key.kid
+        ));
+        if key.kid != app.notary.signer.kid() && !retired.exists() {
+            report.problems.push(format!(
+                "published key {} is neither the signing key nor one it retired ({} is missing): \
+                 it may not be handin's",
+                key.kid,
+                retired.display()
+            ));
+        }
+    }
     let mut tree = Reader::All(Vec::new());
     let entries = log::entries(&app.db).await?;
     report.entries = entries.len();
@@ -268,7 +289,21 @@ async fn receipt_differs(app: &App, id: i32, signed: &serde_json::Value) -> Resu
             "the signed receipt names a submission the database no longer has".into(),
         ));
     };
+    let student = user::Entity::find_by_id(row.student_id)
+        .one(&app.db)
+        .await?;
+    let assignment = assignment::Entity::find_by_id(row.assignment_id)
+        .one(&app.db)
+        .await?;
+    let course = match &assignment {
+        Some(a) => course::Entity::find_by_id(a.course_id).one(&app.db).await?,
+        None => None,
+    };
     let now = [
+        ("submission_id", row.id.to_string()),
+        ("student", student.map(|s| s.username).unwrap_or_default()),
+        ("course", course.map(|c| c.code).unwrap_or_default()),
+        ("assignment", assignment.map(|a| a.slug).unwrap_or_default()),
         (
             "received_at",
             row.received_at

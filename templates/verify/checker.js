@@ -80,6 +80,14 @@
     let checked;
     try { checked = await checkJws(file.jws, keys); } catch (e) { failed.push("The signature does not check: " + e.message + "."); return { proved, failed }; }
     const p = checked.payload;
+    if (p.typ !== "receipt") { failed.push("This is a signed " + p.typ + " statement, not a receipt."); return { proved, failed }; }
+    const at = Date.parse(p.received_at);
+    const from = checked.key.valid_from ? Date.parse(checked.key.valid_from) : -Infinity;
+    const until = checked.key.valid_until ? Date.parse(checked.key.valid_until) : Infinity;
+    if (!(at >= from && at <= until)) {
+      failed.push("The receipt says " + p.received_at + " but key " + checked.key.kid + " did not sign then: it cannot have signed this.");
+      return { proved, failed };
+    }
     proved.push("handin's key " + checked.key.kid + " signed this receipt: " + p.course + " " + p.assignment + " attempt " + p.attempt +
       " by " + p.student + ", received " + p.received_at + " (" + p.size + " bytes, SHA-256 " + p.sha256 + "), judged " + p.status +
       " against the deadline " + p.deadline + ".");
@@ -90,7 +98,8 @@
     }
     const log = file.log || {};
     let cp;
-    try { cp = await openCheckpoint(String(log.checkpoint || ""), String(log.origin || ""), checked.key); } catch (e) { failed.push("The log's checkpoint does not check: " + e.message + "."); return { proved, failed }; }
+    if (log.origin !== p.iss) { failed.push("The file's log is not " + p.iss + ", the one the receipt was signed into."); return { proved, failed }; }
+    try { cp = await openCheckpoint(String(log.checkpoint || ""), String(p.iss || ""), checked.key); } catch (e) { failed.push("The log's checkpoint does not check: " + e.message + "."); return { proved, failed }; }
     if (p.log_index !== log.index) { failed.push("The receipt's own log position is not the one the file claims."); return { proved, failed }; }
     const leaf = await sha256(concat(new Uint8Array([0]), await sha256(text.encode(file.jws.trim()))));
     const proof = (log.inclusion_proof || []).map(fromB64);

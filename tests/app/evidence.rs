@@ -367,3 +367,67 @@ async fn a_rewritten_database_is_named_the_old_receipt_still_checks_and_a_monito
         refused.failed
     );
 }
+
+#[rocket::async_test]
+async fn a_rotated_key_keeps_old_receipts_checking_and_a_missing_or_foreign_key_is_refused() {
+    let t = TestApp::new().await;
+    let (_, file, bundle) = alices_receipt(&t, "before the rotation").await;
+    let config = t.app().config.clone();
+    let rotated = Command::new(BINARY)
+        .args(["key", "rotate"])
+        .env("ROCKET_DATABASE", &config.database)
+        .env("ROCKET_UPLOADS_DIR", &config.uploads_dir)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&rotated.stdout);
+    assert!(
+        rotated.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    assert!(said.contains("Restart every instance"), "{said}");
+    let jwks = get_json(&t, "/.well-known/jwks.json").await;
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert!(keys[0]["valid_until"].is_string() && keys[1]["valid_until"].is_null());
+    let found = check_receipt(&file, &jwks, Some(&sha256_hex(&bundle)));
+    assert!(
+        found.failed.is_empty(),
+        "the old key's receipt still checks: {:?}",
+        found.failed
+    );
+
+    // A receipt dated after its key was retired proves nothing (a leaked key).
+    let mut late = jwks.clone();
+    late["keys"][0]["valid_until"] = Value::from("2020-05-29T10:00:00.000Z");
+    let refused = check_receipt(&file, &late, None);
+    assert!(
+        refused.failed[0].contains("cannot have signed this"),
+        "{:?}",
+        refused.failed
+    );
+
+    // A key slipped into the database is named by verify.
+    let foreign = handin::evidence::jws::Signer::from_seed(&[42; 32]);
+    log::publish_key(&t.app().db, &foreign, utc("2020-05-29T12:00:00Z"))
+        .await
+        .unwrap();
+    let problems = verify_log(t.app()).await.unwrap().problems;
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains(&format!("published key {} is neither", foreign.kid()))),
+        "{problems:?}"
+    );
+
+    // Without its key file, an installation that has signed refuses to start.
+    std::fs::remove_file(config.signing_key_path()).unwrap();
+    let Err(refused) = handin::open(config.clone(), std::sync::Arc::new(t.clock.clone())).await
+    else {
+        panic!("started without its signing key");
+    };
+    assert!(
+        refused.contains("is missing, but receipts were signed with key"),
+        "{refused}"
+    );
+}

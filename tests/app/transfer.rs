@@ -93,6 +93,13 @@ fn an_installation_moves_into_another_database_and_a_bucket_and_nothing_is_lost(
     );
     assert!(said.contains("submissions: 6 rows"), "{said}");
     assert!(said.contains("7 files"), "{said}");
+    assert!(said.contains("log_entries: 6 rows"), "{said}");
+    // The signing key goes with it, by hand (it is never in the database).
+    std::fs::copy(
+        source.path().join("handin-signing.key"),
+        target.path().join("handin-signing.key"),
+    )
+    .unwrap();
 
     // Everything is there, every file with its hash.
     let (source_rows, target_rows) = runtime().block_on(async {
