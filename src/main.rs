@@ -587,7 +587,7 @@ async fn receipt_verify(
 }
 
 async fn log_monitor(url: &str, state: &std::path::Path) -> Result<(), String> {
-    use handin::services::evidence::{Watched, check_progress};
+    use handin::services::evidence::{Watched, check_progress, entries};
     let base = url.trim_end_matches('/');
     let last: Option<Watched> = match std::fs::read_to_string(state) {
         Ok(text) => {
@@ -626,12 +626,16 @@ async fn log_monitor(url: &str, state: &std::path::Path) -> Result<(), String> {
     std::fs::rename(&partial, state).map_err(|e| e.to_string())?;
     match last {
         None => println!(
-            "First look at {}: {} entries; its key is {}.",
-            seen.origin, seen.size, seen.verifier_key
+            "First look at {}: {}; its key is {}.",
+            seen.origin,
+            entries(seen.size),
+            seen.verifier_key
         ),
         Some(last) => println!(
-            "{}: {} entries, consistent with the {} seen before.",
-            seen.origin, seen.size, last.size
+            "{}: {}, consistent with the {} seen before.",
+            seen.origin,
+            entries(seen.size),
+            entries(last.size)
         ),
     }
     Ok(())

@@ -309,8 +309,8 @@ pub fn check_receipt(file: &Value, jwks: &Value, bundle_sha256: Option<&str>) ->
     match hashes(&log["inclusion_proof"]) {
         Ok(proof) if check_record(&proof, checkpoint.size, root, index, leaf).is_ok() => {
             found.proved.push(format!(
-                "The receipt is entry {index} of log {origin}, whose signed checkpoint of {} entries includes it: handin cannot later deny or change it without the log showing it to anyone who kept a later checkpoint.",
-                checkpoint.size
+                "The receipt is entry {index} of log {origin}, whose signed checkpoint of {} includes it: handin cannot later deny or change it without the log showing it to anyone who kept a later checkpoint.",
+                entries(checkpoint.size)
             ));
         }
         _ => found.failed.push(format!(
@@ -339,6 +339,15 @@ fn key_out_of_date(keys: &[Jwk], kid: &str, at: Option<&str>) -> Option<String> 
             key.valid_until.as_deref().unwrap_or("now")
         )
     })
+}
+
+/// "1 entry", "2 entries".
+pub fn entries(n: u64) -> String {
+    if n == 1 {
+        "1 entry".to_string()
+    } else {
+        format!("{n} entries")
+    }
 }
 
 /// What a monitor keeps between runs: the log's key and its last checkpoint.

@@ -105,7 +105,7 @@
     const proof = (log.inclusion_proof || []).map(fromB64);
     if (await included(log.index, cp.size, leaf, proof, cp.root)) {
       proved.push("The receipt is entry " + log.index + " of log " + log.origin + ", whose signed checkpoint of " + cp.size +
-        " entries includes it: handin cannot later deny or change it without the log showing it.");
+        (cp.size === 1 ? " entry" : " entries") + " includes it: handin cannot later deny or change it without the log showing it.");
     } else {
       failed.push("The inclusion proof does not lead from entry " + log.index + " to the checkpoint's root: the receipt is not in that log.");
     }
