@@ -431,3 +431,70 @@ async fn a_rotated_key_keeps_old_receipts_checking_and_a_missing_or_foreign_key_
         "{refused}"
     );
 }
+
+#[test]
+fn a_monitor_on_the_command_line_follows_the_log_and_raises_the_alarm_on_a_rewrite() {
+    let dir = crate::database::TestDir::new();
+    let token = rocket::tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let t = TestApp::with_dir(dir.path()).await;
+        // Open now: the server binary runs on the real clock.
+        let text = "[[course]]\ncode = \"COMP6248\"\ntitle = \"Differentiable Programming\"\ntime_zone = \"Europe/London\"\n\
+                    [[course.assignment]]\nslug = \"open\"\ntitle = \"Open\"\ndue = \"2099-01-01 16:00\"\n";
+        handin::services::catalogue::import_file(t.app(), text, &t.change()).await.unwrap();
+        let alice = handin::models::user::find_by_username(&t.app().db, "alice").await.unwrap().unwrap();
+        let token = handin::models::api_token::issue(&t.app().db, alice.id, chrono::Utc::now(), 1).await.unwrap();
+        t.app().db.close_by_ref().await.unwrap();
+        token
+    });
+    let server = crate::server::Server::start(Path::new(BINARY), dir.path());
+    let base = format!("http://{}", server.addr);
+    let hand_in = |note: &str| {
+        let bundle = zip_of(&[("notes.txt", note.as_bytes())]);
+        let reply =
+            crate::server::upload(server.addr, &token, "COMP6248/assignments/open", &bundle)
+                .unwrap();
+        assert_eq!(reply.status, 201);
+    };
+    let state = dir.path().join("monitor.json");
+    let monitor = || {
+        let out = Command::new(BINARY)
+            .args(["log", "monitor", &base, "--state"])
+            .arg(&state)
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), said)
+    };
+    hand_in("one");
+    let (ok, said) = monitor();
+    assert!(ok, "{said}");
+    assert!(
+        said.contains(
+            "First look at handin.localhost/log: 1 entry; its key is handin.localhost/log+"
+        ),
+        "{said}"
+    );
+    hand_in("two");
+    let (ok, said) = monitor();
+    assert!(
+        ok && said.contains("2 entries, consistent with the 1 entry seen before"),
+        "{said}"
+    );
+
+    // What the monitor kept says the tree of 2 had another root: a rewrite.
+    let mut kept: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    kept["root"] = Value::from(b64(&[7; 32]));
+    std::fs::write(&state, kept.to_string()).unwrap();
+    let (ok, said) = monitor();
+    assert!(!ok, "{said}");
+    assert!(
+        said.contains(
+            "ALERT: the log was rewritten: the tree of 2 entries had another root before"
+        ),
+        "{said}"
+    );
+}
