@@ -120,6 +120,11 @@ enum LogCommand {
         url: String,
         #[arg(long)]
         state: std::path::PathBuf,
+        /// After a key rotation: the log's new verifier key, as handin's
+        /// operators announce it (`handin key show`). Without it, a
+        /// checkpoint signed by another key than the one kept is an alarm.
+        #[arg(long)]
+        new_key: Option<String>,
     },
 }
 
@@ -210,8 +215,13 @@ async fn main() -> ExitCode {
             .await
         }
         Command::Log {
-            command: LogCommand::Monitor { url, state },
-        } => log_monitor(&url, &state).await,
+            command:
+                LogCommand::Monitor {
+                    url,
+                    state,
+                    new_key,
+                },
+        } => log_monitor(&url, &state, new_key.as_deref()).await,
         Command::Transfer { to, storage } => transfer(&to, storage).await,
     };
     match result {
@@ -586,7 +596,11 @@ async fn receipt_verify(
     }
 }
 
-async fn log_monitor(url: &str, state: &std::path::Path) -> Result<(), String> {
+async fn log_monitor(
+    url: &str,
+    state: &std::path::Path,
+    new_key: Option<&str>,
+) -> Result<(), String> {
     use handin::services::evidence::{Watched, check_progress, entries};
     let base = url.trim_end_matches('/');
     let last: Option<Watched> = match std::fs::read_to_string(state) {
@@ -618,7 +632,7 @@ async fn log_monitor(url: &str, state: &std::path::Path) -> Result<(), String> {
         ),
         _ => None,
     };
-    let seen = check_progress(last.as_ref(), &note, &keys, proof.as_ref())
+    let seen = check_progress(last.as_ref(), &note, (&keys, new_key), proof.as_ref())
         .map_err(|why| format!("ALERT: {why}"))?;
     let text = serde_json::to_string_pretty(&seen).map_err(|e| e.to_string())?;
     let partial = state.with_extension("partial");

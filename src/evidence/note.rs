@@ -28,6 +28,25 @@ pub fn verifier_key(name: &str, public: &[u8; 32]) -> String {
     format!("{name}+{}+{}", hex::encode(key_id(name, public)), b64(&key))
 }
 
+/// The name and public key of a verifier key (`name+id+key`), checking
+/// that its id is the key's.
+pub fn parse_verifier_key(text: &str) -> Result<(String, [u8; 32]), String> {
+    // Names hold no '+'; a key's base64 may.
+    let mut parts = text.trim().splitn(3, '+');
+    let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(format!("'{text}' is not a verifier key (name+id+key)"));
+    };
+    let key = from_b64(key)?;
+    if key.len() != 33 || key[0] != 0x01 {
+        return Err("the verifier key is not an Ed25519 key".into());
+    }
+    let public: [u8; 32] = key[1..].try_into().map_err(|_| "bad key")?;
+    if hex::encode(key_id(name, &public)) != id {
+        return Err("the verifier key's id does not match its key".into());
+    }
+    Ok((name.to_string(), public))
+}
+
 /// Signs `text` (which ends in a newline) as `name`.
 pub fn sign(signer: &Signer, name: &str, text: &str) -> String {
     let mut signature = key_id(name, &signer.public_key()).to_vec();
@@ -134,6 +153,15 @@ mod tests {
             "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
         );
         let text = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
+        let (parsed, public) =
+            parse_verifier_key(&verifier_key(name, &signer.public_key())).unwrap();
+        assert_eq!((parsed.as_str(), public), (name, signer.public_key()));
+        assert!(
+            parse_verifier_key(
+                "PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
+            )
+            .is_err()
+        );
         let note = sign(&signer, name, text);
         assert!(note.ends_with(
             "\n\n\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"

@@ -135,25 +135,24 @@ pub async fn students(
     db: &impl ConnectionTrait,
     course_id: i32,
 ) -> Result<Vec<super::user::Model>, DbErr> {
-    let ids: Vec<i32> = of_course(db, course_id, EnrolledAs::Student)
-        .await?
-        .into_iter()
-        .map(|e| e.user_id)
-        .collect();
-    super::user::Entity::find()
-        .filter(super::user::Column::Id.is_in(ids))
-        .order_by_asc(super::user::Column::Username)
-        .all(db)
-        .await
+    users(db, course_id, EnrolledAs::Student).await
 }
 
 /// The users enrolled in a course as staff (markers, and administrators
-/// enrolled there).
+/// enrolled there), by username.
 pub async fn staff(
     db: &impl ConnectionTrait,
     course_id: i32,
 ) -> Result<Vec<super::user::Model>, DbErr> {
-    let ids: Vec<i32> = of_course(db, course_id, EnrolledAs::Marker)
+    users(db, course_id, EnrolledAs::Marker).await
+}
+
+async fn users(
+    db: &impl ConnectionTrait,
+    course_id: i32,
+    role: EnrolledAs,
+) -> Result<Vec<super::user::Model>, DbErr> {
+    let ids: Vec<i32> = of_course(db, course_id, role)
         .await?
         .into_iter()
         .map(|e| e.user_id)

@@ -12,7 +12,7 @@ use crate::domain::deadline::DeadlineRule;
 use crate::error::{Error, Result};
 use crate::evidence::jws::{self, Jwk};
 use crate::evidence::merkle::{Hash, check_record, check_tree, record_hash};
-use crate::evidence::note::{Checkpoint, verifier_key};
+use crate::evidence::note::{Checkpoint, parse_verifier_key, verifier_key};
 use crate::evidence::{Notary, b64, from_b64, sha256};
 use crate::models::log::{self, Included, Statement};
 use crate::models::{submission, user};
@@ -367,10 +367,18 @@ pub struct Watched {
 pub fn check_progress(
     last: Option<&Watched>,
     note: &str,
-    keys: &Value,
+    (keys, new_key): (&Value, Option<&str>),
     proof: Option<&Value>,
 ) -> std::result::Result<Watched, String> {
     let (origin, public) = match last {
+        // After a rotation: the new key, as handin's operators announced it.
+        Some(last) if new_key.is_some() => {
+            let (name, public) = parse_verifier_key(new_key.unwrap_or_default())?;
+            if name != last.origin {
+                return Err(format!("the new key is for {name}, not {}", last.origin));
+            }
+            (name, public)
+        }
         Some(last) => {
             let public: [u8; 32] = from_b64(&last.public_key)?
                 .try_into()

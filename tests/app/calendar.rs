@@ -114,21 +114,7 @@ async fn a_students_feed_shows_their_own_deadlines_and_follows_every_change() {
     assert_eq!(his["sequence"], 0);
 
     // The deadline moves past the clocks going back: 16:00 is then 16:00 UTC.
-    let moved = r#"
-        [[course]]
-        code = "COMP6248"
-        title = "Differentiable Programming"
-        time_zone = "Europe/London"
-        [[course.assignment]]
-        slug = "coursework"
-        title = "Coursework"
-        due = "2020-11-02 16:00"
-        max_bundle_mib = 1
-        required_files = ["report.pdf"]
-    "#;
-    handin::services::catalogue::import_file(t.app(), moved, &t.change())
-        .await
-        .unwrap();
+    t.move_coursework("2020-11-02 16:00", None, "test").await;
     let after = coursework(&events(&t, &bob).await);
     assert_eq!(after["start"], "2020-11-02T16:00:00Z");
     assert_eq!(after["sequence"], 1, "one move");

@@ -65,7 +65,7 @@ async fn monitor(t: &TestApp, last: Option<&Watched>) -> Result<Watched, String>
         }
         _ => None,
     };
-    check_progress(last, &note, &keys, proof.as_ref())
+    check_progress(last, &note, (&keys, None), proof.as_ref())
 }
 
 #[rocket::async_test]
@@ -433,33 +433,23 @@ async fn a_rotated_key_keeps_old_receipts_checking_and_a_missing_or_foreign_key_
 }
 
 #[test]
-fn a_monitor_on_the_command_line_follows_the_log_and_raises_the_alarm_on_a_rewrite() {
+fn a_monitor_on_the_command_line_follows_the_log_through_a_key_rotation_and_raises_the_alarm_on_a_rewrite()
+ {
     let dir = crate::database::TestDir::new();
-    let token = rocket::tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let t = TestApp::with_dir(dir.path()).await;
-        // Open now: the server binary runs on the real clock.
-        let text = "[[course]]\ncode = \"COMP6248\"\ntitle = \"Differentiable Programming\"\ntime_zone = \"Europe/London\"\n\
-                    [[course.assignment]]\nslug = \"open\"\ntitle = \"Open\"\ndue = \"2099-01-01 16:00\"\n";
-        handin::services::catalogue::import_file(t.app(), text, &t.change()).await.unwrap();
-        let alice = handin::models::user::find_by_username(&t.app().db, "alice").await.unwrap().unwrap();
-        let token = handin::models::api_token::issue(&t.app().db, alice.id, chrono::Utc::now(), 1).await.unwrap();
-        t.app().db.close_by_ref().await.unwrap();
-        token
-    });
-    let server = crate::server::Server::start(Path::new(BINARY), dir.path());
-    let base = format!("http://{}", server.addr);
-    let hand_in = |note: &str| {
+    let token = rocket::tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(TestApp::open_for_the_binary(dir.path()));
+    let hand_in = |server: &crate::server::Server, note: &str| {
         let bundle = zip_of(&[("notes.txt", note.as_bytes())]);
-        let reply =
-            crate::server::upload(server.addr, &token, "COMP6248/assignments/open", &bundle)
-                .unwrap();
+        let path = "COMP6248/assignments/open";
+        let reply = crate::server::upload(server.addr, &token, path, &bundle).unwrap();
         assert_eq!(reply.status, 201);
     };
-    let state = dir.path().join("monitor.json");
-    let monitor = || {
+    let handin = |args: &[&str]| {
         let out = Command::new(BINARY)
-            .args(["log", "monitor", &base, "--state"])
-            .arg(&state)
+            .args(args)
+            .env("ROCKET_DATABASE", crate::database::for_dir(dir.path()))
+            .env("ROCKET_UPLOADS_DIR", dir.path().join("uploads"))
             .output()
             .unwrap();
         let said = format!(
@@ -469,32 +459,58 @@ fn a_monitor_on_the_command_line_follows_the_log_and_raises_the_alarm_on_a_rewri
         );
         (out.status.success(), said)
     };
-    hand_in("one");
-    let (ok, said) = monitor();
+    let state = dir.path().join("monitor.json");
+    let state = state.to_str().unwrap();
+    let server = crate::server::Server::start(Path::new(BINARY), dir.path());
+    let base = format!("http://{}", server.addr);
+    hand_in(&server, "one");
+    let (ok, said) = handin(&["log", "monitor", &base, "--state", state]);
     assert!(ok, "{said}");
+    let first = "First look at handin.localhost/log: 1 entry; its key is handin.localhost/log+";
+    assert!(said.contains(first), "{said}");
+    hand_in(&server, "two");
+    let (ok, said) = handin(&["log", "monitor", &base, "--state", state]);
+    let consistent = "2 entries, consistent with the 1 entry seen before";
+    assert!(ok && said.contains(consistent), "{said}");
+
+    // The key is rotated and the server restarted: its checkpoints are now
+    // signed by a key the monitor does not know, until it is given it.
+    drop(server);
+    let (ok, said) = handin(&["key", "rotate"]);
+    assert!(ok, "{said}");
+    let (_, shown) = handin(&["key", "show"]);
+    let new_key = shown
+        .lines()
+        .find_map(|line| line.strip_prefix("note key:"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let server = crate::server::Server::start(Path::new(BINARY), dir.path());
+    let base = format!("http://{}", server.addr);
+    hand_in(&server, "three");
+    let (ok, said) = handin(&["log", "monitor", &base, "--state", state]);
+    assert!(!ok && said.contains("ALERT"), "{said}");
+    let (ok, said) = handin(&[
+        "log",
+        "monitor",
+        &base,
+        "--state",
+        state,
+        "--new-key",
+        &new_key,
+    ]);
     assert!(
-        said.contains(
-            "First look at handin.localhost/log: 1 entry; its key is handin.localhost/log+"
-        ),
-        "{said}"
-    );
-    hand_in("two");
-    let (ok, said) = monitor();
-    assert!(
-        ok && said.contains("2 entries, consistent with the 1 entry seen before"),
+        ok && said.contains("3 entries, consistent with the 2 entries seen before"),
         "{said}"
     );
 
-    // What the monitor kept says the tree of 2 had another root: a rewrite.
-    let mut kept: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    // What the monitor kept says the tree of 3 had another root: a rewrite.
+    let mut kept: Value = serde_json::from_str(&std::fs::read_to_string(state).unwrap()).unwrap();
+    assert_eq!(kept["verifier_key"], new_key.as_str());
     kept["root"] = Value::from(b64(&[7; 32]));
-    std::fs::write(&state, kept.to_string()).unwrap();
-    let (ok, said) = monitor();
+    std::fs::write(state, kept.to_string()).unwrap();
+    let (ok, said) = handin(&["log", "monitor", &base, "--state", state]);
     assert!(!ok, "{said}");
-    assert!(
-        said.contains(
-            "ALERT: the log was rewritten: the tree of 2 entries had another root before"
-        ),
-        "{said}"
-    );
+    let alarm = "ALERT: the log was rewritten: the tree of 3 entries had another root before";
+    assert!(said.contains(alarm), "{said}");
 }

@@ -207,18 +207,9 @@ const BINARY: &str = env!("CARGO_BIN_EXE_handin");
 #[test]
 fn lying_about_the_length_stores_nothing() {
     let dir = crate::database::TestDir::new();
-    let token = rocket::tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let t = TestApp::with_dir(dir.path()).await;
-        // Open now (the server binary runs on the real clock), 1 MiB at most.
-        let text = "[[course]]\ncode = \"COMP6248\"\ntitle = \"Differentiable Programming\"\ntime_zone = \"Europe/London\"\n\
-                    [[course.assignment]]\nslug = \"open\"\ntitle = \"Open\"\ndue = \"2099-01-01 16:00\"\nmax_bundle_mib = 1\n";
-        handin::services::catalogue::import_file(t.app(), text, &t.change()).await.unwrap();
-        // The server binary runs on the real clock: a token valid from now.
-        let alice = handin::models::user::find_by_username(&t.app().db, "alice").await.unwrap().unwrap();
-        let token = handin::models::api_token::issue(&t.app().db, alice.id, chrono::Utc::now(), 1).await.unwrap();
-        t.app().db.close_by_ref().await.unwrap();
-        token
-    });
+    let token = rocket::tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(TestApp::open_for_the_binary(dir.path()));
     let server = Server::start(Path::new(BINARY), dir.path());
     let big = zip_of(&[("report.pdf", &noise(3_000_000))]);
     let (head, tail) = server::multipart_frame("big.zip");

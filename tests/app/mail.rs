@@ -242,26 +242,8 @@ async fn extensions_requests_and_moved_deadlines_are_mailed_to_the_students_they
     // The deadline moves a day: alice is told; bob's extension is beyond
     // both, so his deadline does not change and he is not told; carol is
     // in another course.
-    let moved = r#"
-        [[course]]
-        code = "COMP6248"
-        title = "Differentiable Programming"
-        time_zone = "Europe/London"
-        [[course.assignment]]
-        slug = "coursework"
-        title = "Coursework"
-        due = "2020-05-30 16:00"
-        hard_close = "2020-06-05 16:00"
-        max_bundle_mib = 1
-        required_files = ["report.pdf"]
-    "#;
-    let change = handin::services::catalogue::Change {
-        reason: "the strike",
-        ..t.change()
-    };
-    handin::services::catalogue::import_file(t.app(), moved, &change)
-        .await
-        .unwrap();
+    t.move_coursework("2020-05-30 16:00", Some("2020-06-05 16:00"), "the strike")
+        .await;
     assert_eq!(round(&t).await.delivered, 1);
     let mail = &sink.mails()[2];
     assert_eq!(mail["rcpt_tos"], json!(["alice@example.ac.uk"]));

@@ -285,6 +285,50 @@ impl TestApp {
         active.update(&self.app().db).await.unwrap();
     }
 
+    /// The seeded app on `dir` for the server binary, which runs on the real
+    /// clock: COMP6248 gets `open` (due in 2099, 1 MiB at most), and alice a
+    /// token valid from now, which is returned. The app's connections are
+    /// closed, for the binary to take over.
+    pub async fn open_for_the_binary(dir: &std::path::Path) -> String {
+        let t = TestApp::with_dir(dir).await;
+        let text = "[[course]]\ncode = \"COMP6248\"\ntitle = \"Differentiable Programming\"\n\
+                    time_zone = \"Europe/London\"\n[[course.assignment]]\nslug = \"open\"\n\
+                    title = \"Open\"\ndue = \"2099-01-01 16:00\"\nmax_bundle_mib = 1\n";
+        handin::services::catalogue::import_file(t.app(), text, &t.change())
+            .await
+            .unwrap();
+        let alice = user::find_by_username(&t.app().db, "alice")
+            .await
+            .unwrap()
+            .unwrap();
+        let token = handin::models::api_token::issue(&t.app().db, alice.id, chrono::Utc::now(), 1)
+            .await
+            .unwrap();
+        t.app().db.close_by_ref().await.unwrap();
+        token
+    }
+
+    /// Moves COMP6248's coursework as a deadlines file would (`due` and
+    /// `hard_close` as the file writes them), for `reason`.
+    pub async fn move_coursework(&self, due: &str, hard_close: Option<&str>, reason: &str) {
+        let close = hard_close
+            .map(|c| format!("hard_close = \"{c}\"\n"))
+            .unwrap_or_default();
+        let moved = format!(
+            "[[course]]\ncode = \"COMP6248\"\ntitle = \"Differentiable Programming\"\n\
+             time_zone = \"Europe/London\"\n[[course.assignment]]\nslug = \"coursework\"\n\
+             title = \"Coursework\"\ndue = \"{due}\"\n{close}max_bundle_mib = 1\n\
+             required_files = [\"report.pdf\"]\n"
+        );
+        let change = handin::services::catalogue::Change {
+            reason,
+            ..self.change()
+        };
+        handin::services::catalogue::import_file(self.app(), &moved, &change)
+            .await
+            .unwrap();
+    }
+
     /// A change made from the command line, now.
     pub fn change(&self) -> handin::services::catalogue::Change<'static> {
         handin::services::catalogue::Change {
