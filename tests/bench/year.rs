@@ -94,6 +94,7 @@ pub fn run(backend: &Backend, runtime: &rocket::tokio::runtime::Runtime, scale: 
             server::request(server.addr, "GET", &path, &header, b"").unwrap()
         });
     }
+    where_the_marking_page_goes(backend, runtime);
     let bearer = [("Authorization", format!("Bearer {token}"))];
     let list = format!("/api/v1{big}/submissions");
     timed("API list, 1,000 x 3", || {
@@ -112,6 +113,49 @@ pub fn run(backend: &Backend, runtime: &rocket::tokio::runtime::Runtime, scale: 
         "server RSS after all of it: {} MiB",
         server.rss_kib() / 1024
     );
+}
+
+/// Where the marking page's time goes: its table built in this process
+/// (the queries, and judging each student's attempt that counts), then the
+/// rows serialized as the page's template receives them, against the whole
+/// page over HTTP above; the rest is rendering and HTTP.
+fn where_the_marking_page_goes(backend: &Backend, runtime: &rocket::tokio::runtime::Runtime) {
+    use handin::policy::Act;
+    use handin::services::Scope;
+    use handin::services::exports::{self, Attempts};
+    runtime.block_on(async {
+        let app = backend.open().await;
+        let marker = user::find_by_username(&app.db, "yearmarker")
+            .await
+            .unwrap()
+            .unwrap();
+        let scope = Scope::find(&app, marker, "YEAR", "big", Act::Mark)
+            .await
+            .unwrap();
+        let (mut built, mut serialized) = (Vec::new(), Vec::new());
+        for _ in 0..21 {
+            let start = Instant::now();
+            let table = exports::table(&app, &scope, Attempts::Latest)
+                .await
+                .unwrap();
+            built.push(start.elapsed().as_secs_f64() * 1e3);
+            let start = Instant::now();
+            let value = rocket_dyn_templates::minijinja::Value::from_serialize(&table.rows);
+            serialized.push(start.elapsed().as_secs_f64() * 1e3);
+            assert_eq!(value.len(), Some(1000));
+        }
+        for (name, mut times) in [
+            ("  of which: the table, queries and judging", built),
+            ("  of which: its rows as template values", serialized),
+        ] {
+            times.sort_by(f64::total_cmp);
+            println!(
+                "{name:>32} {:>7.1} ms {:>7.1} ms {:>7.1} ms",
+                times[10], times[0], times[20]
+            );
+        }
+        app.db.close().await.unwrap();
+    });
 }
 
 /// Times 21 requests; prints the median, min and max.
