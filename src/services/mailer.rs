@@ -30,9 +30,10 @@ use crate::models::{
 };
 use crate::policy::{self, Act};
 
-/// How long an instance may take to send a mail it claimed before another
-/// may try: far longer than the mail server's timeout.
-const CLAIM: TimeDelta = TimeDelta::minutes(5);
+/// How long an instance may take to send the mails it claimed before
+/// another may try: longer than a whole batch takes when every one of them
+/// waits out the mail server's timeout (20 x 30 s).
+const CLAIM: TimeDelta = TimeDelta::minutes(15);
 
 /// The mail server's answer must come within this.
 const SMTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
