@@ -525,7 +525,14 @@ async fn key_rotate() -> Result<(), String> {
 }
 
 async fn fetch_text(url: &str) -> Result<String, String> {
-    let response = reqwest::get(url)
+    // A server that stops answering must not hold a monitor's cron job forever.
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let response = client
+        .get(url)
+        .send()
         .await
         .map_err(|e| format!("cannot fetch {url}: {e}"))?;
     if !response.status().is_success() {

@@ -130,9 +130,9 @@ pub async fn signed_receipt(app: &App, who: &user::Model, id: i32) -> Result<(St
     ))
 }
 
-/// Every key that ever signed, with when: a JWKS.
-pub async fn jwks(app: &App) -> Result<Value> {
-    let keys: Vec<Jwk> = log::keys(&app.db)
+/// Every key that ever signed, as JWKs with when each signed.
+pub async fn published_keys(app: &App) -> Result<Vec<Jwk>> {
+    Ok(log::keys(&app.db)
         .await?
         .into_iter()
         .filter_map(|k| {
@@ -145,8 +145,12 @@ pub async fn jwks(app: &App) -> Result<Value> {
             jwk.valid_until = k.retired_at.map(rfc3339);
             Some(jwk)
         })
-        .collect();
-    Ok(json!({ "keys": keys }))
+        .collect())
+}
+
+/// Every key that ever signed: a JWKS.
+pub async fn jwks(app: &App) -> Result<Value> {
+    Ok(json!({ "keys": published_keys(app).await? }))
 }
 
 /// The newest signed checkpoint.

@@ -164,21 +164,14 @@ pub struct LogReport {
 /// each signed checkpoint, and each signed receipt against its submission
 /// as the database now has it. Names every mismatch.
 pub async fn verify_log(app: &App) -> Result<LogReport> {
-    use crate::evidence::jws::{self, Jwk};
+    use crate::evidence::jws;
     use crate::evidence::merkle::{self, Reader};
     use crate::evidence::note::Checkpoint;
-    use crate::evidence::{b64, from_b64url, sha256};
+    use crate::evidence::{b64, sha256};
     use crate::models::log;
 
     let mut report = LogReport::default();
-    let keys: Vec<Jwk> = log::keys(&app.db)
-        .await?
-        .into_iter()
-        .filter_map(|k| {
-            let public: [u8; 32] = from_b64url(&k.public_key).ok()?.try_into().ok()?;
-            Some(Jwk::for_key(&public))
-        })
-        .collect();
+    let keys = super::evidence::published_keys(app).await?;
     // A published key handin holds no file of (the signing key, or one it
     // retired) was put there by someone else.
     let key_file = app.config.signing_key_path();
