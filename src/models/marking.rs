@@ -190,13 +190,7 @@ pub async fn load(
         .map(|e| e.user_id)
         .collect();
     student_ids.extend(submissions.iter().map(|s| s.student_id));
-    let users: HashMap<i32, user::Model> = user::Entity::find()
-        .filter(user::Column::Id.is_in(student_ids.iter().copied()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
+    let users = user::named(db, student_ids.iter().copied()).await?;
     let candidates: HashMap<i32, String> = enrolments
         .into_iter()
         .map(|e| (e.user_id, e.candidate_number))

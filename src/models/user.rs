@@ -229,6 +229,30 @@ pub async fn save(
     }
 }
 
+/// A person as a table names them: no hash, no address, no tokens.
+#[derive(Debug, Clone, DerivePartialModel)]
+#[sea_orm(entity = "Entity", from_query_result)]
+pub struct Named {
+    pub id: i32,
+    pub username: String,
+    pub display_name: String,
+}
+
+/// These users' names, by id (one query, three columns).
+pub async fn named(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i32>,
+) -> Result<std::collections::HashMap<i32, Named>, DbErr> {
+    Ok(Entity::find()
+        .filter(Column::Id.is_in(ids))
+        .into_partial_model::<Named>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect())
+}
+
 /// The usernames of these users, by id (one query).
 pub async fn usernames(
     db: &impl ConnectionTrait,

@@ -63,11 +63,6 @@ struct MarkForm<'r> {
     feedback: Option<&'r str>,
     /// Back to the history page rather than the table.
     from_history: bool,
-    /// The table's filter and order, to go back to them (without the
-    /// page's script, the form's answer is a new page).
-    status: Option<&'r str>,
-    sort: Option<&'r str>,
-    dir: Option<&'r str>,
 }
 
 /// The page's script asks for JSON (`Accept: application/json`): it shows
@@ -95,16 +90,20 @@ struct Answer {
 type Saved = Either<Flash<Redirect>, (Status, Json<Answer>)>;
 
 #[post(
-    "/courses/<_code>/assignments/<_slug>/marking/<label>/mark",
+    "/courses/<_code>/assignments/<_slug>/marking/<label>/mark?<view..>",
     format = "form",
     data = "<form>"
 )]
+#[allow(clippy::too_many_arguments)] // each is one thing the route names
 async fn enter(
     app: &State<App>,
     marking: Allowed<Mark>,
     _code: &str,
     _slug: &str,
     label: &str,
+    // The table's filter and order, in the form's address, to go back to
+    // them (without the page's script, the answer is a new page).
+    view: Option<TableQuery<'_>>,
     json: WantsJson,
     form: Form<MarkForm<'_>>,
 ) -> Result<Saved, AppError> {
@@ -112,12 +111,8 @@ async fn enter(
     let back = if form.from_history {
         history_page(&marking, label)
     } else {
-        let view = TableQuery {
-            status: form.status,
-            sort: form.sort,
-            dir: form.dir,
-        };
-        format!("{}{}", marking_page(&marking), view.query_string())
+        let view = view.unwrap_or_default().query_string();
+        format!("{}{view}", marking_page(&marking))
     };
     let typed = Typed {
         student: label,

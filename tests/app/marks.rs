@@ -488,11 +488,21 @@ async fn a_mark_is_removed_before_release_only_and_the_table_keeps_its_filter() 
     let t = marked_course(false).await;
     t.login("mark").await;
     // Without the page's script, saving from a filtered, sorted table comes
-    // back to that table as it was.
+    // back to that table as it was: each row's form carries the table's
+    // view in its address.
+    let table = t
+        .page(format!(
+            "{COURSEWORK}/marking?status=late&sort=status&dir=desc"
+        ))
+        .await;
+    assert!(
+        table.contains("/marking/bob/mark?status=late&amp;sort=status&amp;dir=desc\""),
+        "{table}"
+    );
     let saved = t
         .submit(
-            &format!("{COURSEWORK}/marking/bob/mark"),
-            "mark=40&status=late&sort=status&dir=desc",
+            &format!("{COURSEWORK}/marking/bob/mark?status=late&sort=status&dir=desc"),
+            "mark=40",
         )
         .await;
     assert_eq!(
@@ -502,8 +512,10 @@ async fn a_mark_is_removed_before_release_only_and_the_table_keeps_its_filter() 
     // Only known values go back into the address.
     let saved = t
         .submit(
-            &format!("{COURSEWORK}/marking/bob/mark"),
-            "mark=41&status=%22%3E%3Cscript%3E&sort=nonsense&dir=up",
+            &format!(
+                "{COURSEWORK}/marking/bob/mark?status=%22%3E%3Cscript%3E&sort=nonsense&dir=up"
+            ),
+            "mark=41",
         )
         .await;
     assert_eq!(
