@@ -1,8 +1,8 @@
 //! The marker's view of an assignment: one row per enrolled student, also
 //! those who submitted nothing, judged now against each one's deadline.
 //!
-//! Built from four queries (enrolments, users, submissions, extensions),
-//! however many students there are.
+//! Built from the same few queries (enrolments, users, submissions,
+//! extensions, marks, closure days), however many students there are.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -13,8 +13,17 @@ use serde::Serialize;
 use super::enrolment::{self, EnrolledAs};
 use super::receipt::{Judged, Reader};
 use super::{assignment, course, extension, mark, submission, user};
+use crate::domain::deadline::Counts;
 use crate::domain::marks::{self, Points};
 use crate::domain::zone::format_local;
+
+/// Keeps a submission only if it is its student's latest for its
+/// assignment (the same SQL on SQLite and PostgreSQL; the subquery is one
+/// search of the submissions' (assignment, student, attempt) index).
+const LATEST_OF_EACH: &str = "\"submissions\".\"attempt\" = (SELECT MAX(\"newer\".\"attempt\") \
+     FROM \"submissions\" AS \"newer\" \
+     WHERE \"newer\".\"assignment_id\" = \"submissions\".\"assignment_id\" \
+     AND \"newer\".\"student_id\" = \"submissions\".\"student_id\")";
 
 /// One attempt as markers see it.
 #[derive(Debug, Clone, Serialize)]
@@ -166,9 +175,17 @@ pub async fn load(
         .filter(enrolment::Column::CourseId.eq(course.id))
         .all(db)
         .await?;
+    // Where the latest attempt counts and no other is listed, only the
+    // latest are read: at three attempts each, a third of the rows, and
+    // reading rows is most of the table's time (BENCHMARKS.md).
+    let latest_only = !every_attempt && assignment.counts() == Counts::Latest;
+    let mut submissions =
+        submission::Entity::find().filter(submission::Column::AssignmentId.eq(assignment.id));
+    if latest_only {
+        submissions = submissions.filter(Expr::cust(LATEST_OF_EACH));
+    }
     // Never the file lists: the table shows none, and they can be large.
-    let submissions = submission::Entity::find()
-        .filter(submission::Column::AssignmentId.eq(assignment.id))
+    let submissions = submissions
         .order_by_desc(submission::Column::Attempt)
         .into_partial_model::<submission::Summary>()
         .all(db)
@@ -218,7 +235,13 @@ pub async fn load(
             // Newest first: without every attempt, only as many are judged
             // as it takes to find the one that counts (usually the latest).
             let summaries = by_student.remove(&id).unwrap_or_default();
-            let attempt_count = summaries.len();
+            // A student's attempts are numbered 1, 2, 3 … with no gap and
+            // none ever removed (`submission::record`), so the latest one's
+            // number is how many there are.
+            let attempt_count = match summaries.first() {
+                Some(latest) if latest_only => latest.attempt.max(0) as usize,
+                _ => summaries.len(),
+            };
             let mut judged_rows = summaries.into_iter().map(|s| AttemptRow {
                 judged: Judged::new(&s, assignment, &rule, Reader::Staff),
                 download_name: download_name(course, assignment, &label, s.attempt),

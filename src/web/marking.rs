@@ -130,6 +130,9 @@ pub(super) async fn marking_page(
 /// worded. A thousand rows pass through the template engine's values twice
 /// (Rocket's, then MiniJinja's) before a single one is rendered, so every
 /// field left out here is two thousand values not built (BENCHMARKS.md).
+/// For the same reason a field with nothing to show is left out, not sent
+/// as `none`: to the template both are nothing.
+#[serde_with::skip_serializing_none]
 #[derive(serde::Serialize)]
 pub struct ShownRow<'a> {
     label: &'a str,

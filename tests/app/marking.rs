@@ -691,3 +691,58 @@ async fn a_marker_sees_inside_a_bundle_without_downloading_it_and_nothing_in_it_
         );
     }
 }
+
+/// Where the latest attempt counts, the table reads only each student's
+/// latest row: its attempt, its count and its status must still be those
+/// of every attempt, and `?attempts=all` still lists them all.
+#[rocket::async_test]
+async fn the_table_of_latest_attempts_counts_every_attempt() {
+    let t = TestApp::new().await;
+    t.hand_in("alice", "coursework", "alice one").await;
+    t.hand_in("alice", "coursework", "alice two").await;
+    t.set_time("2020-05-29T15:30:00Z");
+    t.hand_in("alice", "coursework", "alice three, late").await;
+    t.hand_in("bob", "coursework", "bob once").await;
+    let token = t.token("mark").await;
+    let list = "/api/v1/courses/COMP6248/assignments/coursework/submissions";
+    let row_of = |rows: &Value, label: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["label"] == label)
+            .unwrap()
+            .clone()
+    };
+    let (_, rows) = t
+        .api_json(&token, rocket::http::Method::Get, list, None)
+        .await;
+    let alice = row_of(&rows, "alice");
+    assert_eq!(alice["attempt_count"], 3);
+    assert_eq!(alice["latest"]["attempt"], 3);
+    assert_eq!(alice["status"], "late");
+    assert_eq!(row_of(&rows, "bob")["attempt_count"], 1);
+    let (_, rows) = t
+        .api_json(
+            &token,
+            rocket::http::Method::Get,
+            &format!("{list}?attempts=all"),
+            None,
+        )
+        .await;
+    let alice = row_of(&rows, "alice");
+    let attempts: Vec<i64> = alice["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["attempt"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        (alice["attempt_count"].clone(), attempts),
+        (3.into(), vec![3, 2, 1])
+    );
+    t.login("mark").await;
+    let page = t
+        .page("/courses/COMP6248/assignments/coursework/marking")
+        .await;
+    assert!(page.contains("Download attempt 3 of alice"), "{page}");
+}
