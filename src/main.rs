@@ -12,10 +12,6 @@ use handin::models::api_token;
 use handin::models::user::{self, Account, Role};
 use handin::services::{catalogue, roster, verify as verifying};
 
-/// mimalloc, not glibc's malloc: see the note in Cargo.toml.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "handin",

@@ -746,3 +746,56 @@ async fn the_table_of_latest_attempts_counts_every_attempt() {
         .await;
     assert!(page.contains("Download attempt 3 of alice"), "{page}");
 }
+
+/// `verify` reads and writes a page of rows at a time: a row past the first
+/// page is checked like any other, and every row gets its outcome.
+#[rocket::async_test]
+async fn verify_checks_every_row_past_its_first_page() {
+    use handin::models::submission;
+    let t = TestApp::new().await;
+    t.hand_in("alice", "coursework", "alice once").await;
+    let db = &t.app().db;
+    let first = submission::Entity::find().one(db).await.unwrap().unwrap();
+    // 1,200 more attempts, each its own link to the same bundle, the last
+    // with a hash it does not have.
+    let store = &t.app().uploads;
+    let original = store.folder_path(&first.stored_path).unwrap();
+    let copies: Vec<submission::ActiveModel> = (2..=1201)
+        .map(|attempt| {
+            let stored = format!("{}.{attempt}", first.stored_path);
+            std::fs::hard_link(&original, store.folder_path(&stored).unwrap()).unwrap();
+            let mut row: submission::ActiveModel = first.clone().into();
+            row.id = sea_orm::ActiveValue::NotSet;
+            row.attempt = Set(attempt);
+            row.stored_path = Set(stored);
+            if attempt == 1201 {
+                row.sha256 = Set("0".repeat(64));
+            }
+            row
+        })
+        .collect();
+    for chunk in copies.chunks(200) {
+        submission::Entity::insert_many(chunk.to_vec())
+            .exec(db)
+            .await
+            .unwrap();
+    }
+    let report = handin::services::verify::verify_all(t.app(), |_, _, _| {})
+        .await
+        .unwrap();
+    let problems: Vec<String> = report.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(report.checked, 1201);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("attempt 1201"), "{problems:?}");
+    let unchecked = submission::Entity::find()
+        .filter(submission::Column::VerifiedAt.is_null())
+        .count(db)
+        .await
+        .unwrap();
+    let flagged = submission::Entity::find()
+        .filter(submission::Column::VerifyError.is_not_null())
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!((unchecked, flagged), (0, 1));
+}
