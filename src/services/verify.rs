@@ -5,10 +5,10 @@
 
 use std::collections::HashMap;
 
-use sea_orm::ActiveValue::{Set, Unchanged};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 
 use crate::App;
@@ -61,7 +61,40 @@ async fn compare(app: &App, stored: &str, expected: &str, expected_size: u64) ->
     }
 }
 
-/// Checks every submission; `progress(done, total, bytes)` is called after each.
+/// Writes a page's outcomes in one transaction: the clean rows in one
+/// statement, each failure in its own. (`ActiveModel::update` would read
+/// every row back, its file list included.)
+async fn record_outcomes(
+    db: &sea_orm::DatabaseConnection,
+    now: chrono::DateTime<chrono::Utc>,
+    outcomes: Vec<(i32, Option<String>)>,
+) -> Result<()> {
+    let mark = |error: Option<String>| {
+        submission::Entity::update_many()
+            .col_expr(submission::Column::VerifiedAt, Expr::value(now))
+            .col_expr(submission::Column::VerifyError, Expr::value(error))
+    };
+    let (clean, failed): (Vec<_>, Vec<_>) = outcomes.into_iter().partition(|(_, o)| o.is_none());
+    let written = db.begin().await?;
+    if !clean.is_empty() {
+        mark(None)
+            .filter(submission::Column::Id.is_in(clean.into_iter().map(|(id, _)| id)))
+            .exec(&written)
+            .await?;
+    }
+    for (id, error) in failed {
+        mark(error)
+            .filter(submission::Column::Id.eq(id))
+            .exec(&written)
+            .await?;
+    }
+    written.commit().await?;
+    Ok(())
+}
+
+/// Checks every submission; `progress(done, total, bytes)` is called after
+/// each. Outcomes are written a page at a time: a run stopped midway leaves
+/// up to a page of checked rows without theirs (the next run writes them).
 pub async fn verify_all(app: &App, mut progress: impl FnMut(usize, usize, u64)) -> Result<Report> {
     let db = &app.db;
     let total = submission::Entity::find().count(db).await? as usize;
@@ -121,20 +154,10 @@ pub async fn verify_all(app: &App, mut progress: impl FnMut(usize, usize, u64)) 
                 });
             }
             outcomes.push((row.id, outcome));
-            progress(report.checked, total, report.bytes);
+            // Rows handed in during the run are checked too.
+            progress(report.checked, total.max(report.checked), report.bytes);
         }
-        let now = app.clock.now();
-        let written = db.begin().await?;
-        for (id, outcome) in outcomes {
-            let checked = submission::ActiveModel {
-                id: Unchanged(id),
-                verified_at: Set(Some(now)),
-                verify_error: Set(outcome),
-                ..Default::default()
-            };
-            checked.update(&written).await?;
-        }
-        written.commit().await?;
+        record_outcomes(db, app.clock.now(), outcomes).await?;
     }
     // Feedback files: what students were given back must stay what it was.
     // Page by id, not by offset: files replaced meanwhile shift no page.
