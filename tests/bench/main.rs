@@ -89,6 +89,15 @@ impl Backend {
         settings
     }
 
+    /// The settings the command line gets to work on this backend's data:
+    /// the server's, and the folder of bundles.
+    fn command_settings(&self) -> Vec<(String, String)> {
+        let mut settings = self.settings();
+        let uploads = self.root.join("uploads").display().to_string();
+        settings.push(("ROCKET_UPLOADS_DIR".to_string(), uploads));
+        settings
+    }
+
     fn server(&self) -> Server {
         Server::start_with(Path::new(BINARY), &self.root, &self.settings())
     }
@@ -349,10 +358,7 @@ fn rush(server: &Server, tokens: &[String], root: &Path, round: usize) -> (f64, 
 fn verify(backend: &Backend) {
     println!("\n3b. handin verify over every bundle so far");
     let mut command = std::process::Command::new(BINARY);
-    command
-        .arg("verify")
-        .env("ROCKET_UPLOADS_DIR", backend.root.join("uploads"))
-        .envs(backend.settings());
+    command.arg("verify").envs(backend.command_settings());
     let start = Instant::now();
     let output = command.output().unwrap();
     let seconds = start.elapsed().as_secs_f64();

@@ -128,8 +128,7 @@ fn verify_the_year(backend: &Backend) {
         .args(["-f", "peak %M KiB"])
         .arg(super::BINARY)
         .arg("verify")
-        .env("ROCKET_UPLOADS_DIR", backend.root.join("uploads"))
-        .envs(backend.settings())
+        .envs(backend.command_settings())
         .stdout(std::process::Stdio::null());
     let start = Instant::now();
     let output = command.output().unwrap();
